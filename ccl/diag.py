@@ -1,0 +1,168 @@
+"""Spans, diagnostics and their rendering.
+
+Owns: `Span` (file, line, col, end), `Diagnostic` (kind, code, message, span, hints) and the
+`CclError` exception that carries one across layers, plus text rendering with the source line
+and a caret. Imports nothing of ccl: every layer may import it.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+KINDS = ("parse", "type", "runtime", "gas", "limit", "host", "usage", "integrity", "environment")
+
+
+@attrs.frozen
+class Span:
+    file: str = "<input>"
+    line: int = 0            # 1-based; 0 means "no location"
+    col: int = 0             # 1-based, in code points
+    end_line: int = 0
+    end_col: int = 0
+
+    def to(self, other: "Span") -> "Span":
+        return Span(self.file, self.line, self.col, other.end_line, other.end_col)
+
+
+NO_SPAN = Span()
+
+
+@attrs.frozen
+class Diagnostic:
+    kind: str
+    code: str
+    message: str
+    span: Span = NO_SPAN
+    hints: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "code": self.code,
+            "message": self.message,
+            "file": self.span.file,
+            "line": self.span.line,
+            "col": self.span.col,
+            **({"hint": "; ".join(self.hints)} if self.hints else {}),
+        }
+
+
+class CclError(Exception):
+    """A user-facing failure: always carries exactly one primary diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic, more: tuple[Diagnostic, ...] = ()):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+        self.more = more
+
+    @property
+    def kind(self) -> str:
+        return self.diagnostic.kind
+
+    @property
+    def all(self) -> tuple[Diagnostic, ...]:
+        return (self.diagnostic, *self.more)
+
+
+# Every diagnostic code, its kind and a title: one table, documented in docs/errors.md.
+CODES: dict[str, tuple[str, str]] = {
+    # parse
+    "E0100": ("parse", "unexpected token"),
+    "E0101": ("parse", "unexpected character"),
+    "E0102": ("parse", "invalid string escape"),
+    "E0103": ("parse", "integer literal out of 64-bit range"),
+    "E0104": ("parse", "unterminated string"),
+    "E0105": ("parse", "unterminated block comment"),
+    "E0106": ("parse", "unexpected end of file"),
+    "E0107": ("parse", "source is not valid UTF-8"),
+    "E0108": ("parse", "expression statement needs `;`"),
+    "E0109": ("parse", "malformed declaration"),
+    # type (every static check)
+    "E0200": ("type", "duplicate definition"),
+    "E0201": ("type", "unknown type"),
+    "E0202": ("type", "type mismatch"),
+    "E0203": ("type", "undefined name"),
+    "E0204": ("type", "undefined function"),
+    "E0205": ("type", "wrong number of arguments"),
+    "E0206": ("type", "not assignable"),
+    "E0207": ("type", "variable may be unassigned"),
+    "E0208": ("type", "missing return"),
+    "E0209": ("type", "break or continue outside a loop"),
+    "E0210": ("type", "floating-point literal"),
+    "E0211": ("type", "unknown field"),
+    "E0212": ("type", "invalid pattern"),
+    "E0213": ("type", "unknown method"),
+    "E0214": ("type", "import failed"),
+    "E0215": ("type", "import cycle"),
+    "E0216": ("type", "constant is not computable at compile time"),
+    "E0217": ("type", "entry point not found"),
+    "E0218": ("type", "argument does not match the parameter type"),
+    "E0219": ("type", "unsupported construct"),
+    "E0220": ("type", "missing field"),
+    # runtime
+    "R0300": ("runtime", "integer overflow"),
+    "R0301": ("runtime", "division by zero"),
+    "R0302": ("runtime", "index out of range"),
+    "R0303": ("runtime", "requirement failed"),
+    "R0304": ("runtime", "no match arm"),
+    "R0305": ("runtime", "key not found"),
+    "R0306": ("runtime", "invalid argument to a builtin"),
+    "R0307": ("runtime", "malformed module at run time"),
+    # gas
+    "G0400": ("gas", "out of gas"),
+    # limits
+    "L0500": ("limit", "source too large"),
+    "L0501": ("limit", "nesting too deep"),
+    "L0502": ("limit", "call depth exceeded"),
+    "L0503": ("limit", "collection too large"),
+    "L0504": ("limit", "string too long"),
+    "L0505": ("limit", "memory limit exceeded"),
+    "L0506": ("limit", "too many events"),
+    "L0507": ("limit", "module too large"),
+    # host
+    "H0600": ("host", "host function refused"),
+    # usage
+    "U0700": ("usage", "bad command-line argument"),
+    "U0701": ("usage", "file not found"),
+    "U0702": ("usage", "bad --args JSON"),
+    # integrity
+    "I0800": ("integrity", "malformed bytecode"),
+    "I0801": ("integrity", "content id mismatch"),
+    # environment
+    "N0900": ("environment", "cannot read or write a file"),
+}
+
+
+def error(code: str, message: str, span: Span = NO_SPAN, *hints: str) -> CclError:
+    kind = CODES[code][0]
+    return CclError(Diagnostic(kind, code, message, span, tuple(h for h in hints if h)))
+
+
+def render(d: Diagnostic, source: str | None = None) -> str:
+    """`file:line:col: error[E0203]: message`, the source line, a caret, then hints."""
+    loc = d.span.file
+    if d.span.line:
+        loc += f":{d.span.line}:{d.span.col}"
+    out = [f"{loc}: {d.kind} error[{d.code}]: {d.message}"]
+    if source is not None and d.span.line:
+        lines = source.splitlines()
+        if 0 < d.span.line <= len(lines):
+            text = lines[d.span.line - 1].replace("\t", " ")
+            gutter = f"{d.span.line:>4} | "
+            out.append(gutter + text)
+            width = 1
+            if d.span.end_line == d.span.line and d.span.end_col > d.span.col:
+                width = d.span.end_col - d.span.col
+            out.append(" " * (len(gutter) + max(d.span.col - 1, 0)) + "^" * max(width, 1))
+    for hint in d.hints:
+        out.append(f"  hint: {hint}")
+    return "\n".join(out)
+
+
+def did_you_mean(name: str, candidates) -> str:
+    """A hint naming the closest candidate, or '' when nothing is close (deterministic)."""
+    import difflib
+
+    names = sorted(set(candidates))
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.7)
+    return f"did you mean `{close[0]}`?" if close else ""

@@ -1,0 +1,33 @@
+"""Every bound of the language core, in one place, units last.
+
+Imports nothing. Parser, checker, compiler, verifier and VM read their limits from here so
+that a limit is changed in one place and documented in one table (docs/language.md §Limits).
+"""
+
+# Source
+source_bytes_max = 2 * 1024 * 1024
+nesting_depth_max = 128            # brackets ( [ { open at once, counted before parsing
+expression_depth_max = 256         # AST depth (left-leaning operator chains count too)
+import_count_max = 64
+
+# Integers are signed 64-bit
+int_min = -(2**63)
+int_max = 2**63 - 1
+
+# Execution
+gas_default = 10_000_000           # finite: `while true {}` stops within a couple of seconds
+gas_max = 10**15
+call_depth_max = 200
+array_length_max = 1_000_000
+map_size_max = 1_000_000
+string_length_max = 1_000_000      # code points
+memory_units_max = 50_000_000      # one unit per array slot, map entry or string code point
+events_per_run_max = 1_000
+log_lines_per_run_max = 10_000
+
+# Bytecode modules
+module_bytes_max = 16 * 1024 * 1024
+function_count_max = 65_536
+code_length_max = 1_000_000        # instructions per function
+constant_count_max = 1_000_000
+locals_per_function_max = 65_536
