@@ -153,7 +153,7 @@ def check_block(block: A.Block, cx: Cx, want: Optional[T]) -> Optional[T]:
         cx.program.ref[id(block)] = ("if",)
         return check_if(value_if, cx, want)
     if block.tail is not None:
-        t = check_expr(block.tail, cx, want)
+        t = check_expr(block.tail, cx, want, value_used=want is not None)
         cx.program.ref[id(block)] = ("tail",)
         return t if want is not None else None
     return None

@@ -1,0 +1,1 @@
+"""Compilation: AST → bytecode module (opcodes, codegen, module format, verifier, disassembler)."""

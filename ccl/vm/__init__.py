@@ -1,0 +1,1 @@
+"""The VM: the reference interpreter, the fast path (bytecode → Python), builtins, values."""
