@@ -148,12 +148,18 @@ def render(d: Diagnostic, source: str | None = None) -> str:
         lines = source.splitlines()
         if 0 < d.span.line <= len(lines):
             text = lines[d.span.line - 1].replace("\t", " ")
-            gutter = f"{d.span.line:>4} | "
-            out.append(gutter + text)
+            col = max(d.span.col - 1, 0)
             width = 1
             if d.span.end_line == d.span.line and d.span.end_col > d.span.col:
                 width = d.span.end_col - d.span.col
-            out.append(" " * (len(gutter) + max(d.span.col - 1, 0)) + "^" * max(width, 1))
+            if len(text) > 100:                      # show a window around the column
+                start = max(col - 40, 0)
+                text = ("…" if start else "") + text[start:start + 80] + ("…" if start + 80 < len(text) else "")
+                col = col - start + (1 if start else 0)
+                width = min(width, 80 - (col - (1 if start else 0)))
+            gutter = f"{d.span.line:>4} | "
+            out.append(gutter + text)
+            out.append(" " * (len(gutter) + col) + "^" * max(width, 1))
     for hint in d.hints:
         out.append(f"  hint: {hint}")
     return "\n".join(out)

@@ -530,27 +530,32 @@ def _lark() -> Lark:
                 maybe_placeholders=True, transformer=_BUILD)
 
 
-# Human names for terminals in "expected …" hints.
+# Human names for the regex terminals in "expected …" hints; string terminals show themselves.
 _TERMINAL_NAMES = {
-    "SEMICOLON": "`;`", "COMMA": "`,`", "COLON": "`:`", "LPAR": "`(`", "RPAR": "`)`",
-    "LBRACE": "`{`", "RBRACE": "`}`", "LSQB": "`[`", "RSQB": "`]`", "EQUAL": "`=`",
-    "NAME": "a name", "INT": "an integer", "STRING": "a string", "DID": "a DID",
+    "NAME": "a name", "INT": "an integer", "STRING": "a string", "DID": "a DID", "FLOAT": "a number",
     "PERCENT": "a percentage such as `60%`", "FRACTION": "a fraction such as `2/3`",
-    "DURATION_UNIT": "a unit (days, hours, minutes, seconds)", "MORETHAN": "`>`",
-    "LESSTHAN": "`<`", "__ANON_0": "`->`", "DOT": "`.`", "RARROW": "`=>`",
+    "DURATION_UNIT": "a unit (days, hours, minutes, seconds)",
 }
 
 
+@lru_cache(maxsize=1)
+def _terminal_texts() -> dict:
+    from lark.lexer import PatternStr
+
+    out = dict(_TERMINAL_NAMES)
+    for t in _lark().terminals:
+        if isinstance(t.pattern, PatternStr):
+            out[t.name] = f"`{t.pattern.value}`"
+    return out
+
+
 def _expected(names) -> str:
-    shown = []
-    for n in sorted(names):
-        if n.startswith("__") and n not in _TERMINAL_NAMES:
-            continue
-        shown.append(_TERMINAL_NAMES.get(n, f"`{n.lower()}`" if n.isalpha() else n))
+    texts = _terminal_texts()
+    shown = sorted({texts[n] for n in names if n in texts}, key=lambda x: (not x.startswith("`"), x))
     if not shown:
         return ""
-    if len(shown) > 8:
-        shown = shown[:8] + ["…"]
+    if len(shown) > 10:
+        shown = shown[:10] + ["…"]
     return "expected " + ", ".join(shown)
 
 
@@ -585,6 +590,9 @@ def _convert(e: UnexpectedInput, text: str, file: str) -> CclError:
                      _expected(expected) or "a block or declaration is not closed")
     assert isinstance(e, UnexpectedToken)
     tok = e.token
+    if text.startswith("/*", tok.start_pos or 0):
+        return error("E0105", "block comment is not terminated", Span(file, tok.line, tok.column, tok.line,
+                     tok.column + 2), "close it with `*/`")
     span = Span(file, tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
     expected = e.accepts or e.expected or set()
     hint = _expected(expected)
