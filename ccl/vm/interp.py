@@ -53,6 +53,7 @@ def run(verified: Verified, fn_index: int, args: list, state) -> object:
     try:
         while True:
             pc = fr.pc
+            fr.pc = pc + 1
             cost = fr.gas.get(pc)
             if cost:
                 ns["_g"] -= cost
@@ -62,7 +63,6 @@ def run(verified: Verified, fn_index: int, args: list, state) -> object:
             op = code[2 * pc]
             arg = code[2 * pc + 1]
             stack = fr.stack
-            fr.pc = pc + 1
             if op == O.CONST:
                 stack.append(consts[arg])
             elif op == O.LOAD:
@@ -202,7 +202,7 @@ def run(verified: Verified, fn_index: int, args: list, state) -> object:
         raise Located(t, fr.fn, fr.pc - 1) from None
     except RecursionError:
         raise Located(depth_exceeded(), fr.fn, fr.pc - 1) from None
-    except (TypeError, IndexError, KeyError, AttributeError, ValueError, OverflowError) as e:
+    except (TypeError, IndexError, KeyError, AttributeError, ValueError, OverflowError, MemoryError) as e:
         raise Located(malformed(e), fr.fn, fr.pc - 1) from None
 
 

@@ -9,6 +9,7 @@ Imports leaves, ccl.compile and the other ccl.vm modules.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Callable, Optional
 
 import attrs
@@ -170,7 +171,9 @@ def compiled(verified: Verified):
     if hit is None:
         source, positions, line_pcs = translate(verified)
         try:
-            code = compile(source, f"<ccl {cid}>", "exec", dont_inherit=True)
+            with warnings.catch_warnings():          # crafted modules can make CPython warn
+                warnings.simplefilter("ignore")
+                code = compile(source, f"<ccl {cid}>", "exec", dont_inherit=True)
         except (SyntaxError, RecursionError, MemoryError, ValueError):
             code = None                  # too deeply nested for CPython: the interpreter runs it
         hit = (code, positions, line_pcs, source)
@@ -199,7 +202,8 @@ def _fast(verified: Verified, index: int, args: list, st: RunState):
         raise interp.Located(interp.missing_key(e.args[0] if e.args else None), fn_index, pc) from None
     except RecursionError as e:
         raise interp.Located(interp.depth_exceeded(), *_where(e.__traceback__, line_pcs, verified)) from None
-    except (TypeError, IndexError, AttributeError, ValueError, OverflowError, ZeroDivisionError) as e:
+    except (TypeError, IndexError, AttributeError, ValueError, OverflowError, ZeroDivisionError,
+            MemoryError) as e:
         raise interp.Located(interp.malformed(e), *_where(e.__traceback__, line_pcs, verified)) from None
 
 
@@ -234,8 +238,15 @@ def _prepare(ns: dict, verified: Verified, st: RunState, positions: list) -> Non
             raise _FastTrap(Trap(code, message, hint), position)
         return raise_
 
+    from ccl.compile import opcodes as O
+    from ccl.semantics import overflow
+
+    symbols = {O.ADD: "+", O.SUB: "-", O.MUL: "*", O.NEG: "-"}
+
     def ovf(position):
-        raise _FastTrap(Trap("R0300", "integer overflow", "values are signed 64-bit integers"), position)
+        fn_index, pc = positions[position]
+        op = module.functions[fn_index].code[2 * pc]
+        raise _FastTrap(overflow(symbols[op]), position)
 
     def oob(i, a, position):
         raise _FastTrap(interp.out_of_range(i, len(a)), position)

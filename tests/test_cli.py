@@ -1,0 +1,164 @@
+"""The command line as the conformance suite drives it: output, JSON, exit codes, no tracebacks."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ccl.cli.main import cli
+
+ROOT = Path(__file__).parent.parent
+
+
+def ccl(*args, cwd=None):
+    runner = CliRunner()
+    result = runner.invoke(cli, list(args), catch_exceptions=False)
+    return result
+
+
+def last_json(result):
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def src(tmp_path):
+    def write(text, name="c.ccl"):
+        p = tmp_path / name
+        p.write_text(text) if isinstance(text, str) else p.write_bytes(text)
+        return str(p)
+    return write
+
+
+def test_run_prints_result(src):
+    r = ccl("run", src("fn run() -> Integer { 6 * 7 }"))
+    assert r.exit_code == 0 and r.stdout.strip() == "42"
+
+
+def test_run_json_success(src):
+    r = ccl("run", src("fn add(a: Integer, b: Integer) -> Integer { a + b }"), "--fn", "add", "--args", "[2, 3]",
+            "--json")
+    out = last_json(r)
+    assert r.exit_code == 0 and out["ok"] is True and out["result"] == 5 and out["gas_used"] > 0
+
+
+def test_run_json_runtime_error(src):
+    path = src("fn run() -> Integer {\n  let z = 0;\n  10 / z\n}")
+    r = ccl("run", path, "--json")
+    out = last_json(r)
+    assert r.exit_code == 1
+    assert out["ok"] is False
+    assert out["error"]["kind"] == "runtime" and out["error"]["line"] == 3 and out["error"]["file"] == path
+
+
+def test_default_gas_limit_stops_infinite_loop(src):
+    r = ccl("run", src("fn run() -> Integer { while true { } 0 }"), "--json")
+    assert r.exit_code == 1 and last_json(r)["error"]["kind"] == "gas"
+
+
+def test_gas_flag(src):
+    path = src("fn run() -> Integer { let i = 0; while i < 1000 { i = i + 1; } i }")
+    assert ccl("run", path, "--gas", "50", "--json").exit_code == 1
+    assert last_json(ccl("run", path, "--gas", "100000", "--json"))["result"] == 1000
+
+
+@pytest.mark.parametrize("text, kind, code", [
+    ("", "type", 3),
+    (b"\x00\x01\xff\xfe junk", "parse", 3),
+    (b"fn run() -> Integer { \xff }", "parse", 3),
+    ('fn run() -> String { "open', "parse", 3),
+    ("fn run() -> Integer { /* open", "parse", 3),
+    ("fn run() -> Integer { 99999999999999999999 }", "parse", 3),
+    ("(" * 100_000, "limit", 3),
+    ("fn run() -> Integer { x }", "type", 3),
+])
+def test_bad_sources_give_one_diagnostic(src, text, kind, code):
+    r = ccl("run", src(text), "--json")
+    assert r.exit_code == code
+    out = last_json(r)
+    assert out["ok"] is False and out["error"]["kind"] == kind
+    assert "Traceback" not in r.output
+
+
+def test_human_error_has_location_caret_and_hint(src):
+    path = src("fn run() -> Integer {\n    let quorum = 1;\n    quorom\n}")
+    r = ccl("run", path)
+    assert r.exit_code == 3
+    assert f"{path}:3:5: type error[E0203]: undefined name `quorom`" in r.stderr
+    assert "   3 |     quorom" in r.stderr and "^^^^^^" in r.stderr
+    assert "did you mean `quorum`?" in r.stderr
+
+
+def test_missing_file_is_usage_error():
+    r = ccl("run", "/nonexistent/x.ccl", "--json")
+    assert r.exit_code == 2 and last_json(r)["error"]["kind"] == "usage"
+
+
+@pytest.mark.parametrize("args", ["not json", "{\"a\": 1}", "[1"])
+def test_bad_args_json_is_usage_error(src, args):
+    r = ccl("run", src("fn run(a: Integer) -> Integer { a }"), "--args", args, "--json")
+    assert r.exit_code == 2 and last_json(r)["error"]["kind"] == "usage"
+
+
+def test_wrongly_typed_args_are_type_errors_before_running(src):
+    r = ccl("run", src("fn run(a: Integer) -> Integer { a }"), "--args", '["x"]', "--json")
+    assert r.exit_code == 3 and last_json(r)["error"]["kind"] == "type"
+
+
+def test_check_and_syntax_only(src):
+    good = src("fn run() -> Integer { 1 }", "good.ccl")
+    bad_types = src("fn run() -> Integer { \"s\" }", "bad.ccl")
+    assert ccl("check", good).exit_code == 0
+    assert ccl("check", bad_types).exit_code == 3
+    assert ccl("check", "--syntax-only", bad_types).exit_code == 0
+    out = last_json(ccl("check", good, bad_types, "--json"))
+    assert [f["ok"] for f in out["files"]] == [True, False]
+
+
+def test_compile_then_run_and_disasm_cclb(src, tmp_path):
+    path = src("fn run() -> Integer { 40 + 2 }")
+    out = tmp_path / "m.cclb"
+    r = ccl("compile", path, "-o", str(out), "--json")
+    assert r.exit_code == 0 and last_json(r)["cid"].startswith("bafyrei")
+    assert ccl("run", str(out)).stdout.strip() == "42"
+    dis = ccl("disasm", str(out))
+    assert dis.exit_code == 0 and "ADD" in dis.stdout and "gas" in dis.stdout
+    data = bytearray(out.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    out.write_bytes(bytes(data))
+    bad = ccl("run", str(out), "--json")
+    assert bad.exit_code == 4 and last_json(bad)["error"]["kind"] == "integrity"
+
+
+def test_repeated_run_uses_the_cache(src, monkeypatch):
+    path = src("fn run() -> Integer { 1 }")
+    assert ccl("run", path).exit_code == 0
+    import ccl.pipeline as pipeline
+
+    def boom(*a, **k):
+        raise AssertionError("compiled again")
+    monkeypatch.setattr(pipeline, "compile_source", boom)
+    monkeypatch.setattr("ccl.cli.files.compile_source", boom)
+    assert ccl("run", path).stdout.strip() == "1"
+
+
+def test_both_engines_from_the_cli(src):
+    path = src("fn run() -> Integer { let s = 0; for x in [1, 2, 3] { s = s + x * x; } s }")
+    a = last_json(ccl("run", path, "--json"))
+    b = last_json(ccl("run", path, "--json", "--engine", "reference"))
+    assert a == b and a["result"] == 14
+
+
+def test_log_goes_to_stderr(src):
+    r = ccl("run", src('fn run() -> Integer { log("hello co-op"); 1 }'))
+    assert r.stdout.strip() == "1" and "hello co-op" in r.stderr
+
+
+def test_python_dash_m_and_bundled_contract():
+    r = subprocess.run([sys.executable, "-m", "ccl", "run", str(ROOT / "contracts" / "patronage.ccl"), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert sum(s["dividend"] for s in out["result"]) == 700_001
