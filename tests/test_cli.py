@@ -140,7 +140,6 @@ def test_repeated_run_uses_the_cache(src, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("compiled again")
     monkeypatch.setattr(pipeline, "compile_source", boom)
-    monkeypatch.setattr("ccl.cli.files.compile_source", boom)
     assert ccl("run", path).stdout.strip() == "1"
 
 

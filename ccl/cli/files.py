@@ -18,7 +18,6 @@ from ccl import __version__
 from ccl.compile.module import Module, read_file, write_file
 from ccl.compile.verify import Verified, verify
 from ccl.diag import Span, error
-from ccl.pipeline import compile_source
 
 
 def read_source(path: str) -> str:
@@ -107,6 +106,8 @@ def build_file(path: str, *, use_cache: bool = True) -> Verified:
         hit = _cache_get(folder, key, path)
         if hit is not None:
             return hit
+    from ccl.pipeline import compile_source     # imported here: a cache hit needs no compiler
+
     loader = Loader()
     module = compile_source(text, path, loader)
     verified = verify(module, path)

@@ -120,12 +120,38 @@ def _translate_function(fn: _Fn) -> None:
     gas = fn.v.block_gas[fn.index]
     matches = fn.v.matches[fn.index]
     code = f.code
+    local_until = -1                 # while pc <= this, gas is counted in the local `g`
     for pc in range(len(code) // 2):
+        op = code[2 * pc]
+        if op == O.LOOP and local_until < 0 and _call_free(code, pc, matches[pc]):
+            fn.spill()
+            fn.line("g = _g")        # a call-free loop keeps the gas counter in a fast local;
+            fn.open("try:", "try")   # `finally` writes it back on every way out
+            local_until = matches[pc]
+        var = "g" if local_until >= 0 else "_g"
         cost = gas.get(pc)
         if cost:
-            fn.line(f"_g -= {cost}")
-            fn.line(f"if _g < 0: _oog({fn.pos(pc)})")
-        _translate_op(fn, pc, code[2 * pc], code[2 * pc + 1], matches)
+            fn.line(f"{var} -= {cost}")
+            fn.line(f"if {var} < 0: _oog({fn.pos(pc)})")
+        _translate_op(fn, pc, op, code[2 * pc + 1], matches)
+        if pc == local_until:
+            fn.close()
+            fn.open("finally:", "finally")
+            fn.line("_g = g")
+            fn.close()
+            local_until = -1
+
+
+_GAS_USERS = frozenset((O.CALL, O.CONCAT))
+
+
+def _call_free(code, start: int, end: int) -> bool:
+    """No instruction between LOOP and its END reaches code that charges gas through `_g`."""
+    for pc in range(start, end):
+        op = code[2 * pc]
+        if op in _GAS_USERS or (op == O.CALL_HOST and code[2 * pc + 1] not in _INLINE_HOST):
+            return False
+    return True
 
 
 def _translate_op(fn: _Fn, pc: int, op: int, arg: int, matches: dict) -> None:
