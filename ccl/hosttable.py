@@ -140,6 +140,10 @@ HOST_TABLE: tuple[HostFn, ...] = (
          "The value in `o`, or `default`."),
     _row("unwrap(o: Option<T>) -> T", "std::option::unwrap", (1, 0), "pure",
          "The value in `o`; a runtime error when it is `None`."),
+    # icn-core's names for the run context
+    _row("host_get_caller() -> Did", "icn::host::get_caller", (2, 0), "context", "Same as `caller()`."),
+    _row("host_get_current_time() -> Timestamp", "icn::host::get_current_time", (2, 0), "context",
+         "Same as `now()`."),
 )
 
 HOST_INDEX: dict[str, int] = {row.name: i for i, row in enumerate(HOST_TABLE)}

@@ -175,13 +175,15 @@ def _collect_import(program, scope, item, load, parse, loaded, stack):
                     "imports need a file on disk; check the file from the command line")
     if len(loaded) > limits.import_count_max:
         raise error("E0214", f"more than {limits.import_count_max} imports", item.span)
+    hint = "paths are relative to the importing file; `std/NAME` is the standard library"
     try:
         text, canonical = load(item.path, scope.file)
-    except CclError:
-        raise
+    except CclError as e:
+        if e.diagnostic.code not in ("U0701", "N0900"):
+            raise
+        raise error("E0214", f"cannot import \"{item.path}\": {e.diagnostic.message}", item.span, hint) from None
     except OSError as e:
-        raise error("E0214", f"cannot import \"{item.path}\": {e.strerror or e}", item.span,
-                    "paths are relative to the importing file; `std/NAME` is the standard library")
+        raise error("E0214", f"cannot import \"{item.path}\": {e.strerror or e}", item.span, hint) from None
     if canonical in stack:
         cycle = " → ".join([*stack[stack.index(canonical):], canonical])
         raise error("E0215", f"import cycle: {cycle}", item.span)

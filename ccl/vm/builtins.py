@@ -188,4 +188,5 @@ def implementations(state) -> dict:
         "is_valid_did": lambda s: bool(_DID.match(s)), "log": log, "to_string": to_string,
         "is_some": lambda o: o[0] == 1, "is_none": lambda o: o[0] == 0,
         "unwrap_or": lambda o, d: o[1] if o[0] == 1 else d, "unwrap": unwrap,
+        "host_get_caller": lambda: state.caller, "host_get_current_time": lambda: state.now,
     }

@@ -24,7 +24,7 @@ _INLINE_HOST = {
     HOST_INDEX["array_len"]: "len({0})", HOST_INDEX["array_length"]: "len({0})",
     HOST_INDEX["map_size"]: "len({0})", HOST_INDEX["string_length"]: "len({0})",
     HOST_INDEX["map_contains_key"]: "({1} in {0})", HOST_INDEX["caller"]: "_caller",
-    HOST_INDEX["now"]: "_now", HOST_INDEX["min"]: "_min({0}, {1})", HOST_INDEX["max"]: "_max({0}, {1})",
+    HOST_INDEX["now"]: "_now", HOST_INDEX["host_get_caller"]: "_caller", HOST_INDEX["host_get_current_time"]: "_now", HOST_INDEX["min"]: "_min({0}, {1})", HOST_INDEX["max"]: "_max({0}, {1})",
 }
 
 

@@ -1,0 +1,49 @@
+"""Every CCL example in docs/ compiles; those ending in `// result:` or `// error:` run as stated.
+The generated reference pages match the tables they come from."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ccl import docgen
+from ccl.diag import CclError
+from ccl.pipeline import build
+from helpers import run_both
+
+DOCS = Path(__file__).parent.parent / "docs"
+README = Path(__file__).parent.parent / "README.md"
+
+
+def examples():
+    for page in [README, *sorted(DOCS.rglob("*.md"))]:
+        text = page.read_text()
+        for m in re.finditer(r"```ccl\n(.*?)```", text, re.S):
+            line = text[: m.start()].count("\n") + 2
+            yield pytest.param(m.group(1), id=f"{page.name}:{line}")
+
+
+@pytest.mark.parametrize("source", list(examples()))
+def test_doc_example(source):
+    expected = re.search(r"^// (result|error): (.*)$", source, re.M)
+    if expected is None:
+        build(source, "example.ccl")
+        return
+    kind, want = expected.groups()
+    try:
+        r = run_both(source)
+    except CclError as e:
+        assert kind == "error" and e.diagnostic.code == want.strip(), e.diagnostic
+        return
+    if kind == "result":
+        assert r.ok, r.error
+        assert r.value == json.loads(want)
+    else:
+        assert not r.ok and r.error.code == want.strip(), r.value
+
+
+@pytest.mark.parametrize("name", sorted(docgen.PAGES))
+def test_generated_reference_is_current(name):
+    path = DOCS / name
+    assert path.read_text() == docgen.PAGES[name](), f"regenerate with: python -m ccl.docgen"
