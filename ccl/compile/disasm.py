@@ -1,15 +1,16 @@
 """Human-readable bytecode: one line per instruction with its source position and gas.
 
 Imports ccl.compile and ccl.hosttable. Output is stable (golden-tested): functions in module
-order, `pc  line:col  OP operand  ; note`, and a `gas` column that shows each basic block's
-charge on its first instruction, as both VM paths charge it.
+order, one row per instruction — pc, source line:col, the instruction's own gas, the `block`
+charge on the first instruction of each basic block (as both VM paths charge it), the
+instruction and a note naming what its operand refers to.
 """
 
 from __future__ import annotations
 
 from ccl import types as ty
 from ccl.compile import opcodes as O
-from ccl.compile.verify import Verified
+from ccl.compile.verify import Verified, instruction_gas
 from ccl.hosttable import HOST_TABLE
 
 
@@ -23,7 +24,7 @@ def disassemble(verified: Verified) -> str:
         flag = "entry " if f.entry else ""
         out.append("")
         out.append(f"{flag}fn #{i} {f.name}({params}) -> {ty.from_descriptor(f.ret)}  ; {f.nlocals} locals")
-        out.append("   pc  line:col   gas  instruction")
+        out.append("   pc  line:col   gas  block  instruction")
         positions = f.positions()
         gas = verified.block_gas[i]
         depth = 0
@@ -35,7 +36,7 @@ def disassemble(verified: Verified) -> str:
             line, col = positions[pc]
             charge = f"{gas[pc]:>5}" if pc in gas else "     "
             text = "  " * depth + op.name + _operand(m, f, op, arg)
-            out.append(f"{pc:>5}  {f'{line}:{col}':<9}{charge}  {text}")
+            out.append(f"{pc:>5}  {f'{line}:{col}':<9}{instruction_gas(m, op, arg):>4}  {charge}  {text}")
             if op.code in (O.IF, O.ELSE, O.LOOP, O.SC_AND, O.SC_OR):
                 depth += 1
     return "\n".join(out) + "\n"

@@ -111,7 +111,7 @@ def _verify_function(m: Module, f: Function, hosts: set) -> tuple[dict, dict]:
         if in_sc and op_code not in EXPR_OPS:
             raise Bad(f"{where}: not allowed inside a short-circuit operand")
         pops, pushes = _effect(m, op, arg, where, f, hosts)
-        leaders[leader] += _gas(m, op, arg)
+        leaders[leader] += instruction_gas(m, op, arg)
         if op_code in (O.IF, O.SC_AND, O.SC_OR):
             if height < 1:
                 raise Bad(f"{where}: stack underflow")
@@ -205,7 +205,8 @@ def _effect(m: Module, op: O.Op, arg: int, where: str, f: Function, hosts: set) 
     return op.pops, op.pushes
 
 
-def _gas(m: Module, op: O.Op, arg: int) -> int:
+def instruction_gas(m: Module, op: O.Op, arg: int) -> int:
+    """The static gas of one instruction; a basic block's charge is the sum over its rows."""
     if op.operand == "host":
         return HOST_TABLE[arg].gas_base
     if op.operand == "event":
