@@ -20,6 +20,19 @@ from ccl.compile.verify import Verified, verify
 from ccl.diag import Span, error
 
 
+def data_dir(name: str) -> Path:
+    """`contracts` or `stdlib`: inside an installed wheel they are the packages ccl.contracts and
+    ccl.stdlib; in a source checkout they are the folders beside the package."""
+    try:
+        return Path(str(resources.files(f"ccl.{name}")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent.parent / name
+
+
+def stdlib_dir() -> Path:
+    return data_dir("stdlib")
+
+
 def read_source(path: str) -> str:
     p = Path(path)
     try:
@@ -59,7 +72,7 @@ class Loader:
         path = import_path.replace("::", "/")
         if path.startswith("std/"):
             name = path[4:].removesuffix(".ccl")
-            resource = resources.files("ccl.stdlib").joinpath(f"{name}.ccl")
+            resource = stdlib_dir() / f"{name}.ccl"
             if not resource.is_file():
                 raise FileNotFoundError(2, f"the standard library has no module `{name}`")
             text = resource.read_text(encoding="utf-8")
@@ -120,7 +133,7 @@ def _cache_get(folder: Path, key: str, path: str) -> Verified | None:
     try:
         meta = json.loads((folder / f"{key}.json").read_text())
         for dep, digest in meta["imports"].items():
-            dep_text = (resources.files("ccl.stdlib").joinpath(dep[4:]).read_text(encoding="utf-8")
+            dep_text = ((stdlib_dir() / dep[4:]).read_text(encoding="utf-8")
                         if dep.startswith("std/") else Path(dep).read_text(encoding="utf-8"))
             if hashlib.sha256(dep_text.encode()).hexdigest() != digest:
                 return None
