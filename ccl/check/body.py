@@ -452,11 +452,7 @@ def check_state_ref(e: A.StateRef, cx: Cx, want) -> T:
 def check_path(e: A.Path, cx: Cx, want) -> T:
     parts = e.parts
     if len(parts) == 2 and parts[0] in cx.program.enums:
-        enum = cx.program.enums[parts[0]]
-        i = enum.variant_index(parts[1])
-        if i < 0:
-            raise error("E0203", f"`{parts[0]}` has no variant `{parts[1]}`", e.span,
-                        did_you_mean(parts[1], [v for v, _ in enum.variants]))
+        enum, i = _enum_variant(cx, parts, e.span)
         if enum.variants[i][1]:
             raise error("E0205", f"`{e.parts[0]}::{e.parts[1]}` carries a value: write "
                         f"`{e.parts[0]}::{e.parts[1]}(…)`", e.span)
@@ -468,6 +464,15 @@ def check_path(e: A.Path, cx: Cx, want) -> T:
         cx.program.ref[id(e)] = ("const", c.value)
         return c.type
     raise error("E0203", f"undefined name `{'::'.join(parts)}`", e.span)
+
+
+def _enum_variant(cx: Cx, parts, span):
+    enum = cx.program.enums[parts[0]]
+    i = enum.variant_index(parts[1])
+    if i < 0:
+        raise error("E0203", f"`{parts[0]}` has no variant `{parts[1]}`", span,
+                    did_you_mean(parts[1], [v for v, _ in enum.variants]))
+    return enum, i
 
 
 def _module_of_path(cx: Cx, parts):
@@ -642,11 +647,7 @@ def _find_function(cx: Cx, name: str) -> Optional[FnInfo]:
 def _check_path_call(e: A.Call, callee: A.Path, cx: Cx, want) -> T:
     parts = callee.parts
     if len(parts) == 2 and parts[0] in cx.program.enums:
-        enum = cx.program.enums[parts[0]]
-        i = enum.variant_index(parts[1])
-        if i < 0:
-            raise error("E0203", f"`{parts[0]}` has no variant `{parts[1]}`", callee.span,
-                        did_you_mean(parts[1], [v for v, _ in enum.variants]))
+        enum, i = _enum_variant(cx, parts, callee.span)
         payload = enum.variants[i][1]
         _arity(e, len(payload), f"{parts[0]}::{parts[1]}")
         for arg, t in zip(e.args, payload):

@@ -323,26 +323,22 @@ def stage_types(program: Program) -> None:
 
 
 def _resolve_decl_types(program, item):
-    if isinstance(item, A.Struct):
-        info = program.structs[item.name]
-        if info.fields:
-            return
-        names = set()
-        for f in item.fields:
-            if f.name in names:
-                raise error("E0200", f"field `{f.name}` is declared twice", f.span)
-            names.add(f.name)
-            info.fields.append((f.name, resolve_type(program, f.type, item.type_params)))
-    elif isinstance(item, A.Enum):
-        info = program.enums[item.name]
-        if info.variants:
-            return
-        names = set()
-        for v in item.variants:
-            if v.name in names:
-                raise error("E0200", f"variant `{v.name}` is declared twice", v.span)
-            names.add(v.name)
-            info.variants.append((v.name, [resolve_type(program, t, item.type_params) for t in v.types]))
+    if isinstance(item, A.Struct) and not program.structs[item.name].fields:
+        _unique(item.fields, "field")
+        program.structs[item.name].fields.extend(
+            (f.name, resolve_type(program, f.type, item.type_params)) for f in item.fields)
+    elif isinstance(item, A.Enum) and not program.enums[item.name].variants:
+        _unique(item.variants, "variant")
+        program.enums[item.name].variants.extend(
+            (v.name, [resolve_type(program, t, item.type_params) for t in v.types]) for v in item.variants)
+
+
+def _unique(items, what: str) -> None:
+    seen = set()
+    for item in items:
+        if item.name in seen:
+            raise error("E0200", f"{what} `{item.name}` is declared twice", item.span)
+        seen.add(item.name)
 
 
 # ---------------------------------------------------------------- stage: consts
