@@ -125,9 +125,12 @@ CODES: dict[str, tuple[str, str]] = {
     "U0700": ("usage", "bad command-line argument"),
     "U0701": ("usage", "file not found"),
     "U0702": ("usage", "bad --args JSON"),
+    "U0703": ("usage", "a state-changing run needs a signing key"),
     # integrity
     "I0800": ("integrity", "malformed bytecode"),
     "I0801": ("integrity", "content id mismatch"),
+    "I0802": ("integrity", "bad signature"),
+    "I0803": ("integrity", "replay mismatch"),
     # environment
     "N0900": ("environment", "cannot read or write a file"),
 }

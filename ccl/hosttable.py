@@ -144,6 +144,15 @@ HOST_TABLE: tuple[HostFn, ...] = (
     _row("host_get_caller() -> Did", "icn::host::get_caller", (2, 0), "context", "Same as `caller()`."),
     _row("host_get_current_time() -> Timestamp", "icn::host::get_current_time", (2, 0), "context",
          "Same as `now()`."),
+    # the DAG (bound by ccl.runtime.host)
+    _row("calculate_cid(data: String) -> String", "icn::dag::calculate_cid", (20, 1), "pure",
+         "The content id the text would have as a DAG block.", "bytes hashed"),
+    _row("dag_put(data: String) -> String", "icn::dag::put", (100, 1), "dag",
+         "Store the text as a DAG block; returns its content id.", "bytes stored"),
+    _row("dag_get(cid: String) -> String", "icn::dag::get", (50, 1), "dag",
+         "The text stored under a content id by `dag_put` (a host error if there is none).", "bytes read"),
+    _row("emit_event(event_type: String, data: String) -> Unit", "icn::dag::emit_event", (50, 1), "dag",
+         "Record a cooperative event (type, actor, time, data) with this run's receipt.", "bytes recorded"),
 )
 
 HOST_INDEX: dict[str, int] = {row.name: i for i, row in enumerate(HOST_TABLE)}

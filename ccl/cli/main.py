@@ -68,8 +68,21 @@ def compile_failure(e: CclError, path: str) -> Failure:
 
 
 class Context:
-    def __init__(self, debug: bool):
+    def __init__(self, debug: bool, state: str | None = None):
         self.debug = debug
+        self.state = state
+
+    def workspace(self, required: bool = False):
+        from ccl.cli.workspace import find
+
+        try:
+            ws = find(Path.cwd(), self.state)
+        except CclError as e:
+            raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+        if ws is None and required:
+            raise Failure(Diagnostic("usage", "U0701", "no ccl workspace here or in any parent folder", Span(),
+                                     ("create one with `ccl init`, or name one with --state PATH",)), 2)
+        return ws
 
 
 def guarded(fn):
@@ -107,10 +120,12 @@ def guarded(fn):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ccl")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
+@click.option("--state", "state", default=None, metavar="PATH",
+              help="The workspace to use (its folder, its .ccl or its state.db) instead of searching upward.")
 @click.pass_context
-def cli(ctx, debug):
+def cli(ctx, debug, state):
     """ccl — run cooperative bylaws written in CCL."""
-    ctx.obj = Context(debug)
+    ctx.obj = Context(debug, state)
 
 
 def build(path: str, use_cache: bool = True):
@@ -143,25 +158,50 @@ def parse_args_json(text: str | None) -> list:
 @click.option("--args", "args_json", default=None, help="JSON list of positional arguments.")
 @click.option("--gas", type=click.IntRange(1, limits.gas_max), default=limits.gas_default, show_default=True,
               help="Gas limit for the run.")
-@click.option("--at", "at", type=int, default=0, help="The run's time (seconds since 1970) for now().")
-@click.option("--as", "caller", default=None, help="The caller's DID, returned by caller().")
+@click.option("--at", "at", type=int, default=None,
+              help="The run's time (seconds since 1970) for now(); default: the clock, recorded in the receipt.")
+@click.option("--as", "who", default=None, help="Who runs it: an identity name or a DID (caller()).")
 @click.option("--engine", type=click.Choice(["fast", "reference"]), default="fast",
               help="VM path: the fast translator or the reference interpreter.")
 @click.option("--no-cache", is_flag=True, help="Do not use or fill the compiled-module cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
 @guarded
-def run(file, entry, args_json, gas, at, caller, engine, no_cache, as_json):
-    """Run FILE (a .ccl source or a .cclb module): call `run`, or --fn NAME."""
-    from ccl.vm.run import ANONYMOUS, execute
+def run(file, entry, args_json, gas, at, who, engine, no_cache, as_json):
+    """Run FILE (a .ccl source or a .cclb module): call `run`, or --fn NAME.
+
+    In a workspace, a run that changes state is committed with a signed receipt; elsewhere it
+    runs in memory and nothing is kept."""
+    import time
+
+    from ccl.runtime import session
+    from ccl.store.sqlite import SqliteStore
 
     args = parse_args_json(args_json)
     verified = build(file, use_cache=not no_cache)
+    ctx = click.get_current_context().find_object(Context)
+    ws = ctx.workspace()
+    if ws is not None:
+        caller, signer = ws.identity(who)
+        store, record = ws.store, True
+    else:
+        from ccl.cli.workspace import ANONYMOUS
+
+        if who is not None and not who.startswith("did:"):
+            raise Failure(Diagnostic("usage", "U0701", f"no workspace in which to find the identity `{who}`",
+                                     Span(), ("give a DID, or run inside a workspace (`ccl init`)",)), 2)
+        caller, signer = who or ANONYMOUS, None
+        store, record = SqliteStore.memory(), False
+    now = at if at is not None else int(time.time())
     try:
-        result = execute(verified, entry, args, gas_limit=gas, now=at, caller=caller or ANONYMOUS,
-                         mode="fast" if engine == "fast" else "interp")
+        outcome = session.run(verified, entry, args, store=store, caller=caller, signer=signer, now=now,
+                              gas_limit=gas, mode="fast" if engine == "fast" else "interp", record=record)
     except CclError as e:
         d = e.diagnostic
         raise Failure(Diagnostic(d.kind, d.code, d.message, Span(file), d.hints), EXIT.get(d.kind, 2)) from None
+    if outcome.error is not None:
+        d = outcome.error
+        raise Failure(Diagnostic(d.kind, d.code, d.message, Span(file), d.hints), EXIT[d.kind])
+    result = outcome.run
     if not result.ok:
         d = result.error
         d = Diagnostic(d.kind, d.code, d.message, Span(file, d.span.line, d.span.col), d.hints)
@@ -177,8 +217,14 @@ def run(file, entry, args_json, gas, at, caller, engine, no_cache, as_json):
 
         click.echo(f"event {event.name} {json.dumps(dynamic_to_json(event.fields), ensure_ascii=False)}",
                    err=True)
+    if ws is None:
+        click.echo("note: no workspace here, so this ran in memory and nothing was kept "
+                   "(`ccl init` creates one)", err=True)
+    elif outcome.receipt:
+        click.echo(f"receipt {outcome.receipt}", err=True)
     if as_json:
-        click.echo(json.dumps({"ok": True, "result": result.value, "gas_used": result.gas_used},
+        extra = {"receipt": outcome.receipt} if outcome.receipt else {}
+        click.echo(json.dumps({"ok": True, "result": result.value, "gas_used": result.gas_used, **extra},
                               ensure_ascii=False))
     else:
         value = result.value
@@ -262,6 +308,240 @@ def disasm(file, as_json):
         click.echo(json.dumps({"ok": True, "cid": verified.module.cid, "text": text}))
     else:
         click.echo(text, nl=False)
+
+
+# ---------------------------------------------------------------- workspace and identities
+
+def _ctx() -> Context:
+    return click.get_current_context().find_object(Context)
+
+
+def emit_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("folder", required=False, default=".", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+@guarded
+def init(folder, as_json):
+    """Create a workspace (.ccl/ with state.db, config.toml and keys/) in FOLDER."""
+    from ccl.cli.workspace import init as make
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    try:
+        ws = make(Path(folder))
+    except CclError as e:
+        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    if as_json:
+        emit_json({"ok": True, "workspace": str(ws.root)})
+    else:
+        click.echo(f"created workspace {ws.root}")
+        click.echo("next: `ccl id new NAME` to make a key, then `ccl run FILE --as NAME`", err=True)
+
+
+@cli.group("id")
+def id_():
+    """Identities: did:key Ed25519 keys kept in the workspace."""
+
+
+@id_.command("new")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def id_new(name, as_json):
+    """Create a key called NAME and print its DID."""
+    ws = _ctx().workspace(required=True)
+    try:
+        ident = ws.keys.create(name)
+    except CclError as e:
+        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    emit_json({"ok": True, "name": name, "did": ident.did}) if as_json else click.echo(ident.did)
+
+
+@id_.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def id_list(as_json):
+    """List the workspace's identities."""
+    ws = _ctx().workspace(required=True)
+    rows = [(n, ws.keys.load(n).did) for n in ws.keys.names()]
+    if as_json:
+        emit_json({"ok": True, "identities": [{"name": n, "did": d} for n, d in rows]})
+    else:
+        for n, d in rows:
+            click.echo(f"{n:<16} {d}")
+
+
+@id_.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def id_show(name, as_json):
+    """Print the DID of NAME (never its private key)."""
+    ws = _ctx().workspace(required=True)
+    try:
+        ident = ws.keys.load(name)
+    except CclError as e:
+        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    emit_json({"ok": True, "name": name, "did": ident.did}) if as_json else click.echo(ident.did)
+
+
+# ---------------------------------------------------------------- the DAG
+
+@cli.group()
+def dag():
+    """The workspace's DAG of signed receipts: log, show, verify, replay, export."""
+
+
+def _plain(value):
+    """A DAG value as JSON: links as {"/": cid}, bytes as {"/": {"bytes": base64}}."""
+    import base64
+
+    from ccl.canon import Link
+
+    if isinstance(value, Link):
+        return {"/": value.cid}
+    if isinstance(value, bytes):
+        return {"/": {"bytes": base64.b64encode(value).decode()}}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _integrity(cid: str, why: str) -> Failure:
+    return Failure(Diagnostic("integrity", "I0801", f"block {cid}: {why}", Span(cid),
+                              ("the workspace's DAG was changed outside ccl; restore it from a copy",)), 4)
+
+
+@dag.command("log")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def dag_log(limit, as_json):
+    """The newest receipts first."""
+    from ccl import dag as D
+    from ccl.store.sqlite import IntegrityFailure
+
+    ws = _ctx().workspace(required=True)
+    rows = []
+    try:
+        with ws.store.transaction() as tx:
+            receipts = tx.receipts()
+            for seq in range(len(receipts), max(len(receipts) - limit, 0), -1):
+                cid = receipts[seq - 1]
+                p = D.get(tx, cid)["payload"]
+                rows.append({"seq": seq, "cid": cid, "time": p["time"], "caller": p["caller"],
+                             "function": p["function"], "gas_used": p["gas_used"], "result": p["result"],
+                             "module": p["module"].cid})
+    except IntegrityFailure as e:
+        raise _integrity(e.cid, e.why) from None
+    if as_json:
+        emit_json({"ok": True, "receipts": rows})
+        return
+    for r in rows:
+        result = json.dumps(r["result"], ensure_ascii=False)
+        click.echo(f"#{r['seq']:<5} {r['cid']}  t={r['time']}  {r['function']}  gas {r['gas_used']}  "
+                   f"→ {result[:60]}\n       by {r['caller']}")
+
+
+@dag.command("show")
+@click.argument("cid")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def dag_show(cid, as_json):
+    """Print one block as JSON (links as {"/": CID})."""
+    from ccl import canon, dag as D
+    from ccl.store.sqlite import IntegrityFailure
+
+    ws = _ctx().workspace(required=True)
+    if not canon.is_cid(cid):
+        raise Failure(Diagnostic("usage", "U0700", f"`{cid}` is not a content id", Span()), 2)
+    try:
+        with ws.store.transaction() as tx:
+            value = D.get(tx, cid)
+    except IntegrityFailure as e:
+        raise _integrity(e.cid, e.why) from None
+    if value is None:
+        raise Failure(Diagnostic("usage", "U0701", f"no block {cid} in this workspace", Span()), 2)
+    if isinstance(value, dict) and value.get("format") == "ccl-module":
+        value = {"format": value["format"], "version": value["version"], "source": value["source"],
+                 "functions": [f["name"] for f in value["functions"]]}
+    text = json.dumps(_plain(value), ensure_ascii=False, indent=None if as_json else 2)
+    click.echo(text)
+
+
+@dag.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def dag_verify(as_json):
+    """Re-check every block's content id and every receipt's signature and chain."""
+    from ccl import dag as D
+
+    ws = _ctx().workspace(required=True)
+    with ws.store.transaction() as tx:
+        problems = D.verify_all(tx)
+        blocks = sum(1 for _ in tx.iter_blocks())
+        receipts = len(tx.receipts())
+    if problems:
+        p = problems[0]
+        code = "I0802" if "signature" in p.why or "signed" in p.why else "I0801"
+        raise Failure(Diagnostic("integrity", code, f"block {p.cid}: {p.why}", Span(p.cid),
+                                 (f"{len(problems)} problem(s) in all; the first is shown",)), 4)
+    if as_json:
+        emit_json({"ok": True, "blocks": blocks, "receipts": receipts})
+    else:
+        click.echo(f"ok: {blocks} blocks and {receipts} receipts verified")
+
+
+@dag.command("replay")
+@click.option("--engine", type=click.Choice(["fast", "reference"]), default="fast")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def dag_replay(engine, as_json):
+    """Re-run every receipt from genesis in a fresh store and compare state roots."""
+    from ccl.runtime.session import replay
+    from ccl.store.sqlite import IntegrityFailure
+
+    ws = _ctx().workspace(required=True)
+    try:
+        steps = replay(ws.store, mode="fast" if engine == "fast" else "interp")
+    except IntegrityFailure as e:
+        raise _integrity(e.cid, e.why) from None
+    bad = [s for s in steps if not s.ok]
+    if bad:
+        s = bad[0]
+        raise Failure(Diagnostic("integrity", "I0803", f"replay of receipt #{s.seq} {s.receipt}: {s.why}",
+                                 Span(s.receipt)), 4)
+    if as_json:
+        emit_json({"ok": True, "replayed": len(steps)})
+    else:
+        click.echo(f"ok: replayed {len(steps)} receipts; every state root matches")
+
+
+@dag.command("export")
+@click.option("--car", "car", required=True, type=click.Path(dir_okay=False), help="The CARv1 file to write.")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def dag_export(car, as_json):
+    """Write every block to a CARv1 file rooted at the head receipt."""
+    from ccl import dag as D
+
+    ws = _ctx().workspace(required=True)
+    tmp = f"{car}.tmp{os.getpid()}"
+    try:
+        with ws.store.transaction() as tx, open(tmp, "wb") as out:
+            head = tx.head()
+            count = D.write_car(tx, out, head)
+        os.replace(tmp, car)
+    except OSError as e:
+        raise Failure(Diagnostic("environment", "N0900", f"cannot write {car}: {e.strerror}", Span(car)), 5) from None
+    if as_json:
+        emit_json({"ok": True, "blocks": count, "root": head, "car": car})
+    else:
+        click.echo(f"wrote {count} blocks to {car} (root {head})")
 
 
 def main() -> None:

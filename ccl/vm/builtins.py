@@ -20,6 +20,14 @@ from ccl.semantics import Trap, add, check, div, mul
 NONE = (0,)
 
 
+def _cid_of_text(data: str, charge) -> str:
+    from ccl import canon
+
+    encoded = canon.encode(data)
+    charge(len(encoded) // 16)
+    return canon.cid_text(encoded)
+
+
 def some(x):
     return (1, x)
 
@@ -28,8 +36,16 @@ _DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]$")
 
 
 def bind(state) -> list:
-    impl = implementations(state)
-    return [impl[row.name] for row in HOST_TABLE]
+    """One callable per host-table row: the pure builtins here, plus the effectful rows the
+    runtime binds to engines (`state.host`); a row with neither refuses at run time."""
+    impl = {**implementations(state), **state.host}
+    return [impl.get(row.name) or _unavailable(row.name) for row in HOST_TABLE]
+
+
+def _unavailable(name: str):
+    def refuse(*args):
+        raise Trap("H0600", f"`{name}` is not available here", "it needs a workspace engine")
+    return refuse
 
 
 def implementations(state) -> dict:
@@ -189,4 +205,5 @@ def implementations(state) -> dict:
         "is_some": lambda o: o[0] == 1, "is_none": lambda o: o[0] == 0,
         "unwrap_or": lambda o, d: o[1] if o[0] == 1 else d, "unwrap": unwrap,
         "host_get_caller": lambda: state.caller, "host_get_current_time": lambda: state.now,
+        "calculate_cid": lambda data: _cid_of_text(data, charge),
     }

@@ -25,6 +25,7 @@ from ccl.vm.translate import translate
 from ccl.vm.values import ArgError, Types, from_json, to_json
 
 ANONYMOUS = "did:key:anonymous"
+MISSING = object()          # a state value that must come from its contract's initializer
 
 
 @attrs.define
@@ -45,7 +46,8 @@ class RunResult:
 
 
 class RunState:
-    def __init__(self, module: Module, gas_limit: int, now: int, caller: str, log: Callable[[str], None]):
+    def __init__(self, module: Module, gas_limit: int, now: int, caller: str, log: Callable[[str], None],
+                 host: Optional[Callable] = None):
         self.ns: dict = {"_g": gas_limit, "_m": 0}
         self.globals: list = [None] * len(module.states)
         self.now = now
@@ -53,6 +55,7 @@ class RunState:
         self.events: list[Event] = []
         self.logs = 0
         self._log = log
+        self.host = host(self) if host else {}     # effectful rows, bound by ccl.runtime
         self.builtins = B.bind(self)
         impl = B.implementations(self)
         self.concat = impl["string_concat"]
@@ -111,22 +114,29 @@ def convert_args(module: Module, index: int, args: list) -> list:
 def execute(verified: Verified, entry: str, args: list, *, gas_limit: int = limits.gas_default,
             now: int = 0, caller: str = ANONYMOUS, mode: str = "fast",
             log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
-            state: Optional[list] = None) -> RunResult:
+            state: Optional[list] = None, initialize: Optional[set] = None,
+            host: Optional[Callable] = None) -> RunResult:
     """Run `entry` with JSON `args`. Argument errors raise CclError before anything runs;
-    everything that happens while running is reported in the RunResult."""
+    everything that happens while running is reported in the RunResult.
+
+    `state` gives the contract state values to start from (MISSING where a value must come from
+    its initializer); `initialize` names the contracts whose initializers run first (all of them
+    when `state` is None). `host(run_state)` returns the effectful host rows (ccl.runtime)."""
     module = verified.module
     index = find_entry(module, entry)
     values = convert_args(module, index, args)
     if not 0 < gas_limit <= limits.gas_max:
         raise error("U0700", f"gas limit must be between 1 and {limits.gas_max}", Span(module.source))
-    st = RunState(module, gas_limit, now, caller, log)
+    st = RunState(module, gas_limit, now, caller, log, host)
     runner = _fast if mode == "fast" else _interp
     try:
-        if state is None:
-            for _, init_index in module.initializers:
+        for contract, init_index in module.initializers:
+            if state is None or contract in (initialize or ()):
                 runner(verified, init_index, [], st)
-        else:
-            st.globals[:] = state
+        if state is not None:
+            for i, v in enumerate(state):
+                if v is not MISSING:
+                    st.globals[i] = v
         raw = runner(verified, index, values, st)
     except interp.Located as located:
         return _failed(verified, st, gas_limit, located)

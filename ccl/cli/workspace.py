@@ -1,0 +1,86 @@
+"""Workspaces on disk: `.ccl/` with `state.db`, `config.toml` and `keys/`.
+
+Commands find the workspace by walking up from the current folder, like git; `--state PATH`
+names a workspace folder (or its `.ccl`, or a `state.db`) directly.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Optional
+
+from ccl.diag import Span, error
+from ccl.identity import Identity, Keystore
+
+DIR = ".ccl"
+
+
+class Workspace:
+    def __init__(self, root: Path):
+        self.root = root                    # the .ccl folder
+        self.db = root / "state.db"
+        self.keys = Keystore(root / "keys")
+        self._store = None
+
+    @property
+    def store(self):
+        from ccl.store.sqlite import SqliteStore
+
+        if self._store is None:
+            self._store = SqliteStore(str(self.db))
+        return self._store
+
+    def config(self) -> dict:
+        try:
+            return tomllib.loads((self.root / "config.toml").read_text())
+        except (OSError, tomllib.TOMLDecodeError):
+            return {}
+
+    def identity(self, who: Optional[str]) -> tuple[str, Optional[Identity]]:
+        """(caller DID, signing identity or None) for `--as NAME|DID`, or the default identity."""
+        if who is None:
+            who = self.config().get("identity", {}).get("default")
+            if who is None:
+                names = self.keys.names()
+                if len(names) != 1:
+                    return ANONYMOUS, None
+                who = names[0]
+        ident = self.keys.find(who)
+        if ident is None:
+            return who, None
+        return ident.did, ident
+
+
+ANONYMOUS = "did:key:anonymous"
+
+
+def init(folder: Path) -> Workspace:
+    root = folder / DIR
+    if (root / "state.db").exists():
+        raise error("U0700", f"{folder} already has a workspace", Span(str(root)))
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "keys").mkdir(exist_ok=True)
+    os.chmod(root / "keys", 0o700)
+    (root / "config.toml").write_text(
+        "# ccl workspace settings\n[workspace]\nversion = 1\n\n[identity]\n# default = \"name\"   # who runs commands without --as\n")
+    ws = Workspace(root)
+    ws.store                                 # creates state.db (WAL)
+    return ws
+
+
+def find(start: Path, override: Optional[str]) -> Optional[Workspace]:
+    if override:
+        p = Path(override)
+        if p.name == "state.db":
+            p = p.parent
+        elif (p / DIR).is_dir():
+            p = p / DIR
+        if not (p / "state.db").exists():
+            raise error("U0701", f"no workspace at {override}", Span(override), "create one with `ccl init`")
+        return Workspace(p)
+    for folder in [start, *start.parents]:
+        if (folder / DIR / "state.db").exists():
+            return Workspace(folder / DIR)
+    return None

@@ -1,0 +1,131 @@
+"""Identities: did:key Ed25519 keys, strict signatures, and the on-disk keystore.
+
+Owns DID encoding (multicodec ed25519-pub 0xed01, base58btc `z…`), signing and verification
+(`cryptography`), and `Keystore` (one PKCS#8 file per name, mode 0600). Imports leaves only.
+Verification is strict: a signature whose scalar S is not below the group order L is refused
+(the classic Ed25519 malleability), as are public keys that are not 32 bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import base58
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ccl.diag import Span, error
+
+ED25519_PUB = b"\xed\x01"
+GROUP_ORDER = 2**252 + 27742317777372353535851937790883648493
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+
+def did_from_public(raw: bytes) -> str:
+    return "did:key:z" + base58.b58encode(ED25519_PUB + raw).decode("ascii")
+
+
+def public_from_did(did: str) -> bytes:
+    """The 32 public-key bytes of a did:key Ed25519 identity, or ValueError."""
+    if not did.startswith("did:key:z"):
+        raise ValueError("not a did:key identity")
+    try:
+        data = base58.b58decode(did[len("did:key:z"):])
+    except ValueError:
+        raise ValueError("did:key is not base58btc") from None
+    if not data.startswith(ED25519_PUB) or len(data) != 34:
+        raise ValueError("did:key is not an Ed25519 key")
+    return data[2:]
+
+
+class Identity:
+    def __init__(self, name: str, private: Ed25519PrivateKey):
+        self.name = name
+        self._private = private
+        raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self.public = raw
+        self.did = did_from_public(raw)
+
+    @classmethod
+    def generate(cls, name: str) -> "Identity":
+        return cls(name, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_seed(cls, name: str, seed: bytes) -> "Identity":
+        return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
+
+    def sign(self, message: bytes) -> bytes:
+        return self._private.sign(message)
+
+    def pkcs8(self) -> bytes:
+        return self._private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption())
+
+
+def verify(did: str, message: bytes, signature: bytes) -> bool:
+    """Strict Ed25519 verification against a did:key. Never raises."""
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        return False
+    if int.from_bytes(signature[32:], "little") >= GROUP_ORDER:
+        return False                     # non-canonical S: a malleated signature
+    try:
+        key = Ed25519PublicKey.from_public_bytes(public_from_did(did))
+        key.verify(signature, message)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+class Keystore:
+    """`.ccl/keys/NAME.pem` (private, 0600) and `NAME.json` (name and DID)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def create(self, name: str) -> Identity:
+        if not NAME_RE.match(name):
+            raise error("U0700", f"`{name}` is not a usable identity name", Span(),
+                        "use letters, digits, `_`, `.` and `-` (up to 64)")
+        if (self.folder / f"{name}.pem").exists():
+            raise error("U0700", f"an identity named `{name}` already exists", Span(),
+                        f"pick another name, or use it with --as {name}")
+        ident = Identity.generate(name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.folder, 0o700)
+        path = self.folder / f"{name}.pem"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(ident.pkcs8())
+        (self.folder / f"{name}.json").write_text(json.dumps({"name": name, "did": ident.did}) + "\n")
+        return ident
+
+    def names(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.stem for p in self.folder.glob("*.pem"))
+
+    def load(self, name: str) -> Identity:
+        path = self.folder / f"{name}.pem"
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise error("U0700", f"no identity named `{name}`", Span(),
+                        f"create it with `ccl id new {name}`") from None
+        key = serialization.load_pem_private_key(data, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise error("I0800", f"the key file of `{name}` is not an Ed25519 key", Span(str(path)))
+        return Identity(name, key)
+
+    def find(self, name_or_did: str) -> Identity | None:
+        """A local identity by name or by DID; None for a DID with no key here."""
+        if name_or_did.startswith("did:"):
+            for name in self.names():
+                ident = self.load(name)
+                if ident.did == name_or_did:
+                    return ident
+            return None
+        return self.load(name_or_did)

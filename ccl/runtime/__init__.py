@@ -1,0 +1,1 @@
+"""The runtime: where the language meets the engines (host bindings, sessions, replay)."""

@@ -1,0 +1,201 @@
+"""One run, end to end, against a store: load state, run, and commit with a signed receipt.
+
+`run(...)` opens one store transaction; the VM runs inside it with the effectful host rows
+bound to it. On success, if anything changed (contract state, host effects, events), it writes
+the module block (once per CID), the event blocks, the new contract state and one receipt —
+module, entry, args, caller, time, gas limit and used, result, effects, events, the previous
+head and the state root after the run — signed by the caller's key, and commits. On any error
+the transaction rolls back: nothing changes. `replay(...)` re-executes every receipt into a
+fresh store and compares state roots. Imports leaves, ccl.compile, ccl.vm, ccl.dag, ccl.store,
+ccl.identity and ccl.runtime.host.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, Optional
+
+import attrs
+
+from ccl import canon, dag, limits, types as ty
+from ccl.canon import Link
+from ccl.compile.module import module_from_cbor
+from ccl.compile.verify import Verified, verify
+from ccl.diag import Diagnostic, Span
+from ccl.identity import Identity
+from ccl.runtime import host as host_rows
+from ccl.store.sqlite import IntegrityFailure, SqliteStore
+from ccl.vm.run import MISSING, RunResult, execute
+from ccl.vm.values import ArgError, Types, from_json, to_json
+
+
+@attrs.define
+class SessionResult:
+    run: RunResult
+    receipt: Optional[str] = None          # CID of the receipt written, if the run changed state
+    state_root: Optional[str] = None
+    error: Optional[Diagnostic] = None     # a failure of the session itself (e.g. no key to sign)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def contracts_of(verified: Verified) -> list[str]:
+    return sorted({c for c, _, _ in verified.module.states} | {c for c, _ in verified.module.initializers})
+
+
+def load_state(tx, verified: Verified) -> tuple[list, set]:
+    """Globals for the module's state variables from the store, and the contracts needing init."""
+    module = verified.module
+    types = Types(module)
+    persisted: dict[str, dict] = {}
+    for contract in contracts_of(verified):
+        row = tx.get_state(contract)
+        persisted[contract] = canon.decode(row[1]) if row else {}
+    values, initialize = [], set()
+    for contract, name, desc in module.states:
+        entry = persisted[contract].get(name)
+        if isinstance(entry, dict) and entry.get("type") == desc:
+            try:
+                values.append(from_json(ty.from_descriptor(desc), entry["value"], types, name))
+                continue
+            except ArgError:
+                pass
+        values.append(MISSING)               # new field, or its type changed: start it afresh
+        initialize.add(contract)
+    return values, initialize
+
+
+def encode_state(verified: Verified, globals_: list) -> dict[str, bytes]:
+    module = verified.module
+    types = Types(module)
+    out: dict[str, dict] = {c: {} for c in contracts_of(verified)}
+    for (contract, name, desc), value in zip(module.states, globals_):
+        out[contract][name] = {"type": desc, "value": to_json(ty.from_descriptor(desc), value, types)}
+    return {c: canon.encode(v) for c, v in out.items()}
+
+
+def state_root(tx) -> str:
+    """The CID of everything the workspace's bylaws hold: contract states (with the module
+    that last wrote each) and the engines' tables."""
+    contracts = {c: {"module": Link(m), "state": canon.decode(v)} for c, m, v in tx.states()}
+    return canon.cid_of({"contracts": contracts, "engines": {}})
+
+
+def run(verified: Verified, entry: str, args: list, *, store, caller: str, signer: Optional[Identity],
+        now: int, gas_limit: int = limits.gas_default, mode: str = "fast",
+        log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), record: bool = True) -> SessionResult:
+    """Run and, if the run changed anything, commit it with a signed receipt (see module doc).
+    With `record=False` (replay), state is committed but no receipt is written or signed."""
+    outcome: dict = {}
+    try:
+        with store.transaction() as tx:
+            outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record)
+            if not outcome["result"].ok or outcome.get("error"):
+                raise _Rollback()
+    except _Rollback:
+        pass
+    return SessionResult(outcome["result"], outcome.get("receipt"), outcome.get("root"), outcome.get("error"))
+
+
+def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record) -> dict:
+    module = verified.module
+    before = {c: (tx.get_state(c) or (None, None))[1] for c in contracts_of(verified)}
+    values, initialize = load_state(tx, verified)
+    effects = host_rows.Effects()
+    result = execute(verified, entry, args, gas_limit=gas_limit, now=now, caller=caller, mode=mode, log=log,
+                     state=values, initialize=initialize, host=lambda st: host_rows.bind(tx, effects, st))
+    if not result.ok:
+        return {"result": result}
+    after = encode_state(verified, result.state)
+    changed = [c for c in after if after[c] != before.get(c)]
+    if not changed and not effects.records and not effects.events and not result.events:
+        return {"result": result}
+    if record and signer is None:
+        return {"result": result, "error": Diagnostic(
+            "usage", "U0703", "this run changes the workspace, so it must be signed",
+            Span(module.source), (f"create a key with `ccl id new NAME` and run with --as NAME",))}
+    module_cid = module.cid
+    tx.put_block(module_cid, module.encode())
+    for contract in changed:
+        tx.put_state(contract, module_cid, after[contract])
+    root = state_root(tx)
+    if not record:
+        return {"result": result, "root": root}
+    prev = tx.head()
+    events = []
+    for e in result.events:
+        fields = {k: _json_field(v) for k, v in e.fields.items()}
+        events.append(Link(dag.put(tx, dag.event_block(e.name, caller, now, fields, prev or module_cid))))
+    for e in effects.events:
+        events.append(Link(dag.put(tx, dag.event_block(e["type"], caller, now, e["data"], prev or module_cid))))
+    f = module.functions[_entry_index(module, entry)]
+    payload = {
+        "module": Link(module_cid), "function": f.name, "entry": entry, "args": args, "caller": caller,
+        "time": now, "gas_limit": gas_limit, "gas_used": result.gas_used, "result": result.value,
+        "effects": effects.records, "events": events, "contracts": changed,
+        "prev": Link(prev) if prev else None, "state_root": root,
+    }
+    receipt = dag.sign_receipt(payload, signer)
+    cid = dag.put(tx, receipt)
+    tx.append_receipt(cid)
+    return {"result": result, "receipt": cid, "root": root}
+
+
+def _entry_index(module, entry: str) -> int:
+    from ccl.vm.run import find_entry
+
+    return find_entry(module, entry)
+
+
+def _json_field(v):
+    from ccl.vm.values import dynamic_to_json
+
+    return dynamic_to_json(v)
+
+
+# ---------------------------------------------------------------- replay
+
+@attrs.frozen
+class ReplayStep:
+    seq: int
+    receipt: str
+    ok: bool
+    why: str = ""
+
+
+def replay(store, *, mode: str = "fast") -> list[ReplayStep]:
+    """Re-execute every receipt from genesis into a fresh in-memory store; each step must give
+    the recorded result, gas and state root. Stops at the first mismatch."""
+    fresh = SqliteStore.memory()
+    steps: list[ReplayStep] = []
+    with store.transaction() as tx:
+        receipts = tx.receipts()
+        blocks = {cid: (dag.get(tx, cid)) for cid in receipts}
+        modules = {}
+        for cid, block in blocks.items():
+            m = block["payload"]["module"].cid
+            if m not in modules:
+                modules[m] = verify(module_from_cbor(canon.decode(tx.get_block(m)), m), m)
+    for seq, cid in enumerate(receipts, 1):
+        p = blocks[cid]["payload"]
+        verified = modules[p["module"].cid]
+        # data blocks a run's dag_get may read come from earlier runs: replayed runs put them again
+        outcome = run(verified, p["entry"], p["args"], store=fresh, caller=p["caller"], signer=None,
+                      now=p["time"], gas_limit=p["gas_limit"], mode=mode, log=lambda m: None, record=False)
+        r = outcome.run
+        why = ""
+        if not r.ok:
+            why = f"the run failed on replay: {r.error.code} {r.error.message}"
+        elif r.value != p["result"]:
+            why = f"result {r.value!r} differs from the recorded {p['result']!r}"
+        elif r.gas_used != p["gas_used"]:
+            why = f"gas {r.gas_used} differs from the recorded {p['gas_used']}"
+        elif outcome.state_root != p["state_root"]:
+            why = f"state root {outcome.state_root} differs from the recorded {p['state_root']}"
+        steps.append(ReplayStep(seq, cid, not why, why))
+        if why:
+            break
+    fresh.close()
+    return steps
