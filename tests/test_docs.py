@@ -47,3 +47,37 @@ def test_doc_example(source):
 def test_generated_reference_is_current(name):
     path = DOCS / name
     assert path.read_text() == docgen.PAGES[name](), f"regenerate with: python -m ccl.docgen"
+
+
+def test_workspace_walkthrough(tmp_path):
+    """docs/workspace.md's console session, command by command."""
+    import os
+    import shlex
+    import shutil
+
+    from click.testing import CliRunner
+
+    from ccl.cli.main import cli
+
+    text = (DOCS / "workspace.md").read_text()
+    session = re.search(r"```console\n(.*?)```", text, re.S).group(1)
+    shutil.copy(Path(__file__).parent.parent / "contracts" / "tool_library.ccl", tmp_path)
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        lines = session.splitlines()
+        outputs = {}
+        for i, line in enumerate(lines):
+            if not line.startswith("$ ccl "):
+                continue
+            expected = 0
+            if i + 1 < len(lines) and (m := re.match(r"# exit (\d+)", lines[i + 1])):
+                expected = int(m.group(1))
+            args = shlex.split(line[len("$ ccl "):])
+            r = CliRunner().invoke(cli, args, catch_exceptions=False)
+            assert r.exit_code == expected, (line, r.output)
+            outputs[line] = r.stdout
+        assert outputs["$ ccl run tool_library.ccl --fn repair_fund"].strip() == "300"
+        assert outputs["$ ccl dag log"].count("by did:key:") == 3
+    finally:
+        os.chdir(old)
