@@ -56,6 +56,10 @@ ALLOWED = {
     "compile": {"syntax", "check", "compile"},
     "vm": {"compile", "vm"},
     "pipeline": {"syntax", "check", "compile"},
+    "identity": {"identity"},
+    "store": {"store"},
+    "dag": {"dag", "identity", "store"},
+    "runtime": {"runtime", "compile", "vm", "dag", "store", "identity"},
 }
 
 
