@@ -59,7 +59,8 @@ ALLOWED = {
     "identity": {"identity"},
     "store": {"store"},
     "dag": {"dag", "identity", "store"},
-    "runtime": {"runtime", "compile", "vm", "dag", "store", "identity"},
+    "runtime": {"runtime", "compile", "vm", "dag", "store", "identity", "ledger"},
+    "ledger": {"ledger"},
 }
 
 

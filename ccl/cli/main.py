@@ -37,7 +37,7 @@ class Failure(Exception):
 def _stderr_console():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True,
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False,
                    no_color=bool(os.environ.get("NO_COLOR")))
 
 
@@ -171,15 +171,23 @@ def run(file, entry, args_json, gas, at, who, engine, no_cache, as_json):
 
     In a workspace, a run that changes state is committed with a signed receipt; elsewhere it
     runs in memory and nothing is kept."""
+    args = parse_args_json(args_json)
+    verified = build(file, use_cache=not no_cache)
+    source = None if file.endswith(".cclb") else Path(file).read_text(encoding="utf-8")
+    call(verified, entry, args, label=file, source=source, who=who, at=at, gas=gas, engine=engine,
+         as_json=as_json)
+
+
+def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_default, engine="fast",
+         as_json=False, require_workspace=False):
+    """Run one function in the workspace (or in memory) and report it as `ccl run` does."""
     import time
 
     from ccl.runtime import session
     from ccl.store.sqlite import SqliteStore
 
-    args = parse_args_json(args_json)
-    verified = build(file, use_cache=not no_cache)
     ctx = click.get_current_context().find_object(Context)
-    ws = ctx.workspace()
+    ws = ctx.workspace(required=require_workspace)
     if ws is not None:
         caller, signer = ws.identity(who)
         store, record = ws.store, True
@@ -197,15 +205,14 @@ def run(file, entry, args_json, gas, at, who, engine, no_cache, as_json):
                               gas_limit=gas, mode="fast" if engine == "fast" else "interp", record=record)
     except CclError as e:
         d = e.diagnostic
-        raise Failure(Diagnostic(d.kind, d.code, d.message, Span(file), d.hints), EXIT.get(d.kind, 2)) from None
+        raise Failure(Diagnostic(d.kind, d.code, d.message, Span(label), d.hints), EXIT.get(d.kind, 2)) from None
     if outcome.error is not None:
         d = outcome.error
-        raise Failure(Diagnostic(d.kind, d.code, d.message, Span(file), d.hints), EXIT[d.kind])
+        raise Failure(Diagnostic(d.kind, d.code, d.message, Span(label), d.hints), EXIT[d.kind])
     result = outcome.run
     if not result.ok:
         d = result.error
-        d = Diagnostic(d.kind, d.code, d.message, Span(file, d.span.line, d.span.col), d.hints)
-        source = None if file.endswith(".cclb") else Path(file).read_text(encoding="utf-8")
+        d = Diagnostic(d.kind, d.code, d.message, Span(label, d.span.line, d.span.col), d.hints)
         if as_json:
             click.echo(json.dumps({"ok": False, "error": d.to_json(), "gas_used": result.gas_used},
                                   ensure_ascii=False))
@@ -229,6 +236,7 @@ def run(file, entry, args_json, gas, at, who, engine, no_cache, as_json):
     else:
         value = result.value
         click.echo(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    return result.value
 
 
 @cli.command()
@@ -542,6 +550,11 @@ def dag_export(car, as_json):
         emit_json({"ok": True, "blocks": count, "root": head, "car": car})
     else:
         click.echo(f"wrote {count} blocks to {car} (root {head})")
+
+
+from ccl.cli import bank  # noqa: E402  (registers the banking commands)
+
+bank.register(cli)
 
 
 def main() -> None:

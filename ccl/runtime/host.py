@@ -1,18 +1,22 @@
-"""Effectful host-table rows bound to a run's store transaction.
+"""Effectful host-table rows bound to a run's store transaction and the engines.
 
-`bind(tx, effects, …)` returns name → callable for every row whose effect is not pure; a test
-asserts that these and ccl.vm.builtins together cover the host table exactly. Every call
-validates its arguments, applies its change inside the run's transaction (so later calls in the
-run see it, and a failed run leaves nothing) and appends an effect record for the receipt.
-Imports leaves, ccl.dag and ccl.semantics.
+`bind(tx, effects, state)` returns name → callable for every row whose effect is not pure; a
+test asserts that these and ccl.vm.builtins together cover the host table exactly. Each call
+validates its arguments, checks the caller's authority (inside the engine), applies its change
+inside the run's transaction — so later calls in the run see it and a failed run leaves nothing —
+and appends an effect record for the receipt. Refusals become `host` errors naming the rule.
+Imports leaves, ccl.ledger and ccl.semantics.
 """
 
 from __future__ import annotations
 
 from ccl import canon
+from ccl.hosttable import HOST_TABLE
+from ccl.ledger import EngineState, Ledger, Refused
+from ccl.ledger import engines as E
 from ccl.semantics import Trap
 
-NAMES = ("dag_put", "dag_get", "emit_event")
+NAMES = tuple(row.name for row in HOST_TABLE if row.effect not in ("pure", "context", "debug"))
 
 
 class Effects:
@@ -21,6 +25,53 @@ class Effects:
     def __init__(self):
         self.records: list[dict] = []
         self.events: list[dict] = []
+        self.ledger: Ledger | None = None
+
+
+def _ledger_rows(L: Ledger, actor: str) -> dict:
+    """Each row: engine call with the caller as actor (reads take no actor)."""
+    return {
+        "issue_credit": lambda frm, to, amount: E.issue_credit(L, actor, frm, to, amount),
+        "transfer_credit": lambda frm, to, amount: E.transfer_credit(L, actor, frm, to, amount),
+        "credit_balance": lambda member: E.credit_balance(L, member),
+        "set_credit_limit": lambda member, floor, ceiling: E.set_credit_limit(L, actor, member, floor, ceiling),
+        "log_hours": lambda member, minutes, text: E.log_hours(L, actor, member, minutes, text),
+        "confirm_hours": lambda record: E.confirm_hours(L, actor, record),
+        "trade_hours": lambda frm, to, minutes: E.trade_hours(L, actor, frm, to, minutes),
+        "hour_balance": lambda member: E.hour_balance(L, member),
+        "record_time_work": lambda worker, text, hours, verifier: (
+            E._own(actor, worker, "record work") or E.log_hours(L, actor, verifier, _minutes(hours), text)),
+        "create_currency": lambda symbol, name, policy: E.create_currency(L, actor, symbol, name, dict(policy)),
+        "mint_tokens": lambda symbol, to, amount: E.mint_tokens(L, actor, symbol, to, amount),
+        "burn_tokens": lambda symbol, frm, amount: E.burn_tokens(L, actor, symbol, frm, amount),
+        "transfer_tokens": lambda symbol, frm, to, amount: E.transfer_tokens(L, actor, symbol, frm, to, amount),
+        "token_balance": lambda symbol, member: E.token_balance(L, symbol, member),
+        "get_token_balance": lambda symbol, member: E.token_balance(L, symbol, member),
+        "set_policy": lambda symbol, key, value: E.set_policy(L, actor, symbol, key, value),
+        "create_token_class": lambda cls, name, symbol, issuer: (
+            E.create_currency(L, actor, cls, name, {}) and E.grant_unchecked(L, issuer, f"mint:{cls}")),
+        "request_loan": lambda borrower, amount, purpose, term: E.request_loan(L, actor, borrower, amount, purpose, term),
+        "evaluate_loan": lambda loan: E.evaluate_loan(L, loan),
+        "approve_loan": lambda loan: E.approve_loan(L, actor, loan),
+        "repay_loan": lambda loan, amount: E.repay_loan(L, actor, loan, amount),
+        "loan_arrears": lambda loan: E.loan_arrears(L, loan),
+        "write_off_loan": lambda loan: E.write_off_loan(L, actor, loan),
+        "deposit_to_lending": lambda amount: E.deposit_to_lending(L, actor, amount),
+        "create_pool": lambda name, contribution, cap: E.create_pool(L, actor, name, contribution, cap),
+        "join_pool": lambda name, member: E.join_pool(L, actor, name, member),
+        "contribute": lambda name, amount: E.contribute(L, actor, name, amount),
+        "file_claim": lambda name, amount, reason: E.file_claim(L, actor, name, amount, reason),
+        "approve_claim": lambda claim: E.approve_claim(L, actor, claim),
+        "grant_permission": lambda member, permission: E.grant(L, actor, member, permission),
+        "revoke_permission": lambda member, permission: E.revoke(L, actor, member, permission),
+        "has_permission": lambda member, permission: E.has_permission(L, member, permission),
+    }
+
+
+def _minutes(hours: int) -> int:
+    if not 0 < hours <= 10_000:
+        raise Refused("positive_amount", "hours of work are between 1 and 10000")
+    return hours * 60
 
 
 def bind(tx, effects: Effects, state) -> dict:
@@ -59,4 +110,31 @@ def bind(tx, effects: Effects, state) -> dict:
         effects.events.append({"type": event_type, "data": data})
         return None
 
-    return {"dag_put": dag_put, "dag_get": dag_get, "emit_event": emit_event}
+    ledger = Ledger(EngineState(tx), state.now)
+    effects.ledger = ledger
+    rows = {"dag_put": dag_put, "dag_get": dag_get, "emit_event": emit_event}
+    for name, call in _ledger_rows(ledger, state.caller).items():
+        rows[name] = _guarded(name, call, effects)
+    return rows
+
+
+def _guarded(name: str, call, effects: Effects):
+    record = next(row for row in HOST_TABLE if row.name == name).effect != "read"
+
+    def run(*args):
+        try:
+            result = call(*args)
+        except Refused as r:
+            raise Trap("H0600", f"{name} refused ({r.rule}): {r.message}", r.hint) from None
+        if record:
+            effects.records.append({"host": name, "args": [_plain(a) for a in args], "result": _plain(result)})
+        return result
+    return run
+
+
+def _plain(v):
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v

@@ -80,7 +80,7 @@ def state_root(tx) -> str:
     """The CID of everything the workspace's bylaws hold: contract states (with the module
     that last wrote each) and the engines' tables."""
     contracts = {c: {"module": Link(m), "state": canon.decode(v)} for c, m, v in tx.states()}
-    return canon.cid_of({"contracts": contracts, "engines": {}})
+    return canon.cid_of({"contracts": contracts, "engines": tx.kv_get("meta", "digest") or b""})
 
 
 def run(verified: Verified, entry: str, args: list, *, store, caller: str, signer: Optional[Identity],
@@ -102,15 +102,19 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
 def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record) -> dict:
     module = verified.module
     before = {c: (tx.get_state(c) or (None, None))[1] for c in contracts_of(verified)}
+    digest_before = tx.kv_get("meta", "digest")
     values, initialize = load_state(tx, verified)
     effects = host_rows.Effects()
     result = execute(verified, entry, args, gas_limit=gas_limit, now=now, caller=caller, mode=mode, log=log,
                      state=values, initialize=initialize, host=lambda st: host_rows.bind(tx, effects, st))
     if not result.ok:
         return {"result": result}
+    if effects.ledger is not None:
+        effects.ledger.check_invariants()          # the engines' invariants, re-checked at commit
     after = encode_state(verified, result.state)
     changed = [c for c in after if after[c] != before.get(c)]
-    if not changed and not effects.records and not effects.events and not result.events:
+    engines_changed = tx.kv_get("meta", "digest") != digest_before
+    if not changed and not effects.records and not effects.events and not result.events and not engines_changed:
         return {"result": result}
     if record and signer is None:
         return {"result": result, "error": Diagnostic(

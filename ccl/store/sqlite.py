@@ -143,5 +143,15 @@ class SqliteStore:
                     self.conn.execute("ROLLBACK")
                     raise error("N0900", f"could not commit to the store: {e}", Span(self.path)) from None
 
+    @contextmanager
+    def reader(self):
+        """A transaction whose writes are always thrown away (for queries)."""
+        with self._lock:
+            self.conn.execute("BEGIN")
+            try:
+                yield SqliteTx(self.conn)
+            finally:
+                self.conn.execute("ROLLBACK")
+
     def close(self) -> None:
         self.conn.close()

@@ -1,0 +1,378 @@
+"""The ledger core: a double-entry journal in integer minor units, per currency.
+
+Every movement is one immutable entry that debits one account and credits another by the same
+amount (so debits equal credits, always). Entries may carry a client-chosen id: a repeat with the
+same fields returns the first result and posts nothing; a repeat with other fields is refused.
+Transfers can be pending (funds reserved) and later posted — in full or in part — or voided.
+A linked group posts all-or-nothing. Every account keeps a floor (lowest balance allowed) and a
+ceiling (highest), and a history from which balance-as-of-time is read.
+
+State lives in the store's key-value rows (namespaces `ledger.*`), inside the run's transaction,
+through `EngineState`, which also folds every write into the engines' digest (part of the state
+root). Invariants are asserted as entries post and re-checked by `check_invariants` at commit:
+per currency, the balances of all accounts sum to zero (system accounts hold the other side of
+issued money), and an issued currency's supply equals what its members hold.
+
+Imports leaves only: the ledger knows nothing of the language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Optional
+
+from ccl import canon
+
+INT_MAX = 2**63 - 1
+
+
+class Refused(Exception):
+    """A rule of the ledger or the bylaws said no. `rule` names it, for the member."""
+
+    def __init__(self, rule: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+        self.hint = hint
+
+
+class EngineState:
+    """Typed access to the store's key-value rows, with a digest of every write."""
+
+    def __init__(self, tx):
+        self.tx = tx
+        self.cache: dict = {}
+        self.touched: set[str] = set()            # currencies changed in this transaction
+
+    def get(self, namespace: str, key: str):
+        k = (namespace, key)
+        if k in self.cache:
+            return self.cache[k]
+        raw = self.tx.kv_get(namespace, key)
+        value = canon.decode(raw) if raw is not None else None
+        self.cache[k] = value
+        return value
+
+    def put(self, namespace: str, key: str, value) -> None:
+        data = canon.encode(value)
+        self.cache[(namespace, key)] = canon.decode(data)
+        self.tx.kv_put(namespace, key, data)
+        digest = self.tx.kv_get("meta", "digest") or b""
+        h = hashlib.sha256(digest)
+        for part in (namespace.encode(), key.encode(), data):
+            h.update(len(part).to_bytes(8, "big") + part)
+        self.tx.kv_put("meta", "digest", h.digest())
+
+    def scan(self, namespace: str) -> list[tuple[str, object]]:
+        return [(k, canon.decode(v)) for k, v in self.tx.kv_scan(namespace)]
+
+    def next_seq(self, name: str) -> int:
+        n = (self.get("ledger.seq", name) or 0) + 1
+        self.put("ledger.seq", name, n)
+        return n
+
+
+def engines_digest(tx) -> Optional[bytes]:
+    return tx.kv_get("meta", "digest")
+
+
+# ---------------------------------------------------------------- accounts and currencies
+
+KINDS = ("mutual", "issued", "hours")
+
+
+def _check_amount(amount: int) -> None:
+    if type(amount) is not int or amount <= 0:
+        raise Refused("positive_amount", f"amounts must be whole positive numbers of minor units, not {amount}")
+
+
+class Ledger:
+    def __init__(self, state: EngineState, now: int):
+        self.s = state
+        self.now = now
+
+    # -- currencies
+    def currency(self, symbol: str) -> Optional[dict]:
+        return self.s.get("ledger.currency", symbol)
+
+    def require_currency(self, symbol: str) -> dict:
+        c = self.currency(symbol)
+        if c is None:
+            raise Refused("currency_exists", f"there is no currency `{symbol}`",
+                          "create it first (create_currency / `ccl currency create`)")
+        return c
+
+    def create_currency(self, symbol: str, name: str, kind: str, policy: dict) -> dict:
+        if not symbol or not symbol.replace("_", "").isalnum() or len(symbol) > 16:
+            raise Refused("currency_symbol", f"`{symbol}` is not a usable currency symbol",
+                          "use up to 16 letters, digits and `_`")
+        if self.currency(symbol) is not None:
+            raise Refused("currency_unique", f"currency `{symbol}` already exists")
+        assert kind in KINDS, kind
+        c = {"symbol": symbol, "name": name, "kind": kind, "supply": 0, "total": 0,
+             "policy": {"floor": 0 if kind == "issued" else -100_000, "ceiling": INT_MAX, "cap": INT_MAX,
+                        "transferable": 1, "demurrage_bps": 0, "period_days": 30, **policy},
+             "created": self.now}
+        self.s.put("ledger.currency", symbol, c)
+        return c
+
+    def set_policy(self, symbol: str, key: str, value: int) -> None:
+        c = self.require_currency(symbol)
+        allowed = ("floor", "ceiling", "cap", "transferable", "demurrage_bps", "period_days", "interest_bps")
+        if key not in allowed:
+            raise Refused("policy_key", f"`{key}` is not a policy of a currency", "policies: " + ", ".join(allowed))
+        if key == "cap" and value < c["supply"]:
+            raise Refused("supply_cap", f"a cap of {value} is below the current supply {c['supply']}")
+        if key in ("demurrage_bps",) and not 0 <= value <= 10_000:
+            raise Refused("policy_range", "demurrage is in basis points from 0 to 10000")
+        if key == "period_days" and value <= 0:
+            raise Refused("policy_range", "a demurrage period is at least one day")
+        c = {**c, "policy": {**c["policy"], key: value}}
+        self.s.put("ledger.currency", symbol, c)
+
+    # -- accounts
+    def account(self, symbol: str, owner: str) -> dict:
+        a = self.s.get("ledger.account", f"{symbol}/{owner}")
+        if a is not None:
+            return a
+        policy = self.require_currency(symbol)["policy"]
+        system = owner.startswith("sys:")
+        return {"balance": 0, "pending_out": 0, "pending_in": 0, "updated": self.now,
+                "floor": -INT_MAX if system else policy["floor"], "ceiling": INT_MAX if system else policy["ceiling"],
+                "custom_limits": False}
+
+    def _save_account(self, symbol: str, owner: str, a: dict) -> None:
+        self.s.put("ledger.account", f"{symbol}/{owner}", a)
+
+    def set_limits(self, symbol: str, owner: str, floor: int, ceiling: int) -> None:
+        if floor > 0 or ceiling < 0 or floor > ceiling:
+            raise Refused("limit_range", f"a floor of {floor} and a ceiling of {ceiling} make no sense",
+                          "the floor is at most 0 and the ceiling at least 0")
+        a = self.account(symbol, owner)
+        self._settle(symbol, owner, a)
+        a = {**a, "floor": floor, "ceiling": ceiling, "custom_limits": True}
+        self._save_account(symbol, owner, a)
+
+    def balance(self, symbol: str, owner: str, as_of: Optional[int] = None) -> int:
+        self.require_currency(symbol)
+        if as_of is None:
+            a = self.account(symbol, owner)
+            return a["balance"] - self._demurrage_due(symbol, owner, a)
+        last = 0
+        for _, row in self.s.scan(f"ledger.history/{symbol}/{owner}"):
+            if row["time"] > as_of:
+                break
+            last = row["balance"]
+        return last
+
+    def history(self, symbol: str, owner: str, limit: int = 50) -> list[dict]:
+        rows = [row for _, row in self.s.scan(f"ledger.history/{symbol}/{owner}")]
+        return rows[-limit:] if limit else rows
+
+    def accounts(self, symbol: str) -> list[tuple[str, dict]]:
+        prefix = f"{symbol}/"
+        return [(k[len(prefix):], v) for k, v in self.s.scan("ledger.account") if k.startswith(prefix)]
+
+    # -- demurrage: positive balances decay by bps per period, into the currency's commons account
+    def _demurrage_due(self, symbol: str, owner: str, a: dict) -> int:
+        policy = self.require_currency(symbol)["policy"]
+        bps, period = policy.get("demurrage_bps", 0), policy.get("period_days", 30) * 86400
+        if not bps or owner.startswith("sys:") or a["balance"] <= 0:
+            return 0
+        periods = min(max(self.now - a["updated"], 0) // period, 1000)
+        balance = a["balance"]
+        for _ in range(periods):
+            balance -= balance * bps // 10_000
+        return a["balance"] - balance
+
+    def _settle(self, symbol: str, owner: str, a: dict) -> dict:
+        """Charge the demurrage due on an account before it moves, and restart its clock."""
+        policy = self.require_currency(symbol)["policy"]
+        if not policy.get("demurrage_bps", 0) or owner.startswith("sys:"):
+            return a
+        period = policy.get("period_days", 30) * 86400
+        if a["balance"] <= 0:
+            if a["updated"] != self.now:
+                a = {**a, "updated": self.now}
+                self._save_account(symbol, owner, a)
+            return a
+        due = self._demurrage_due(symbol, owner, a)
+        if due:
+            self._move(symbol, owner, "sys:commons", due, kind="demurrage", entry=f"demurrage-{owner}-{self.now}",
+                       check_limits=False, settle=False)
+            a = self.account(symbol, owner)
+        a = {**a, "updated": a["updated"] + (max(self.now - a["updated"], 0) // period) * period}
+        self._save_account(symbol, owner, a)
+        return a
+
+    # -- the journal
+    def apply(self, entry: dict) -> dict:
+        """Post one entry: {currency, from, to, amount, kind, memo, id?, pending?}. Returns the
+        stored entry (the first one, for a repeated id)."""
+        existing = self._repeat(entry)
+        if existing is not None:
+            return existing
+        self._validate(entry)
+        symbol = entry["currency"]
+        seq = self.s.next_seq("entry")
+        entry_id = entry.get("id") or f"{entry.get('kind', 'entry')}-{seq}"
+        pending = bool(entry.get("pending"))
+        self._move(symbol, entry["from"], entry["to"], entry["amount"], kind=entry.get("kind", "transfer"),
+                   entry=entry_id, pending=pending, memo=entry.get("memo", ""))
+        stored = {"id": entry_id, "seq": seq, "time": self.now, "currency": symbol, "from": entry["from"],
+                  "to": entry["to"], "amount": entry["amount"], "kind": entry.get("kind", "transfer"),
+                  "memo": entry.get("memo", ""), "status": "pending" if pending else "posted",
+                  "request": _fingerprint(entry)}
+        self.s.put("ledger.entry", entry_id, stored)
+        return stored
+
+    def _validate(self, entry: dict) -> None:
+        _check_amount(entry["amount"])
+        if entry["from"] == entry["to"]:
+            raise Refused("distinct_accounts", "an entry must move value between two different accounts")
+        currency = self.require_currency(entry["currency"])
+        if not currency["policy"].get("transferable", 1) and entry.get("kind", "transfer") == "transfer":
+            raise Refused("transferable", f"`{entry['currency']}` cannot be transferred between members",
+                          "it is soul-bound: it can only be minted and burned")
+
+    def apply_linked(self, entries: list[dict]) -> list[dict]:
+        """All or nothing: every entry is validated, and checked against the balances the group
+        would leave, before any is written."""
+        for e in entries:
+            self._validate(e)
+        shadow: dict = {}
+        for e in entries:
+            for owner, delta in ((e["from"], -e["amount"]), (e["to"], e["amount"])):
+                key = (e["currency"], owner)
+                if key not in shadow:
+                    a = self.account(e["currency"], owner)
+                    shadow[key] = [a["balance"] - a["pending_out"], a["balance"], a]
+                shadow[key][0] += delta
+                shadow[key][1] += delta
+                avail, bal, a = shadow[key]
+                if delta < 0 and avail < a["floor"]:
+                    raise Refused("credit_floor", f"the linked group would take {owner} to {avail} in "
+                                  f"{e['currency']}, below its floor of {a['floor']}")
+                if delta > 0 and bal > a["ceiling"]:
+                    raise Refused("balance_ceiling", f"the linked group would take {owner} to {bal} in "
+                                  f"{e['currency']}, above its ceiling of {a['ceiling']}")
+        return [self.apply(e) for e in entries]
+
+    def post_pending(self, entry_id: str, amount: Optional[int] = None) -> dict:
+        e = self._pending(entry_id)
+        amount = e["amount"] if amount is None else amount
+        _check_amount(amount)
+        if amount > e["amount"]:
+            raise Refused("post_amount", f"cannot post {amount}: only {e['amount']} is pending")
+        self._release(e)
+        self._move(e["currency"], e["from"], e["to"], amount, kind=e["kind"], entry=entry_id, memo=e["memo"],
+                   check_limits=False)
+        stored = {**e, "status": "posted", "posted_amount": amount, "posted_at": self.now}
+        self.s.put("ledger.entry", entry_id, stored)
+        return stored
+
+    def void_pending(self, entry_id: str) -> dict:
+        e = self._pending(entry_id)
+        self._release(e)
+        stored = {**e, "status": "voided", "voided_at": self.now}
+        self.s.put("ledger.entry", entry_id, stored)
+        return stored
+
+    def entry(self, entry_id: str) -> Optional[dict]:
+        return self.s.get("ledger.entry", entry_id)
+
+    def _pending(self, entry_id: str) -> dict:
+        e = self.entry(entry_id)
+        if e is None:
+            raise Refused("entry_exists", f"there is no entry `{entry_id}`")
+        if e["status"] != "pending":
+            raise Refused("entry_pending", f"entry `{entry_id}` is {e['status']}, not pending")
+        return e
+
+    def _release(self, e: dict) -> None:
+        for owner, field in ((e["from"], "pending_out"), (e["to"], "pending_in")):
+            a = self.account(e["currency"], owner)
+            self._save_account(e["currency"], owner, {**a, field: a[field] - e["amount"]})
+
+    def _repeat(self, entry: dict) -> Optional[dict]:
+        if not entry.get("id"):
+            return None
+        first = self.entry(entry["id"])
+        if first is None:
+            return None
+        if first["request"] != _fingerprint(entry):
+            raise Refused("id_reuse", f"entry id `{entry['id']}` was already used for a different entry",
+                          "a repeated id must repeat the same entry exactly")
+        return first
+
+    def _move(self, symbol: str, debit: str, credit: str, amount: int, *, kind: str, entry: str,
+              pending: bool = False, memo: str = "", check_limits: bool = True, settle: bool = True) -> None:
+        a_from = self._settle(symbol, debit, self.account(symbol, debit)) if settle else self.account(symbol, debit)
+        a_to = self._settle(symbol, credit, self.account(symbol, credit)) if settle else self.account(symbol, credit)
+        if check_limits:
+            available = a_from["balance"] - a_from["pending_out"] - amount
+            if available < a_from["floor"]:
+                raise Refused("credit_floor", f"{debit} would go to {available} in {symbol}, below its floor of "
+                              f"{a_from['floor']}", "the member's credit limit is reached")
+            incoming = a_to["balance"] + a_to["pending_in"] + amount
+            if incoming > a_to["ceiling"]:
+                raise Refused("balance_ceiling", f"{credit} would hold {incoming} in {symbol}, above its ceiling of "
+                              f"{a_to['ceiling']}")
+        if pending:
+            self._save_account(symbol, debit, {**a_from, "pending_out": a_from["pending_out"] + amount})
+            self._save_account(symbol, credit, {**a_to, "pending_in": a_to["pending_in"] + amount})
+            return
+        new_from = a_from["balance"] - amount
+        new_to = a_to["balance"] + amount
+        assert -INT_MAX <= new_from and new_to <= INT_MAX, "balance out of range"
+        self._save_account(symbol, debit, {**a_from, "balance": new_from})
+        self._save_account(symbol, credit, {**a_to, "balance": new_to})
+        seq = self.s.next_seq("history")
+        for owner, delta, balance, other in ((debit, -amount, new_from, credit), (credit, amount, new_to, debit)):
+            self.s.put(f"ledger.history/{symbol}/{owner}", f"{seq:020d}",
+                       {"seq": seq, "time": self.now, "entry": entry, "kind": kind, "delta": delta,
+                        "balance": balance, "counterparty": other, "memo": memo})
+        self.s.touched.add(symbol)
+
+    # -- issued money
+    def mint(self, symbol: str, to: str, amount: int, entry_id: str = "") -> dict:
+        c = self.require_currency(symbol)
+        if c["kind"] != "issued":
+            raise Refused("issued_currency", f"`{symbol}` is {c['kind']} credit: it is created by trade, not minted")
+        _check_amount(amount)
+        if c["supply"] + amount > c["policy"]["cap"]:
+            raise Refused("supply_cap", f"minting {amount} would take the supply of {symbol} to "
+                          f"{c['supply'] + amount}, above its cap of {c['policy']['cap']}")
+        e = self.apply({"currency": symbol, "from": f"sys:issuer", "to": to, "amount": amount, "kind": "mint",
+                        "id": entry_id or None})
+        c = self.require_currency(symbol)
+        self.s.put("ledger.currency", symbol, {**c, "supply": c["supply"] + amount})
+        return e
+
+    def burn(self, symbol: str, owner: str, amount: int) -> dict:
+        c = self.require_currency(symbol)
+        if c["kind"] != "issued":
+            raise Refused("issued_currency", f"`{symbol}` is {c['kind']} credit: it cannot be burned")
+        e = self.apply({"currency": symbol, "from": owner, "to": "sys:issuer", "amount": amount, "kind": "burn"})
+        c = self.require_currency(symbol)
+        self.s.put("ledger.currency", symbol, {**c, "supply": c["supply"] - amount})
+        return e
+
+    # -- invariants (re-checked at commit for every currency the transaction touched)
+    def check_invariants(self) -> None:
+        for symbol in sorted(self.s.touched):
+            c = self.require_currency(symbol)
+            accounts = self.accounts(symbol)
+            total = sum(a["balance"] for _, a in accounts)
+            if total != 0:
+                raise AssertionError(f"ledger invariant broken: {symbol} balances sum to {total}, not 0")
+            if c["kind"] == "issued":
+                held = sum(a["balance"] for owner, a in accounts if owner != "sys:issuer")
+                if held != c["supply"]:
+                    raise AssertionError(f"ledger invariant broken: {symbol} supply {c['supply']} but members "
+                                         f"hold {held}")
+
+
+def _fingerprint(entry: dict) -> str:
+    fields = {k: entry.get(k) for k in ("currency", "from", "to", "amount", "kind", "memo", "pending")}
+    return canon.cid_of({k: v for k, v in fields.items() if v is not None})

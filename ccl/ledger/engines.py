@@ -1,0 +1,407 @@
+"""The economic engines on the ledger core: mutual credit, time bank, local currencies, loans,
+risk pools — and the permission grants that guard their privileged operations.
+
+Every function takes the acting member (`actor`, the run's caller) and enforces the rules:
+a member moves only their own funds; privileged operations need a named permission (granted to
+a member, or `admin`). Refusals raise `Refused` naming the rule. Imports ccl.ledger only.
+"""
+
+from __future__ import annotations
+
+from ccl.ledger import Ledger, Refused
+
+CREDIT = "CREDIT"        # the community's mutual-credit unit (minor units)
+HOURS = "HOURS"          # the time bank (minutes)
+DAY = 86_400
+
+
+# ---------------------------------------------------------------- permissions
+
+def grants(ledger: Ledger, member: str) -> list[str]:
+    return ledger.s.get("gov.grants", member) or []
+
+
+def has_permission(ledger: Ledger, member: str, permission: str) -> bool:
+    held = grants(ledger, member)
+    return "admin" in held or permission in held or permission.split(":")[0] in held
+
+
+def require_permission(ledger: Ledger, member: str, permission: str) -> None:
+    if not has_permission(ledger, member, permission):
+        raise Refused("permission", f"{member} lacks the `{permission}` permission",
+                      f"a member with `admin` or `manage_roles` can grant it: grant_permission(member, \"{permission}\")")
+
+
+def grant(ledger: Ledger, actor: str, member: str, permission: str) -> bool:
+    """The first grant of a new workspace bootstraps it (its founder); later ones need
+    `manage_roles`."""
+    if ledger.s.scan("gov.grants"):
+        require_permission(ledger, actor, "manage_roles")
+    return grant_unchecked(ledger, member, permission)
+
+
+def grant_unchecked(ledger: Ledger, member: str, permission: str) -> bool:
+    held = grants(ledger, member)
+    if permission not in held:
+        ledger.s.put("gov.grants", member, sorted([*held, permission]))
+    return True
+
+
+def revoke(ledger: Ledger, actor: str, member: str, permission: str) -> bool:
+    require_permission(ledger, actor, "manage_roles")
+    held = grants(ledger, member)
+    if permission not in held:
+        return False
+    ledger.s.put("gov.grants", member, [p for p in held if p != permission])
+    return True
+
+
+def _own(actor: str, owner: str, what: str) -> None:
+    if actor != owner:
+        raise Refused("own_funds", f"{actor} cannot {what} for {owner}", "members move only their own funds")
+
+
+# ---------------------------------------------------------------- mutual credit
+
+def ensure_credit(ledger: Ledger) -> None:
+    if ledger.currency(CREDIT) is None:
+        ledger.create_currency(CREDIT, "community mutual credit", "mutual", {"floor": -100_000})
+
+
+def issue_credit(ledger: Ledger, actor: str, frm: str, to: str, amount: int) -> bool:
+    """The issuer pays with new credit: `frm` goes −amount, `to` +amount (zero-sum)."""
+    _own(actor, frm, "issue credit")
+    ensure_credit(ledger)
+    ledger.apply({"currency": CREDIT, "from": frm, "to": to, "amount": amount, "kind": "issue"})
+    return True
+
+
+def transfer_credit(ledger: Ledger, actor: str, frm: str, to: str, amount: int) -> bool:
+    _own(actor, frm, "transfer credit")
+    ensure_credit(ledger)
+    ledger.apply({"currency": CREDIT, "from": frm, "to": to, "amount": amount, "kind": "transfer"})
+    return True
+
+
+def credit_balance(ledger: Ledger, member: str) -> int:
+    ensure_credit(ledger)
+    return ledger.balance(CREDIT, member)
+
+
+def set_credit_limit(ledger: Ledger, actor: str, member: str, floor: int, ceiling: int) -> bool:
+    require_permission(ledger, actor, "manage_credit")
+    ensure_credit(ledger)
+    ledger.set_limits(CREDIT, member, floor, ceiling)
+    return True
+
+
+# ---------------------------------------------------------------- time bank
+
+def ensure_hours(ledger: Ledger) -> None:
+    if ledger.currency(HOURS) is None:
+        ledger.create_currency(HOURS, "time bank minutes", "hours", {"floor": -600})
+
+
+def log_hours(ledger: Ledger, actor: str, member: str, minutes: int, description: str) -> str:
+    """`actor` did `minutes` of work for `member`; the hours move when `member` confirms."""
+    ensure_hours(ledger)
+    if actor == member:
+        raise Refused("distinct_accounts", "log hours of work done for someone else")
+    e = ledger.apply({"currency": HOURS, "from": member, "to": actor, "amount": minutes, "kind": "hours",
+                      "memo": description, "pending": True})
+    return e["id"]
+
+
+def confirm_hours(ledger: Ledger, actor: str, record: str) -> bool:
+    e = ledger.entry(record)
+    if e is None or e["currency"] != HOURS:
+        raise Refused("entry_exists", f"there is no hours record `{record}`")
+    if e["from"] != actor:
+        raise Refused("confirmer", f"only {e['from']}, who received the work, can confirm `{record}`")
+    ledger.post_pending(record)
+    return True
+
+
+def trade_hours(ledger: Ledger, actor: str, frm: str, to: str, minutes: int) -> bool:
+    _own(actor, frm, "give hours")
+    ensure_hours(ledger)
+    ledger.apply({"currency": HOURS, "from": frm, "to": to, "amount": minutes, "kind": "trade"})
+    return True
+
+
+def hour_balance(ledger: Ledger, member: str) -> int:
+    ensure_hours(ledger)
+    return ledger.balance(HOURS, member)
+
+
+# ---------------------------------------------------------------- local currencies
+
+POLICY_KEYS = ("cap", "transferable", "demurrage_bps", "period_days", "floor", "ceiling")
+
+
+def create_currency(ledger: Ledger, actor: str, symbol: str, name: str, policy: dict) -> bool:
+    require_permission(ledger, actor, "manage_currency")
+    unknown = sorted(set(policy) - set(POLICY_KEYS))
+    if unknown:
+        raise Refused("policy_key", f"`{unknown[0]}` is not a currency policy", "policies: " + ", ".join(POLICY_KEYS))
+    ledger.create_currency(symbol, name, "issued", {"floor": 0, **policy})
+    return True
+
+
+def mint_tokens(ledger: Ledger, actor: str, symbol: str, to: str, amount: int) -> bool:
+    require_permission(ledger, actor, f"mint:{symbol}")
+    ledger.mint(symbol, to, amount)
+    return True
+
+
+def burn_tokens(ledger: Ledger, actor: str, symbol: str, owner: str, amount: int) -> bool:
+    if actor != owner:
+        require_permission(ledger, actor, f"mint:{symbol}")
+    ledger.burn(symbol, owner, amount)
+    return True
+
+
+def transfer_tokens(ledger: Ledger, actor: str, symbol: str, frm: str, to: str, amount: int) -> bool:
+    _own(actor, frm, "transfer tokens")
+    ledger.apply({"currency": symbol, "from": frm, "to": to, "amount": amount, "kind": "transfer"})
+    return True
+
+
+def token_balance(ledger: Ledger, symbol: str, member: str) -> int:
+    return ledger.balance(symbol, member)
+
+
+def set_policy(ledger: Ledger, actor: str, symbol: str, key: str, value: int) -> bool:
+    require_permission(ledger, actor, f"manage_currency:{symbol}")
+    ledger.set_policy(symbol, key, value)
+    return True
+
+
+# ---------------------------------------------------------------- loans
+
+LENDING = "sys:lending"
+
+
+def _loan(ledger: Ledger, loan_id: str) -> dict:
+    loan = ledger.s.get("loans", loan_id)
+    if loan is None:
+        raise Refused("loan_exists", f"there is no loan `{loan_id}`")
+    return loan
+
+
+def lending_currency(ledger: Ledger) -> str:
+    ensure_credit(ledger)
+    return (ledger.s.get("loans.policy", "currency") or CREDIT)
+
+
+def deposit_to_lending(ledger: Ledger, actor: str, amount: int) -> bool:
+    """A member puts their own money into the lending pool."""
+    symbol = lending_currency(ledger)
+    ledger.apply({"currency": symbol, "from": actor, "to": LENDING, "amount": amount, "kind": "deposit"})
+    return True
+
+
+def request_loan(ledger: Ledger, actor: str, borrower: str, amount: int, purpose: str, term_days: int) -> str:
+    _own(actor, borrower, "request a loan")
+    if amount <= 0 or not 1 <= term_days <= 3650:
+        raise Refused("loan_terms", "a loan needs a positive amount and a term of 1 to 3650 days")
+    loan_id = f"loan-{ledger.s.next_seq('loan')}"
+    ledger.s.put("loans", loan_id, {
+        "id": loan_id, "borrower": borrower, "amount": amount, "purpose": purpose, "term_days": term_days,
+        "currency": lending_currency(ledger), "status": "requested", "requested": ledger.now, "score": None,
+        "reasons": [], "schedule": [], "paid": 0})
+    return loan_id
+
+
+def evaluate_loan(ledger: Ledger, loan_id: str) -> int:
+    """A deterministic risk score from 0 (low) to 100 (high), with its reasons recorded."""
+    loan = _loan(ledger, loan_id)
+    symbol = loan["currency"]
+    pool = ledger.balance(symbol, LENDING)
+    score, reasons = 10, ["base risk 10"]
+    if pool <= 0 or loan["amount"] * 2 > pool:
+        score += 30
+        reasons.append(f"+30 asks for more than half the lending pool ({pool})")
+    if loan["term_days"] > 365:
+        score += 10
+        reasons.append("+10 term longer than a year")
+    history = [v for _, v in ledger.s.scan("loans") if v["borrower"] == loan["borrower"] and v["id"] != loan_id]
+    repaid = sum(1 for v in history if v["status"] == "repaid")
+    troubled = sum(1 for v in history if v["status"] == "written_off" or _arrears(v, ledger.now) > 0)
+    if troubled:
+        score += 40 * troubled
+        reasons.append(f"+{40 * troubled} loans in arrears or written off")
+    if repaid:
+        score -= 10 * repaid
+        reasons.append(f"-{10 * repaid} loans repaid in full")
+    if ledger.balance(symbol, loan["borrower"]) < 0:
+        score += 10
+        reasons.append("+10 the borrower's balance is negative")
+    score = max(0, min(100, score))
+    ledger.s.put("loans", loan_id, {**loan, "score": score, "reasons": reasons,
+                                    "status": "evaluated" if loan["status"] == "requested" else loan["status"]})
+    return score
+
+
+def _schedule(amount: int, term_days: int, start: int) -> list[dict]:
+    """Equal installments every 30 days (at least one); the remainder goes to the last."""
+    count = max(1, -(-term_days // 30))
+    base, rest = divmod(amount, count)
+    out = []
+    for k in range(count):
+        due = start + min((k + 1) * 30, term_days) * DAY
+        out.append({"due": due, "amount": base + (rest if k == count - 1 else 0)})
+    assert sum(i["amount"] for i in out) == amount
+    return out
+
+
+def approve_loan(ledger: Ledger, actor: str, loan_id: str) -> bool:
+    require_permission(ledger, actor, "approve_loan")
+    loan = _loan(ledger, loan_id)
+    if loan["status"] not in ("requested", "evaluated"):
+        raise Refused("loan_status", f"loan `{loan_id}` is {loan['status']}; only a requested loan can be approved")
+    if loan["borrower"] == actor:
+        raise Refused("four_eyes", "a member cannot approve their own loan")
+    if loan["score"] is None:
+        evaluate_loan(ledger, loan_id)
+        loan = _loan(ledger, loan_id)
+    symbol = loan["currency"]
+    if ledger.balance(symbol, LENDING) < loan["amount"]:
+        raise Refused("lending_pool", f"the lending pool holds {ledger.balance(symbol, LENDING)}, "
+                      f"less than the {loan['amount']} this loan needs")
+    ledger.apply({"currency": symbol, "from": LENDING, "to": loan["borrower"], "amount": loan["amount"],
+                  "kind": "disbursement", "memo": loan_id, "id": f"{loan_id}-disbursement"})
+    ledger.s.put("loans", loan_id, {**loan, "status": "active", "approved_by": actor, "disbursed": ledger.now,
+                                    "schedule": _schedule(loan["amount"], loan["term_days"], ledger.now)})
+    return True
+
+
+def _arrears(loan: dict, now: int) -> int:
+    due = sum(i["amount"] for i in loan.get("schedule", []) if i["due"] <= now)
+    return max(due - loan.get("paid", 0), 0) if loan["status"] == "active" else 0
+
+
+def loan_arrears(ledger: Ledger, loan_id: str) -> int:
+    return _arrears(_loan(ledger, loan_id), ledger.now)
+
+
+def repay_loan(ledger: Ledger, actor: str, loan_id: str, amount: int) -> bool:
+    loan = _loan(ledger, loan_id)
+    if loan["status"] != "active":
+        raise Refused("loan_status", f"loan `{loan_id}` is {loan['status']}, not active")
+    owed = loan["amount"] - loan["paid"]
+    if amount > owed:
+        raise Refused("overpayment", f"only {owed} is still owed on `{loan_id}`")
+    ledger.apply({"currency": loan["currency"], "from": actor, "to": LENDING, "amount": amount,
+                  "kind": "repayment", "memo": loan_id})
+    paid = loan["paid"] + amount
+    ledger.s.put("loans", loan_id, {**loan, "paid": paid, "status": "repaid" if paid == loan["amount"] else "active"})
+    return True
+
+
+def write_off_loan(ledger: Ledger, actor: str, loan_id: str) -> bool:
+    require_permission(ledger, actor, "write_off")
+    loan = _loan(ledger, loan_id)
+    if loan["status"] != "active":
+        raise Refused("loan_status", f"loan `{loan_id}` is {loan['status']}, not active")
+    ledger.s.put("loans", loan_id, {**loan, "status": "written_off", "written_off": ledger.now,
+                                    "written_off_amount": loan["amount"] - loan["paid"]})
+    return True
+
+
+def loans(ledger: Ledger) -> list[dict]:
+    return [v for _, v in ledger.s.scan("loans")]
+
+
+# ---------------------------------------------------------------- risk pools (Broodfonds)
+
+def _pool(ledger: Ledger, name: str) -> dict:
+    pool = ledger.s.get("pools", name)
+    if pool is None:
+        raise Refused("pool_exists", f"there is no risk pool `{name}`")
+    return pool
+
+
+def create_pool(ledger: Ledger, actor: str, name: str, contribution: int, member_cap: int) -> bool:
+    require_permission(ledger, actor, "manage_pool")
+    if ledger.s.get("pools", name) is not None:
+        raise Refused("pool_unique", f"risk pool `{name}` already exists")
+    if contribution <= 0 or member_cap < contribution:
+        raise Refused("pool_terms", "a pool needs a positive contribution and a member cap at least that large")
+    ledger.s.put("pools", name, {"name": name, "currency": lending_currency(ledger), "contribution": contribution,
+                                 "member_cap": member_cap, "members": {}, "claims": 0})
+    return True
+
+
+def join_pool(ledger: Ledger, actor: str, name: str, member: str) -> bool:
+    _own(actor, member, "join a pool")
+    pool = _pool(ledger, name)
+    if member in pool["members"]:
+        raise Refused("pool_member", f"{member} is already in `{name}`")
+    if len(pool["members"]) >= 50:
+        raise Refused("pool_size", f"`{name}` has 50 members, the most a circle holds")
+    ledger.s.put("pools", name, {**pool, "members": {**pool["members"], member: 0}})
+    return True
+
+
+def contribute(ledger: Ledger, actor: str, name: str, amount: int) -> bool:
+    pool = _pool(ledger, name)
+    if actor not in pool["members"]:
+        raise Refused("pool_member", f"{actor} is not a member of `{name}`")
+    held = pool["members"][actor]
+    if held + amount > pool["member_cap"]:
+        raise Refused("pool_cap", f"{actor} would hold {held + amount} in `{name}`, above the cap of "
+                      f"{pool['member_cap']}")
+    ledger.apply({"currency": pool["currency"], "from": actor, "to": f"sys:pool:{name}", "amount": amount,
+                  "kind": "contribution", "memo": name})
+    ledger.s.put("pools", name, {**pool, "members": {**pool["members"], actor: held + amount}})
+    return True
+
+
+def file_claim(ledger: Ledger, actor: str, name: str, amount: int, reason: str) -> str:
+    pool = _pool(ledger, name)
+    if actor not in pool["members"]:
+        raise Refused("pool_member", f"{actor} is not a member of `{name}`")
+    if amount <= 0:
+        raise Refused("positive_amount", "a claim is for a positive amount")
+    claim_id = f"claim-{ledger.s.next_seq('claim')}"
+    ledger.s.put("claims", claim_id, {"id": claim_id, "pool": name, "member": actor, "amount": amount,
+                                      "reason": reason, "status": "filed", "filed": ledger.now})
+    return claim_id
+
+
+def approve_claim(ledger: Ledger, actor: str, claim_id: str) -> bool:
+    require_permission(ledger, actor, "approve_claim")
+    claim = ledger.s.get("claims", claim_id)
+    if claim is None or claim["status"] != "filed":
+        raise Refused("claim_status", f"there is no open claim `{claim_id}`")
+    if claim["member"] == actor:
+        raise Refused("four_eyes", "a member cannot approve their own claim")
+    pool = _pool(ledger, claim["pool"])
+    account = f"sys:pool:{pool['name']}"
+    if ledger.balance(pool["currency"], account) < claim["amount"]:
+        raise Refused("pool_funds", f"`{pool['name']}` holds {ledger.balance(pool['currency'], account)}, "
+                      f"less than the claim of {claim['amount']}")
+    ledger.apply({"currency": pool["currency"], "from": account, "to": claim["member"], "amount": claim["amount"],
+                  "kind": "payout", "memo": claim_id, "id": f"{claim_id}-payout"})
+    # a payout is a gift from the others: it is taken from their shares in proportion
+    members = pool["members"]
+    others = {m: v for m, v in members.items() if m != claim["member"]}
+    total = sum(others.values())
+    remaining = claim["amount"]
+    shares = dict(members)
+    for m in sorted(others):
+        take = claim["amount"] * others[m] // total if total else 0
+        take = min(take, shares[m], remaining)
+        shares[m] -= take
+        remaining -= take
+    for m in sorted(shares):
+        if not remaining:
+            break
+        take = min(shares[m], remaining)
+        shares[m] -= take
+        remaining -= take
+    ledger.s.put("pools", pool["name"], {**pool, "members": shares, "claims": pool["claims"] + 1})
+    ledger.s.put("claims", claim_id, {**claim, "status": "paid", "approved_by": actor, "paid": ledger.now})
+    return True
+
