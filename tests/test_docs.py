@@ -49,6 +49,54 @@ def test_generated_reference_is_current(name):
     assert path.read_text() == docgen.PAGES[name](), f"regenerate with: python -m ccl.docgen"
 
 
+def run_console(session: str, cwd: Path) -> dict:
+    """Run a ```console session of `$ ccl …` lines; `# exit N` and `# prints: X` check the line
+    before them."""
+    import os
+    import shlex
+
+    from click.testing import CliRunner
+
+    from ccl.cli.main import cli
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    outputs = {}
+    try:
+        lines = session.splitlines()
+        for i, line in enumerate(lines):
+            if not line.startswith("$ ccl "):
+                continue
+            notes = []
+            for follow in lines[i + 1:]:
+                if not follow.startswith("#"):
+                    break
+                notes.append(follow)
+            expected = 0
+            for note in notes:
+                if m := re.match(r"# exit (\d+)", note):
+                    expected = int(m.group(1))
+            r = CliRunner().invoke(cli, shlex.split(line[len("$ ccl "):]), catch_exceptions=False)
+            assert r.exit_code == expected, (line, r.output)
+            for note in notes:
+                if note.startswith("# prints: "):
+                    assert r.stdout.strip() == note[len("# prints: "):], (line, r.stdout)
+            outputs[line] = r.stdout
+    finally:
+        os.chdir(old)
+    return outputs
+
+
+@pytest.mark.parametrize("page", sorted((DOCS / "engines").glob("*.md")), ids=lambda p: p.stem)
+def test_engine_pages(page, tmp_path):
+    """Each engine page's console session, in a fresh workspace with alice (the founder), bob
+    and carol."""
+    run_console("$ ccl init\n$ ccl id new alice\n$ ccl id new bob\n$ ccl id new carol\n"
+                "$ ccl grant --as alice alice admin\n", tmp_path)
+    session = re.search(r"```console\n(.*?)```", page.read_text(), re.S).group(1)
+    run_console(session, tmp_path)
+
+
 def test_workspace_walkthrough(tmp_path):
     """docs/workspace.md's console session, command by command."""
     import os

@@ -122,7 +122,7 @@ def credit_transfer(to, amount, who, at, as_json):
     _bank("credit_transfer", [_member(_ws(), to), amount], who, at, as_json)
 
 
-@credit.command("limit")
+@credit.command("limit", context_settings={"ignore_unknown_options": True})
 @click.argument("member")
 @click.argument("floor", type=int)
 @click.argument("ceiling", type=int)

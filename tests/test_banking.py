@@ -1,0 +1,160 @@
+"""The roadmap's banking scenarios, through the command line and through CCL."""
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from ccl.cli.main import cli
+
+
+def ccl(ws, *args):
+    old = os.getcwd()
+    os.chdir(ws)
+    try:
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def out(r):
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def ws(tmp_path):
+    ccl(tmp_path, "init")
+    for name in ("alice", "bob", "carol"):
+        ccl(tmp_path, "id", "new", name)
+    assert ccl(tmp_path, "grant", "--as", "alice", "alice", "admin").exit_code == 0   # the founder
+    return tmp_path
+
+
+def balance(ws, member, cmd="credit"):
+    return out(ccl(ws, cmd, "balance", member, "--json"))["balance"]
+
+
+def test_mutual_credit_flow(ws):
+    r = ccl(ws, "credit", "issue", "--as", "alice", "bob", "100")
+    assert r.exit_code == 0, r.output
+    assert ccl(ws, "credit", "balance", "alice").stdout.strip() == "-100"
+    assert ccl(ws, "credit", "balance", "bob").stdout.strip() == "100"
+    # past a credit floor: exit 1, a message naming the limit, every balance unchanged
+    r = ccl(ws, "credit", "transfer", "--as", "carol", "bob", "100001", "--json")
+    assert r.exit_code == 1
+    assert "floor" in out(r)["error"]["message"] and "-100000" in out(r)["error"]["message"]
+    assert [balance(ws, m) for m in ("alice", "bob", "carol")] == [-100, 100, 0]
+    history = out(ccl(ws, "credit", "history", "bob", "--json"))["history"]
+    assert [(h["kind"], h["delta"], h["balance"]) for h in history] == [("issue", 100, 100)]
+
+
+def test_members_move_only_their_own_funds(ws, tmp_path):
+    bylaw = tmp_path / "steal.ccl"
+    did_bob = ccl(ws, "id", "show", "bob").stdout.strip()
+    did_carol = ccl(ws, "id", "show", "carol").stdout.strip()
+    bylaw.write_text(f'fn run() -> Bool {{ transfer_credit({did_bob}, {did_carol}, 5) }}')
+    r = ccl(ws, "run", str(bylaw), "--as", "carol", "--json")
+    assert r.exit_code == 1 and out(r)["error"]["kind"] == "host" and "own_funds" in out(r)["error"]["message"]
+
+
+def test_credit_limits_need_permission(ws):
+    did_bob = ccl(ws, "id", "show", "bob").stdout.strip()
+    r = ccl(ws, "credit", "limit", "--as", "bob", did_bob, "-1000000", "1000000", "--json")
+    assert r.exit_code == 1 and "manage_credit" in out(r)["error"]["message"]
+    assert ccl(ws, "credit", "limit", "--as", "alice", "bob", "-50", "1000").exit_code == 0
+    r = ccl(ws, "credit", "issue", "--as", "bob", "carol", "51", "--json")
+    assert r.exit_code == 1 and "-50" in out(r)["error"]["message"]
+
+
+def test_time_bank_record_confirm_and_statement(ws):
+    record = out(ccl(ws, "hours", "log", "--as", "bob", "alice", "90", "fixed the bike", "--json"))["result"]
+    assert balance(ws, "bob", "hours") == 0                      # not until alice confirms
+    r = ccl(ws, "hours", "confirm", "--as", "bob", record, "--json")
+    assert r.exit_code == 1 and "confirm" in out(r)["error"]["message"]
+    assert ccl(ws, "hours", "confirm", "--as", "alice", record).exit_code == 0
+    assert ccl(ws, "hours", "trade", "--as", "bob", "carol", "30").exit_code == 0
+    assert [balance(ws, m, "hours") for m in ("alice", "bob", "carol")] == [-90, 60, 30]
+    statement = out(ccl(ws, "hours", "history", "bob", "--json"))["history"]
+    assert sum(h["delta"] for h in statement) == statement[-1]["balance"] == 60   # reconciles exactly
+
+
+def test_local_currency_policy_and_soulbound(ws):
+    assert ccl(ws, "currency", "create", "--as", "alice", "RIV", "Riverside dollar", "--cap", "1000").exit_code == 0
+    assert ccl(ws, "grant", "--as", "alice", "bob", "mint:RIV").exit_code == 0
+    assert ccl(ws, "currency", "mint", "--as", "bob", "RIV", "carol", "600").exit_code == 0
+    r = ccl(ws, "currency", "mint", "--as", "bob", "RIV", "carol", "401", "--json")
+    assert r.exit_code == 1 and "cap" in out(r)["error"]["message"]
+    r = ccl(ws, "currency", "mint", "--as", "carol", "RIV", "carol", "1", "--json")
+    assert r.exit_code == 1 and "mint:RIV" in out(r)["error"]["message"]
+    assert ccl(ws, "currency", "transfer", "--as", "carol", "RIV", "alice", "100").exit_code == 0
+    assert ccl(ws, "currency", "burn", "--as", "carol", "RIV", "50").exit_code == 0
+    r = out(ccl(ws, "currency", "balance", "RIV", "carol", "--json"))
+    assert (r["balance"], r["supply"]) == (450, 550)
+    assert ccl(ws, "currency", "create", "--as", "alice", "BADGE", "volunteer badge", "--soulbound").exit_code == 0
+    ccl(ws, "grant", "--as", "alice", "alice", "mint:BADGE")
+    assert ccl(ws, "currency", "mint", "--as", "alice", "BADGE", "bob", "1").exit_code == 0
+    r = ccl(ws, "currency", "transfer", "--as", "bob", "BADGE", "carol", "1", "--json")
+    assert r.exit_code == 1 and "transferable" in out(r)["error"]["message"]
+
+
+def test_demurrage_decays_positive_balances(ws):
+    ccl(ws, "currency", "create", "--as", "alice", "LEAF", "leaf", "--demurrage-bps", "100", "--period-days", "30",
+        "--at", "0")
+    ccl(ws, "grant", "--as", "alice", "alice", "mint:LEAF", "--at", "0")
+    ccl(ws, "currency", "mint", "--as", "alice", "LEAF", "bob", "10000", "--at", "0")
+    # two full periods later bob's next move first pays 1% twice: 10000 → 9900 → 9801
+    assert ccl(ws, "currency", "transfer", "--as", "bob", "LEAF", "carol", "1", "--at", str(61 * 86400)).exit_code == 0
+    r = out(ccl(ws, "currency", "balance", "LEAF", "bob", "--json"))
+    assert r["balance"] <= 9800
+
+
+def test_loan_requested_approved_disbursed_repaid(ws):
+    # members fund the lending pool with credit
+    for m in ("alice", "carol"):
+        assert ccl(ws, "loan", "deposit", "--as", m, "5000").exit_code == 0
+    loan_id = out(ccl(ws, "loan", "request", "--as", "bob", "3000", "a cargo bike", "90", "--json", "--at", "0"))["result"]
+    score = out(ccl(ws, "loan", "evaluate", "--as", "carol", loan_id, "--json"))["result"]
+    assert 0 <= score <= 100
+    r = ccl(ws, "loan", "approve", "--as", "bob", loan_id, "--json")
+    assert r.exit_code == 1 and "approve_loan" in out(r)["error"]["message"]        # not authorized
+    assert ccl(ws, "loan", "approve", "--as", "alice", loan_id, "--at", "0").exit_code == 0
+    assert balance(ws, "bob") == 3000
+    shown = out(ccl(ws, "loan", "show", loan_id, "--json"))["loan"]
+    assert shown["status"] == "active" and len(shown["schedule"]) == 3
+    assert sum(i["amount"] for i in shown["schedule"]) == 3000
+    for _ in range(3):
+        assert ccl(ws, "loan", "repay", "--as", "bob", loan_id, "1000").exit_code == 0
+    loans = out(ccl(ws, "loan", "list", "--json"))["loans"]
+    assert loans[0]["status"] == "repaid" and loans[0]["paid"] == 3000
+    r = ccl(ws, "loan", "repay", "--as", "bob", loan_id, "1", "--json")
+    assert r.exit_code == 1
+    assert ccl(ws, "dag", "verify").exit_code == 0 and ccl(ws, "dag", "replay").exit_code == 0
+
+
+def test_risk_pool_claim_paid_by_the_others(ws):
+    ccl(ws, "grant", "--as", "alice", "carol", "approve_claim")
+    assert ccl(ws, "pool", "create", "--as", "alice", "circle", "100", "500").exit_code == 0
+    for m in ("alice", "bob", "carol"):
+        assert ccl(ws, "pool", "join", "--as", m, "circle").exit_code == 0
+        assert ccl(ws, "pool", "contribute", "--as", m, "circle", "300").exit_code == 0
+    r = ccl(ws, "pool", "contribute", "--as", "bob", "circle", "300", "--json")
+    assert r.exit_code == 1 and "cap" in out(r)["error"]["message"]
+    claim = out(ccl(ws, "pool", "claim", "--as", "bob", "circle", "400", "sick leave", "--json"))["result"]
+    assert ccl(ws, "pool", "approve", "--as", "bob", claim).exit_code == 1            # not one's own
+    assert ccl(ws, "pool", "approve", "--as", "carol", claim).exit_code == 0
+    assert balance(ws, "bob") == -300 + 400
+
+
+def test_icn_core_names_check_and_run(ws, tmp_path):
+    bylaw = tmp_path / "icn.ccl"
+    did_alice = ccl(ws, "id", "show", "alice").stdout.strip()
+    bylaw.write_text(f"""
+        fn run() -> Integer {{
+            create_token_class("SEED", "seed library token", "SEED", {did_alice});
+            mint_tokens("SEED", {did_alice}, 12);
+            get_token_balance("SEED", {did_alice})
+        }}""")
+    r = ccl(ws, "run", str(bylaw), "--as", "alice", "--json")
+    assert r.exit_code == 0, r.output
+    assert out(r)["result"] == 12
