@@ -158,3 +158,15 @@ def test_icn_core_names_check_and_run(ws, tmp_path):
     r = ccl(ws, "run", str(bylaw), "--as", "alice", "--json")
     assert r.exit_code == 0, r.output
     assert out(r)["result"] == 12
+
+
+def test_write_off_and_its_effect_on_the_next_evaluation(ws):
+    ccl(ws, "loan", "deposit", "--as", "alice", "5000")
+    first = out(ccl(ws, "loan", "request", "--as", "bob", "1000", "tools", "30", "--json"))["result"]
+    assert ccl(ws, "loan", "approve", "--as", "alice", first).exit_code == 0
+    assert ccl(ws, "loan", "write-off", "--as", "carol", first).exit_code == 1          # needs write_off
+    assert ccl(ws, "loan", "write-off", "--as", "alice", first).exit_code == 0
+    second = out(ccl(ws, "loan", "request", "--as", "bob", "1000", "more tools", "30", "--json"))["result"]
+    shown = out(ccl(ws, "loan", "evaluate", "--as", "alice", second, "--json"))
+    loan = out(ccl(ws, "loan", "show", second, "--json"))["loan"]
+    assert shown["result"] >= 50 and any("written off" in r for r in loan["reasons"])

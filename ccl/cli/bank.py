@@ -371,6 +371,15 @@ def loan_deposit(amount, who, at, as_json):
     _bank("loan_deposit", [amount], who, at, as_json)
 
 
+@loan.command("write-off")
+@click.argument("loan_id")
+@_who_option
+@_guard
+def loan_write_off(loan_id, who, at, as_json):
+    """Write off what is left of a loan (needs `write_off`)."""
+    _bank("loan_write_off", [loan_id], who, at, as_json)
+
+
 @loan.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @_guard
