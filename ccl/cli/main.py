@@ -179,7 +179,7 @@ def run(file, entry, args_json, gas, at, who, engine, no_cache, as_json):
 
 
 def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_default, engine="fast",
-         as_json=False, require_workspace=False):
+         as_json=False, require_workspace=False, quiet=False, **session_kw):
     """Run one function in the workspace (or in memory) and report it as `ccl run` does."""
     import time
 
@@ -202,7 +202,8 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
     now = at if at is not None else int(time.time())
     try:
         outcome = session.run(verified, entry, args, store=store, caller=caller, signer=signer, now=now,
-                              gas_limit=gas, mode="fast" if engine == "fast" else "interp", record=record)
+                              gas_limit=gas, mode="fast" if engine == "fast" else "interp", record=record,
+                              **session_kw)
     except CclError as e:
         d = e.diagnostic
         raise Failure(Diagnostic(d.kind, d.code, d.message, Span(label), d.hints), EXIT.get(d.kind, 2)) from None
@@ -229,6 +230,8 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
                    "(`ccl init` creates one)", err=True)
     elif outcome.receipt:
         click.echo(f"receipt {outcome.receipt}", err=True)
+    if quiet:
+        return result.value
     if as_json:
         extra = {"receipt": outcome.receipt} if outcome.receipt else {}
         click.echo(json.dumps({"ok": True, "result": result.value, "gas_used": result.gas_used, **extra},
@@ -552,9 +555,10 @@ def dag_export(car, as_json):
         click.echo(f"wrote {count} blocks to {car} (root {head})")
 
 
-from ccl.cli import bank  # noqa: E402  (registers the banking commands)
+from ccl.cli import bank, gov  # noqa: E402  (register the engines' commands)
 
 bank.register(cli)
+gov.register(cli)
 
 
 def main() -> None:

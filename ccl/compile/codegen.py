@@ -127,7 +127,7 @@ def compile_program(program: Program, source: str) -> Module:
 
 def contract_metadata(program: Program, contract) -> dict:
     roles = [{"name": r.name, "extends": r.extends, "can": list(r.can),
-              "requires": [q.key for q in r.requires]} for r in contract.roles]
+              "requires": {q.key: _literal(q.value) for q in r.requires}} for r in contract.roles]
     proposals = []
     for p in contract.proposals:
         t = p.threshold
@@ -140,6 +140,13 @@ def contract_metadata(program: Program, contract) -> dict:
         })
     meta = {k: v.value for k, v in contract.meta.items() if isinstance(v, (A.StrLit, A.IntLit, A.BoolLit))}
     return {"roles": roles, "proposals": proposals, "meta": meta}
+
+
+def _literal(node):
+    """A requirement's value when it is a literal (checked when a role is granted), else None."""
+    if isinstance(node, (A.IntLit, A.StrLit, A.BoolLit, A.DidLit)):
+        return node.value
+    return None
 
 
 def _finish(e: Emitter, fn: FnInfo) -> Function:

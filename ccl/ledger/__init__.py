@@ -87,9 +87,10 @@ def _check_amount(amount: int) -> None:
 
 
 class Ledger:
-    def __init__(self, state: EngineState, now: int):
+    def __init__(self, state: EngineState, now: int, authority: Optional[str] = None):
         self.s = state
         self.now = now
+        self.authority = authority          # the passed proposal whose execution this is, if any
 
     # -- currencies
     def currency(self, symbol: str) -> Optional[dict]:

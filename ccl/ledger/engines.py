@@ -22,11 +22,25 @@ def grants(ledger: Ledger, member: str) -> list[str]:
 
 
 def has_permission(ledger: Ledger, member: str, permission: str) -> bool:
-    held = grants(ledger, member)
+    """Granted directly, or through a role the member holds (roles come from the bylaws'
+    `role … { can: [...] }` declarations, registered by the governance engine)."""
+    held = set(grants(ledger, member))
+    for role in ledger.s.get("gov.roles", member) or []:
+        held.update(role_permissions(ledger, role))
     return "admin" in held or permission in held or permission.split(":")[0] in held
 
 
+def role_permissions(ledger: Ledger, role: str, depth: int = 0) -> list[str]:
+    definition = ledger.s.get("gov.role_defs", role)
+    if definition is None or depth > 16:
+        return []
+    inherited = role_permissions(ledger, definition["extends"], depth + 1) if definition.get("extends") else []
+    return [*definition.get("can", []), *inherited]
+
+
 def require_permission(ledger: Ledger, member: str, permission: str) -> None:
+    if ledger.authority is not None:
+        return                  # inside the execution of a passed proposal: the vote is the authority
     if not has_permission(ledger, member, permission):
         raise Refused("permission", f"{member} lacks the `{permission}` permission",
                       f"a member with `admin` or `manage_roles` can grant it: grant_permission(member, \"{permission}\")")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from ccl import canon
 from ccl.hosttable import HOST_TABLE
-from ccl.ledger import EngineState, Ledger, Refused
+from ccl import governance as G
+from ccl.ledger import Ledger, Refused
 from ccl.ledger import engines as E
 from ccl.semantics import Trap
 
@@ -65,7 +66,42 @@ def _ledger_rows(L: Ledger, actor: str) -> dict:
         "grant_permission": lambda member, permission: E.grant(L, actor, member, permission),
         "revoke_permission": lambda member, permission: E.revoke(L, actor, member, permission),
         "has_permission": lambda member, permission: E.has_permission(L, member, permission),
+        "require_permission": lambda permission: E.require_permission(L, actor, permission) or True,
+        "is_member": lambda member: G.is_member(L, member),
+        "has_role": lambda member, role: G.has_role(L, member, role),
+        "add_member": lambda member: G.add_member(L, actor, member),
+        "remove_member": lambda member: G.remove_member(L, actor, member),
+        "grant_role": lambda member, role: G.grant_role(L, actor, member, role),
+        "revoke_role": lambda member, role: G.revoke_role(L, actor, member, role),
+        "create_proposal": lambda kind: _create_proposal(L, actor, kind),
+        "proposal_status": lambda pid: G.status(L, G.proposal(L, pid)),
+        "delegate_vote": lambda to, scope: G.delegate(L, actor, to, scope),
+        "revoke_delegation": lambda scope: G.undelegate(L, actor, scope),
+        "cancel_proposal": lambda pid: G.cancel(L, actor, pid),
+        "close_proposal": lambda pid: _close(L, pid),
     }
+
+
+def _create_proposal(L: Ledger, actor: str, kind: str) -> str:
+    if "::" in kind:
+        contract, name = kind.split("::", 1)
+    else:
+        found = [k for k, _ in L.s.scan("gov.kinds") if k.endswith(f"::{kind}")]
+        if len(found) != 1:
+            raise Refused("proposal_kind", f"no single declared proposal kind `{kind}`",
+                          "name it as Contract::Kind")
+        contract, name = found[0].split("::", 1)
+    return G.open_proposal(L, actor, contract, name, [])
+
+
+def _close(L: Ledger, pid: str) -> str:
+    p = G.proposal(L, pid)
+    state = G.status(L, p)
+    if state in ("pending", "active"):
+        raise Refused("voting_open", f"`{pid}` is still {state}")
+    if "final" not in p:
+        L.s.put("gov.proposals", pid, {**p, "final": G.tally(L, p), "closed": L.now})
+    return state
 
 
 def _minutes(hours: int) -> int:
@@ -74,8 +110,8 @@ def _minutes(hours: int) -> int:
     return hours * 60
 
 
-def bind(tx, effects: Effects, state) -> dict:
-    """`state` is the VM's RunState (for gas, caller and time)."""
+def bind(tx, effects: Effects, state, ledger: Ledger) -> dict:
+    """`state` is the VM's RunState (for gas, caller and time); `ledger` the run's engines."""
 
     def charge(n: int) -> None:
         if n:
@@ -110,9 +146,18 @@ def bind(tx, effects: Effects, state) -> dict:
         effects.events.append({"type": event_type, "data": data})
         return None
 
-    ledger = Ledger(EngineState(tx), state.now)
+    def cast_vote(pid: str, choice: str) -> bool:
+        G.cast_unsigned(ledger, tx, state.caller, pid, choice)
+        return True
+
+    def cast_ballot(pid: str, ballot: str) -> bool:
+        G.cast_ballot(ledger, tx, state.caller, pid, ballot)
+        return True
+
     effects.ledger = ledger
     rows = {"dag_put": dag_put, "dag_get": dag_get, "emit_event": emit_event}
+    for name, call in (("cast_vote", cast_vote), ("cast_ballot", cast_ballot)):
+        rows[name] = _guarded(name, call, effects)
     for name, call in _ledger_rows(ledger, state.caller).items():
         rows[name] = _guarded(name, call, effects)
     return rows

@@ -23,6 +23,8 @@ from ccl.compile.module import module_from_cbor
 from ccl.compile.verify import Verified, verify
 from ccl.diag import Diagnostic, Span
 from ccl.identity import Identity
+from ccl import governance as G
+from ccl.ledger import EngineState, Ledger, Refused
 from ccl.runtime import host as host_rows
 from ccl.store.sqlite import IntegrityFailure, SqliteStore
 from ccl.vm.run import MISSING, RunResult, execute
@@ -85,13 +87,24 @@ def state_root(tx) -> str:
 
 def run(verified: Verified, entry: str, args: list, *, store, caller: str, signer: Optional[Identity],
         now: int, gas_limit: int = limits.gas_default, mode: str = "fast",
-        log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), record: bool = True) -> SessionResult:
+        log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), record: bool = True,
+        authority: Optional[str] = None, before: Optional[Callable] = None, extra: Optional[dict] = None,
+        registers: Optional[Verified] = None) -> SessionResult:
     """Run and, if the run changed anything, commit it with a signed receipt (see module doc).
-    With `record=False` (replay), state is committed but no receipt is written or signed."""
+    With `record=False` (replay), state is committed but no receipt is written or signed.
+
+    Governance: `authority` names the passed proposal whose execution this is; `before(ledger)`
+    runs inside the transaction first (e.g. marking the proposal executed) and may return fields
+    for the receipt; `registers` is a contract module whose roles and proposal kinds the run
+    registers (when opening a proposal of it)."""
     outcome: dict = {}
+    extra = dict(extra or {})
+    if registers is not None:
+        extra["registers"] = Link(registers.module.cid)
     try:
         with store.transaction() as tx:
-            outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record)
+            outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record,
+                              authority, before, extra, registers)
             if not outcome["result"].ok or outcome.get("error"):
                 raise _Rollback()
     except _Rollback:
@@ -99,20 +112,43 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
     return SessionResult(outcome["result"], outcome.get("receipt"), outcome.get("root"), outcome.get("error"))
 
 
-def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record) -> dict:
+def _register(tx, ledger: Ledger, verified: Verified) -> None:
+    """Put a module's roles and proposal kinds in the governance tables (once per module CID)."""
     module = verified.module
-    before = {c: (tx.get_state(c) or (None, None))[1] for c in contracts_of(verified)}
+    cid = module.cid
+    for contract, meta in module.contracts:
+        if not meta.get("roles") and not meta.get("proposals"):
+            continue
+        known = [ledger.s.get("gov.kinds", f"{contract}::{k['name']}") for k in meta.get("proposals", [])]
+        roles = [ledger.s.get("gov.role_defs", r["name"]) for r in meta.get("roles", [])]
+        if all(k is not None and k["module"] == cid for k in known) and all(
+                r is not None and r["can"] == d["can"] and r.get("extends") == d.get("extends")
+                for r, d in zip(roles, meta.get("roles", []))):
+            continue
+        tx.put_block(cid, module.encode())
+        G.register_kinds(ledger, contract, cid, meta)
+
+
+def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record, authority, before,
+            extra, registers) -> dict:
+    module = verified.module
+    before_state = {c: (tx.get_state(c) or (None, None))[1] for c in contracts_of(verified)}
     digest_before = tx.kv_get("meta", "digest")
+    ledger = Ledger(EngineState(tx), now, authority)
+    refused = _prepare(tx, ledger, verified, registers, before, extra)
+    if refused is not None:
+        return refused
     values, initialize = load_state(tx, verified)
     effects = host_rows.Effects()
     result = execute(verified, entry, args, gas_limit=gas_limit, now=now, caller=caller, mode=mode, log=log,
-                     state=values, initialize=initialize, host=lambda st: host_rows.bind(tx, effects, st))
+                     state=values, initialize=initialize, host=lambda st: host_rows.bind(tx, effects, st, ledger),
+                     hidden=authority is not None)
     if not result.ok:
         return {"result": result}
     if effects.ledger is not None:
         effects.ledger.check_invariants()          # the engines' invariants, re-checked at commit
     after = encode_state(verified, result.state)
-    changed = [c for c in after if after[c] != before.get(c)]
+    changed = [c for c in after if after[c] != before_state.get(c)]
     engines_changed = tx.kv_get("meta", "digest") != digest_before
     if not changed and not effects.records and not effects.events and not result.events and not engines_changed:
         return {"result": result}
@@ -134,12 +170,12 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
         events.append(Link(dag.put(tx, dag.event_block(e.name, caller, now, fields, prev or module_cid))))
     for e in effects.events:
         events.append(Link(dag.put(tx, dag.event_block(e["type"], caller, now, e["data"], prev or module_cid))))
-    f = module.functions[_entry_index(module, entry)]
+    f = module.functions[_entry_index(module, entry, authority is not None)]
     payload = {
         "module": Link(module_cid), "function": f.name, "entry": entry, "args": args, "caller": caller,
         "time": now, "gas_limit": gas_limit, "gas_used": result.gas_used, "result": result.value,
         "effects": effects.records, "events": events, "contracts": changed,
-        "prev": Link(prev) if prev else None, "state_root": root,
+        "prev": Link(prev) if prev else None, "state_root": root, **extra,
     }
     receipt = dag.sign_receipt(payload, signer)
     cid = dag.put(tx, receipt)
@@ -147,10 +183,27 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     return {"result": result, "receipt": cid, "root": root}
 
 
-def _entry_index(module, entry: str) -> int:
+def _prepare(tx, ledger, verified, registers, before, extra) -> Optional[dict]:
+    """Registration and the `before` hook; a refusal here fails the run like a host error."""
+    from ccl.semantics import Trap  # noqa: F401
+
+    try:
+        _register(tx, ledger, verified)
+        if registers is not None:
+            _register(tx, ledger, registers)
+        if before is not None:
+            extra.update(before(ledger) or {})
+    except Refused as r:
+        d = Diagnostic("host", "H0600", f"refused ({r.rule}): {r.message}", Span(verified.module.source),
+                       (r.hint,) if r.hint else ())
+        return {"result": RunResult(False, error=d)}
+    return None
+
+
+def _entry_index(module, entry: str, hidden: bool) -> int:
     from ccl.vm.run import find_entry
 
-    return find_entry(module, entry)
+    return find_entry(module, entry, hidden)
 
 
 def _json_field(v):
@@ -169,6 +222,22 @@ class ReplayStep:
     why: str = ""
 
 
+def _replay_governance(p: dict, modules: dict) -> dict:
+    """Re-create a receipt's governance context: the contract it registered, the proposal whose
+    execution it was."""
+    kw = {}
+    if isinstance(p.get("registers"), Link):
+        kw["registers"] = modules[p["registers"].cid]
+    if p.get("proposal"):
+        pid = p["proposal"]
+        kw["authority"] = pid
+        kw["before"] = lambda ledger: (G.begin_execution(ledger, p["caller"], pid), None)[1]
+    action = p.get("action")
+    if isinstance(action, dict) and action.get("op") == "open_proposal":
+        kw["before"] = lambda ledger: (G.open_from_spec(ledger, p["caller"], action), None)[1]
+    return kw
+
+
 def replay(store, *, mode: str = "fast") -> list[ReplayStep]:
     """Re-execute every receipt from genesis into a fresh in-memory store; each step must give
     the recorded result, gas and state root. Stops at the first mismatch."""
@@ -179,15 +248,17 @@ def replay(store, *, mode: str = "fast") -> list[ReplayStep]:
         blocks = {cid: (dag.get(tx, cid)) for cid in receipts}
         modules = {}
         for cid, block in blocks.items():
-            m = block["payload"]["module"].cid
-            if m not in modules:
-                modules[m] = verify(module_from_cbor(canon.decode(tx.get_block(m)), m), m)
+            for link in (block["payload"]["module"], block["payload"].get("registers")):
+                if isinstance(link, Link) and link.cid not in modules:
+                    modules[link.cid] = verify(module_from_cbor(canon.decode(tx.get_block(link.cid)), link.cid),
+                                               link.cid)
     for seq, cid in enumerate(receipts, 1):
         p = blocks[cid]["payload"]
         verified = modules[p["module"].cid]
         # data blocks a run's dag_get may read come from earlier runs: replayed runs put them again
         outcome = run(verified, p["entry"], p["args"], store=fresh, caller=p["caller"], signer=None,
-                      now=p["time"], gas_limit=p["gas_limit"], mode=mode, log=lambda m: None, record=False)
+                      now=p["time"], gas_limit=p["gas_limit"], mode=mode, log=lambda m: None, record=False,
+                      **_replay_governance(p, modules))
         r = outcome.run
         why = ""
         if not r.ok:

@@ -74,8 +74,10 @@ class RunState:
         self.events.append(Event(name, dict(zip(fields, values))))
 
 
-def find_entry(module: Module, name: str) -> int:
-    exact = [i for i, f in enumerate(module.functions) if f.entry and f.name == name]
+def find_entry(module: Module, name: str, hidden: bool = False) -> int:
+    """An entry point by name; `hidden` also finds non-entry functions by their exact name (a
+    proposal's execution block, run by the governance engine)."""
+    exact = [i for i, f in enumerate(module.functions) if (f.entry or hidden) and f.name == name]
     if exact:
         return exact[0]
     short = [i for i, f in enumerate(module.functions) if f.entry and f.name.rsplit("::", 1)[-1] == name]
@@ -115,7 +117,7 @@ def execute(verified: Verified, entry: str, args: list, *, gas_limit: int = limi
             now: int = 0, caller: str = ANONYMOUS, mode: str = "fast",
             log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
             state: Optional[list] = None, initialize: Optional[set] = None,
-            host: Optional[Callable] = None) -> RunResult:
+            host: Optional[Callable] = None, hidden: bool = False) -> RunResult:
     """Run `entry` with JSON `args`. Argument errors raise CclError before anything runs;
     everything that happens while running is reported in the RunResult.
 
@@ -123,7 +125,7 @@ def execute(verified: Verified, entry: str, args: list, *, gas_limit: int = limi
     its initializer); `initialize` names the contracts whose initializers run first (all of them
     when `state` is None). `host(run_state)` returns the effectful host rows (ccl.runtime)."""
     module = verified.module
-    index = find_entry(module, entry)
+    index = find_entry(module, entry, hidden)
     values = convert_args(module, index, args)
     if not 0 < gas_limit <= limits.gas_max:
         raise error("U0700", f"gas limit must be between 1 and {limits.gas_max}", Span(module.source))

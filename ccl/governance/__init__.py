@@ -1,0 +1,426 @@
+"""The governance engine: members, roles, proposals, ballots, voting methods, delegation.
+
+Bylaws declare roles and kinds of proposal (LANGUAGE.md §2); this engine keeps who is a member,
+who holds which role, which proposals are open, the signed ballots cast on them, and decides —
+exactly, in integers — whether a proposal passed. Everything is key-value rows of the run's
+transaction (namespaces `gov.*`), so a governed history replays like any other.
+
+Lifecycle: pending (before the voting delay) → active → defeated | succeeded → executed, plus
+cancelled (by the proposer, before any ballot) and expired (succeeded but not executed within the
+execution window). Pass rules: quorum — eligible members taking part (directly or through a
+delegate) × 100 ≥ quorum% × eligible members; majority — yes strictly above half of yes + no;
+supermajority(n/d) — yes × d > (yes + no) × n; consensus — no `block` and at least one yes
+(abstain is a stand-aside); unanimous — every eligible member says yes. Proposals with options are
+decided by ranked choice (instant runoff), approval, quadratic or score voting.
+
+Imports leaves, ccl.identity and ccl.ledger (for EngineState, Refused and permissions).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Optional
+
+from ccl import canon, identity
+from ccl.ledger import Ledger, Refused
+from ccl.ledger import engines as E
+
+CHOICES = ("yes", "no", "abstain", "block")
+METHODS = ("binary", "ranked", "approval", "quadratic", "score")
+EXECUTION_WINDOW_S = 14 * 86_400
+QUADRATIC_CREDITS = 100
+SCORE_MAX = 5
+
+
+# ---------------------------------------------------------------- members and roles
+
+def members(L: Ledger) -> list[tuple[str, dict]]:
+    return L.s.scan("gov.members")
+
+
+def is_member(L: Ledger, did: str) -> bool:
+    m = L.s.get("gov.members", did)
+    return m is not None and m.get("active", True)
+
+
+def add_member(L: Ledger, actor: str, did: str, attributes: Optional[dict] = None) -> bool:
+    """The first member founds the workspace; later admissions need `manage_members`."""
+    if not did.startswith("did:"):
+        raise Refused("member_did", f"`{did}` is not a DID")
+    if members(L):
+        E.require_permission(L, actor, "manage_members")
+    elif actor != did and L.authority is None:
+        raise Refused("founder", "the founding member adds themself first")
+    if is_member(L, did):
+        raise Refused("member_unique", f"{did} is already a member")
+    L.s.put("gov.members", did, {"did": did, "joined": L.now, "active": True, "attributes": attributes or {}})
+    return True
+
+
+def remove_member(L: Ledger, actor: str, did: str) -> bool:
+    E.require_permission(L, actor, "manage_members")
+    if not is_member(L, did):
+        raise Refused("member_exists", f"{did} is not a member")
+    m = L.s.get("gov.members", did)
+    L.s.put("gov.members", did, {**m, "active": False, "left": L.now})
+    L.s.put("gov.roles", did, [])
+    return True
+
+
+def register_roles(L: Ledger, contract: str, roles: list[dict]) -> None:
+    """Record a contract's role declarations (name → can, extends, requires)."""
+    for role in roles:
+        L.s.put("gov.role_defs", role["name"], {"contract": contract, "can": role["can"],
+                                                "extends": role.get("extends"), "requires": role.get("requires", {})})
+
+
+def roles_of(L: Ledger, did: str) -> list[str]:
+    return L.s.get("gov.roles", did) or []
+
+
+def has_role(L: Ledger, did: str, role: str, depth: int = 0) -> bool:
+    """Holding a role that extends `role` counts as holding `role`."""
+    for held in roles_of(L, did):
+        name = held
+        for _ in range(16):
+            if name == role:
+                return True
+            definition = L.s.get("gov.role_defs", name)
+            if definition is None or not definition.get("extends"):
+                break
+            name = definition["extends"]
+    return False
+
+
+def grant_role(L: Ledger, actor: str, did: str, role: str) -> bool:
+    E.require_permission(L, actor, "manage_roles")
+    definition = L.s.get("gov.role_defs", role)
+    if definition is None:
+        raise Refused("role_exists", f"no contract declares a role `{role}`",
+                      "open a proposal or run a function of the contract that declares it first")
+    member = L.s.get("gov.members", did)
+    if member is None or not member.get("active", True):
+        raise Refused("member_exists", f"{did} is not a member")
+    attributes = member.get("attributes", {})
+    for key, wanted in sorted(definition.get("requires", {}).items()):
+        have = attributes.get(key)
+        ok = (have is not None and have >= wanted) if isinstance(wanted, int) and not isinstance(wanted, bool) \
+            else have == wanted if wanted is not None else have is not None
+        if not ok:
+            raise Refused("role_requires", f"`{role}` requires {key}: {wanted!r}; {did} has {have!r}")
+    held = roles_of(L, did)
+    if role not in held:
+        L.s.put("gov.roles", did, sorted([*held, role]))
+    return True
+
+
+def revoke_role(L: Ledger, actor: str, did: str, role: str) -> bool:
+    E.require_permission(L, actor, "manage_roles")
+    held = roles_of(L, did)
+    if role not in held:
+        raise Refused("role_held", f"{did} does not hold `{role}`")
+    L.s.put("gov.roles", did, [r for r in held if r != role])
+    return True
+
+
+# ---------------------------------------------------------------- proposals
+
+def register_kinds(L: Ledger, contract: str, module_cid: str, meta: dict) -> None:
+    register_roles(L, contract, meta.get("roles", []))
+    for kind in meta.get("proposals", []):
+        L.s.put("gov.kinds", f"{contract}::{kind['name']}", {**kind, "contract": contract, "module": module_cid})
+
+
+def open_proposal(L: Ledger, actor: str, contract: str, kind: str, args: list, *, method: str = "binary",
+                  options: Optional[list] = None, delay_s: int = 0, timelock_s: int = 0,
+                  allow_changes: bool = False) -> str:
+    spec = L.s.get("gov.kinds", f"{contract}::{kind}")
+    if spec is None:
+        raise Refused("proposal_kind", f"`{contract}` declares no proposal `{kind}`")
+    if not is_member(L, actor):
+        raise Refused("member", f"{actor} is not a member, so cannot open proposals")
+    if method not in METHODS:
+        raise Refused("method", f"`{method}` is not a voting method", "methods: " + ", ".join(METHODS))
+    if (method == "binary") != (not options):
+        raise Refused("options", "ranked, approval, quadratic and score votes need options; yes/no votes take none")
+    if len(args) != len(spec.get("params", [])):
+        raise Refused("proposal_args", f"`{kind}` takes {len(spec.get('params', []))} argument(s), given {len(args)}")
+    eligible_role = spec.get("eligible")
+    eligible = sorted(d for d, m in members(L) if m.get("active", True)
+                      and (eligible_role is None or has_role(L, d, eligible_role)))
+    if not eligible:
+        raise Refused("eligible", f"no member holds the eligible role `{eligible_role}`")
+    duration = spec.get("duration_s") or 7 * 86_400
+    start = L.now + max(delay_s, 0)
+    proposal_id = f"proposal-{L.s.next_seq('proposal')}"
+    threshold = spec.get("threshold") or ["majority", 1, 2]
+    L.s.put("gov.proposals", proposal_id, {
+        "id": proposal_id, "contract": contract, "kind": kind, "module": spec["module"], "args": args,
+        "description": spec.get("description"), "proposer": actor, "created": L.now, "start": start,
+        "end": start + duration, "timelock_s": max(timelock_s, 0), "quorum_pct": spec.get("quorum_pct") or 0,
+        "threshold": threshold, "eligible_role": eligible_role, "eligible": eligible, "method": method,
+        "options": options or [], "allow_changes": allow_changes, "ballots": {}, "cancelled": False,
+        "executed": None, "execution": spec.get("execution")})
+    return proposal_id
+
+
+def open_from_spec(L: Ledger, actor: str, spec: dict) -> str:
+    """Open a proposal from the parameters a receipt records (so replay can do it again)."""
+    return open_proposal(L, actor, spec["contract"], spec["kind"], spec["args"], method=spec["method"],
+                         options=spec["options"], delay_s=spec["delay_s"], timelock_s=spec["timelock_s"],
+                         allow_changes=spec["allow_changes"])
+
+
+def proposal(L: Ledger, proposal_id: str) -> dict:
+    p = L.s.get("gov.proposals", proposal_id)
+    if p is None:
+        raise Refused("proposal_exists", f"there is no proposal `{proposal_id}`")
+    return p
+
+
+def status(L: Ledger, p: dict) -> str:
+    if p["cancelled"]:
+        return "cancelled"
+    if p["executed"] is not None:
+        return "executed"
+    if L.now < p["start"]:
+        return "pending"
+    if L.now < p["end"]:
+        return "active"
+    if not tally(L, p)["passed"]:
+        return "defeated"
+    if L.now > p["end"] + p["timelock_s"] + EXECUTION_WINDOW_S:
+        return "expired"
+    return "succeeded"
+
+
+def cancel(L: Ledger, actor: str, proposal_id: str) -> bool:
+    p = proposal(L, proposal_id)
+    if actor != p["proposer"]:
+        raise Refused("proposer", "only the proposer can cancel a proposal")
+    if p["ballots"]:
+        raise Refused("cancel_before_votes", "a proposal with ballots cannot be cancelled")
+    if status(L, p) not in ("pending", "active"):
+        raise Refused("proposal_status", f"`{proposal_id}` is {status(L, p)}")
+    L.s.put("gov.proposals", proposal_id, {**p, "cancelled": True})
+    return True
+
+
+# ---------------------------------------------------------------- ballots
+
+def ballot_payload(proposal_id: str, voter: str, choice, reason: str, seq: int, time: int) -> dict:
+    return {"proposal": proposal_id, "voter": voter, "choice": choice, "reason": reason, "seq": seq, "time": time}
+
+
+def sign_ballot(payload: dict, voter: "identity.Identity") -> str:
+    """A signed ballot as text (base64 of its DAG-CBOR block), ready for cast_ballot."""
+    block = {"kind": "ballot", "payload": payload, "signer": voter.did,
+             "signature": voter.sign(canon.encode(payload))}
+    return base64.b64encode(canon.encode(block)).decode("ascii")
+
+
+def cast_ballot(L: Ledger, tx, actor: str, proposal_id: str, ballot_text: str) -> str:
+    """Verify and record a signed ballot; returns its CID."""
+    try:
+        data = base64.b64decode(ballot_text, validate=True)
+        block = canon.decode(data)
+        payload, signer, signature = block["payload"], block["signer"], block["signature"]
+        assert block.get("kind") == "ballot" and isinstance(payload, dict)
+    except Exception:
+        raise Refused("ballot_format", "the ballot is not a signed ccl ballot") from None
+    if not identity.verify(signer, canon.encode(payload), signature):
+        raise Refused("ballot_signature", "the ballot's signature does not verify: it is forged or altered")
+    if payload.get("voter") != signer or signer != actor:
+        raise Refused("ballot_voter", "a member casts only their own ballot")
+    if payload.get("proposal") != proposal_id:
+        raise Refused("ballot_replay", "this ballot was cast on another proposal")
+    return _record(L, tx, actor, proposal_id, payload, data)
+
+
+def _record(L: Ledger, tx, actor: str, proposal_id: str, payload: dict, data: bytes) -> str:
+    p = proposal(L, proposal_id)
+    state = status(L, p)
+    if state != "active":
+        raise Refused("voting_closed" if state != "pending" else "voting_not_open",
+                      f"`{proposal_id}` is {state}: ballots are taken only while it is active")
+    if actor not in p["eligible"]:
+        raise Refused("eligible", f"{actor} is not among the eligible members (role `{p['eligible_role']}`)")
+    previous = p["ballots"].get(actor)
+    expected_seq = 0 if previous is None else previous["seq"] + 1
+    if previous is not None and not p["allow_changes"]:
+        raise Refused("second_ballot", f"{actor} has already voted on `{proposal_id}`")
+    if payload.get("seq") != expected_seq:
+        raise Refused("ballot_replay", "this ballot is stale (replayed): sign a new one")
+    _check_choice(p, payload.get("choice"))
+    cid = canon.cid_text(data)
+    tx.put_block(cid, data)
+    L.s.put("gov.proposals", proposal_id, {**p, "ballots": {**p["ballots"], actor: {
+        "cid": cid, "choice": payload["choice"], "reason": payload.get("reason", ""), "seq": payload["seq"],
+        "time": L.now}}})
+    return cid
+
+
+def cast_unsigned(L: Ledger, tx, actor: str, proposal_id: str, choice: str) -> str:
+    """A ballot cast from inside a contract: the run's signed receipt authenticates it."""
+    p = proposal(L, proposal_id)
+    previous = p["ballots"].get(actor)
+    seq = 0 if previous is None else previous["seq"] + 1
+    block = {"kind": "ballot", "payload": ballot_payload(proposal_id, actor, choice, "", seq, L.now),
+             "signer": actor, "signature": None}
+    data = canon.encode(block)
+    return _record(L, tx, actor, proposal_id, block["payload"], data)
+
+
+def _check_choice(p: dict, choice) -> None:
+    method, options = p["method"], p["options"]
+    if method == "binary":
+        if choice not in CHOICES:
+            raise Refused("ballot_choice", f"vote one of {', '.join(CHOICES)}, not {choice!r}")
+    elif method in ("ranked", "approval"):
+        if not isinstance(choice, list) or not choice or len(set(choice)) != len(choice) \
+                or any(c not in options for c in choice):
+            raise Refused("ballot_choice", f"list distinct options from {options}")
+    else:
+        if not isinstance(choice, dict) or any(k not in options or type(v) is not int or v < 0
+                                               for k, v in choice.items()):
+            raise Refused("ballot_choice", f"give whole non-negative numbers to options from {options}")
+        if method == "quadratic" and sum(v * v for v in choice.values()) > QUADRATIC_CREDITS:
+            raise Refused("ballot_credits", f"quadratic votes cost their square; you have {QUADRATIC_CREDITS} credits")
+        if method == "score" and any(v > SCORE_MAX for v in choice.values()):
+            raise Refused("ballot_choice", f"scores run from 0 to {SCORE_MAX}")
+
+
+# ---------------------------------------------------------------- delegation
+
+def delegate(L: Ledger, actor: str, to: str, scope: str = "*") -> bool:
+    if not is_member(L, actor) or not is_member(L, to):
+        raise Refused("member", "delegation is between members")
+    if to == actor:
+        raise Refused("delegate_self", "delegate to someone else")
+    L.s.put("gov.delegations", f"{actor}|{scope}", {"from": actor, "to": to, "scope": scope, "since": L.now})
+    return True
+
+
+def undelegate(L: Ledger, actor: str, scope: str = "*") -> bool:
+    current = L.s.get("gov.delegations", f"{actor}|{scope}")
+    if current is None or current.get("revoked"):
+        raise Refused("delegation_exists", "there is no delegation to revoke")
+    L.s.put("gov.delegations", f"{actor}|{scope}", {**current, "revoked": L.now})
+    return True
+
+
+def _delegate_of(L: Ledger, member: str, kind: str) -> Optional[str]:
+    for scope in (kind, "*"):
+        d = L.s.get("gov.delegations", f"{member}|{scope}")
+        if d is not None and not d.get("revoked"):
+            return d["to"]
+    return None
+
+
+def effective_votes(L: Ledger, p: dict) -> dict[str, tuple[str, object]]:
+    """member → (who cast the ballot that counts for them, its choice). A direct ballot wins;
+    otherwise the delegation chain is followed to the first member who voted; cycles count for
+    nobody. Each eligible member appears at most once."""
+    out = {}
+    ballots = p["ballots"]
+    for member in p["eligible"]:
+        if member in ballots:
+            out[member] = (member, ballots[member]["choice"])
+            continue
+        seen = {member}
+        current = _delegate_of(L, member, p["kind"])
+        while current is not None and current not in seen:
+            if current in ballots:
+                out[member] = (current, ballots[current]["choice"])
+                break
+            seen.add(current)
+            current = _delegate_of(L, current, p["kind"])
+    return out
+
+
+# ---------------------------------------------------------------- tallies
+
+def tally(L: Ledger, p: dict) -> dict:
+    votes = effective_votes(L, p)
+    eligible = len(p["eligible"])
+    participation = len(votes)
+    quorum_met = participation * 100 >= p["quorum_pct"] * eligible
+    result = {"eligible": eligible, "participation": participation, "quorum_pct": p["quorum_pct"],
+              "quorum_met": quorum_met, "via": {m: by for m, (by, _) in sorted(votes.items()) if by != m}}
+    choices = [c for _, (_, c) in sorted(votes.items())]
+    if p["method"] == "binary":
+        counts = {c: choices.count(c) for c in CHOICES}
+        yes, no = counts["yes"], counts["no"]
+        kind, num, den = p["threshold"]
+        if kind == "majority":
+            support = yes * 2 > yes + no
+        elif kind == "supermajority":
+            support = yes * den > (yes + no) * num
+        elif kind == "consensus":
+            support = counts["block"] == 0 and yes > 0
+        else:
+            support = yes == eligible
+        result.update(counts=counts, support=support, passed=quorum_met and support, winner=None)
+        return result
+    winner, rounds = decide_options(p["method"], p["options"], choices)
+    result.update(counts=None, rounds=rounds, winner=winner, support=winner is not None,
+                  passed=quorum_met and winner is not None)
+    return result
+
+
+def decide_options(method: str, options: list, ballots: list) -> tuple[Optional[str], list]:
+    """The winning option and the counting rounds. Ties go to the option listed first
+    (ranked choice eliminates, on a tie for fewest, the option listed last)."""
+    if not ballots:
+        return None, []
+    if method == "ranked":
+        return instant_runoff(options, ballots)
+    totals = {o: 0 for o in options}
+    for b in ballots:
+        if method == "approval":
+            for o in b:
+                totals[o] += 1
+        else:
+            for o, v in b.items():
+                totals[o] += v
+    best = max(options, key=lambda o: (totals[o], -options.index(o)))
+    return (best if totals[best] > 0 else None), [totals]
+
+
+def instant_runoff(options: list, ballots: list) -> tuple[Optional[str], list]:
+    remaining = list(options)
+    rounds = []
+    while remaining:
+        counts = {o: 0 for o in remaining}
+        active = 0
+        for ranking in ballots:
+            top = next((o for o in ranking if o in counts), None)
+            if top is not None:
+                counts[top] += 1
+                active += 1
+        rounds.append(dict(counts))
+        if not active:
+            return None, rounds
+        leader = max(remaining, key=lambda o: (counts[o], -remaining.index(o)))
+        if counts[leader] * 2 > active or len(remaining) == 1:
+            return leader, rounds
+        loser = min(remaining, key=lambda o: (counts[o], -remaining.index(o)))
+        remaining.remove(loser)
+    return None, rounds
+
+
+# ---------------------------------------------------------------- execution
+
+def begin_execution(L: Ledger, actor: str, proposal_id: str) -> dict:
+    """Check that a proposal may execute now and mark it executed (inside the run's transaction:
+    if the execution fails, this mark rolls back with everything else)."""
+    p = proposal(L, proposal_id)
+    state = status(L, p)
+    if state != "succeeded":
+        raise Refused("proposal_status", f"`{proposal_id}` is {state}; only a succeeded proposal executes")
+    if L.now < p["end"] + p["timelock_s"]:
+        raise Refused("timelock", f"`{proposal_id}` may execute from {p['end'] + p['timelock_s']}")
+    if p["execution"] is None:
+        raise Refused("execution", f"`{p['kind']}` has no execution block")
+    L.s.put("gov.proposals", proposal_id, {**p, "executed": L.now, "executed_by": actor})
+    return p
