@@ -298,12 +298,13 @@ def delegate(L: Ledger, actor: str, to: str, scope: str = "*") -> bool:
     if to == actor:
         raise Refused("delegate_self", "delegate to someone else")
     L.s.put("gov.delegations", f"{actor}|{scope}", {"from": actor, "to": to, "scope": scope, "since": L.now})
+    # (a later delegation for the same scope replaces the earlier one, revoked or not)
     return True
 
 
 def undelegate(L: Ledger, actor: str, scope: str = "*") -> bool:
     current = L.s.get("gov.delegations", f"{actor}|{scope}")
-    if current is None or current.get("revoked"):
+    if current is None or "revoked" in current:
         raise Refused("delegation_exists", "there is no delegation to revoke")
     L.s.put("gov.delegations", f"{actor}|{scope}", {**current, "revoked": L.now})
     return True
@@ -312,7 +313,7 @@ def undelegate(L: Ledger, actor: str, scope: str = "*") -> bool:
 def _delegate_of(L: Ledger, member: str, kind: str) -> Optional[str]:
     for scope in (kind, "*"):
         d = L.s.get("gov.delegations", f"{member}|{scope}")
-        if d is not None and not d.get("revoked"):
+        if d is not None and "revoked" not in d:
             return d["to"]
     return None
 
@@ -419,7 +420,7 @@ def begin_execution(L: Ledger, actor: str, proposal_id: str) -> dict:
     if state != "succeeded":
         raise Refused("proposal_status", f"`{proposal_id}` is {state}; only a succeeded proposal executes")
     if L.now < p["end"] + p["timelock_s"]:
-        raise Refused("timelock", f"`{proposal_id}` may execute from {p['end'] + p['timelock_s']}")
+        raise Refused("timelock", f"`{proposal_id}` is under a timelock until {p['end'] + p['timelock_s']}")
     if p["execution"] is None:
         raise Refused("execution", f"`{p['kind']}` has no execution block")
     L.s.put("gov.proposals", proposal_id, {**p, "executed": L.now, "executed_by": actor})

@@ -1,0 +1,253 @@
+"""The governance engine: voting rules, methods, refusals, lifecycle, delegation — on the engine
+directly, plus hypothesis recounts."""
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from ccl import canon
+from ccl import governance as G
+from ccl.identity import Identity
+from ccl.ledger import EngineState, Ledger, Refused
+from ccl.store.sqlite import SqliteStore
+
+DAY = 86_400
+
+
+class World:
+    """An in-memory workspace with members m0…m{n-1} (m0 the founder, with admin)."""
+
+    def __init__(self, n=5, threshold=("majority", 1, 2), quorum=50, eligible="Member", duration=3 * DAY):
+        self.store = SqliteStore.memory()
+        self.cm = self.store.transaction()
+        self.tx = self.cm.__enter__()
+        self.L = Ledger(EngineState(self.tx), 0)
+        self.ids = [Identity.from_seed(f"m{i}", bytes([i + 1]) * 32) for i in range(n)]
+        self.dids = [i.did for i in self.ids]
+        G.add_member(self.L, self.dids[0], self.dids[0])
+        from ccl.ledger import engines as E
+        E.grant(self.L, self.dids[0], self.dids[0], "admin")
+        for d in self.dids[1:]:
+            G.add_member(self.L, self.dids[0], d)
+        meta = {"roles": [{"name": "Member", "can": ["vote"], "extends": None, "requires": {}},
+                          {"name": "Elder", "can": [], "extends": "Member", "requires": {"tenure": 5}}],
+                "proposals": [{"name": "Motion", "description": "d", "eligible": eligible, "duration_s": duration,
+                               "quorum_pct": quorum, "threshold": list(threshold), "params": [],
+                               "execution": "Coop::proposal::Motion"}]}
+        G.register_kinds(self.L, "Coop", canon.cid_of({}), meta)
+        for d in self.dids:
+            G.grant_role(self.L, self.dids[0], d, "Member")
+
+    def open(self, **kw):
+        return G.open_proposal(self.L, self.dids[0], "Coop", "Motion", [], **kw)
+
+    def vote(self, pid, i, choice, seq=0, actor=None, signer=None, proposal=None):
+        payload = G.ballot_payload(proposal or pid, self.dids[i], choice, "", seq, self.L.now)
+        ballot = G.sign_ballot(payload, signer or self.ids[i])
+        return G.cast_ballot(self.L, self.tx, actor or self.dids[i], pid, ballot)
+
+    def at(self, t):
+        self.L.now = t
+        return self
+
+    def result(self, pid):
+        return G.tally(self.L, G.proposal(self.L, pid))
+
+    def close(self):
+        self.cm.__exit__(None, None, None)
+        self.store.close()
+
+
+@pytest.fixture
+def world():
+    w = World()
+    yield w
+    w.close()
+
+
+@pytest.mark.parametrize("threshold, votes, passed", [
+    (("majority", 1, 2), ["yes", "yes", "no"], True),
+    (("majority", 1, 2), ["yes", "no"], False),                       # a tie is not a majority
+    (("majority", 1, 2), ["yes", "abstain", "abstain"], True),       # abstentions do not count against
+    (("supermajority", 2, 3), ["yes", "yes", "no"], False),          # exactly 2/3 is not above it
+    (("supermajority", 2, 3), ["yes", "yes", "yes", "no"], True),
+    (("consensus", 1, 1), ["yes", "yes", "abstain"], True),          # stand-asides allowed
+    (("consensus", 1, 1), ["yes", "yes", "block"], False),
+    (("unanimous", 1, 1), ["yes"] * 5, True),
+    (("unanimous", 1, 1), ["yes"] * 4, False),
+])
+def test_pass_rules(threshold, votes, passed):
+    w = World(threshold=threshold, quorum=0)
+    pid = w.open()
+    for i, v in enumerate(votes):
+        w.vote(pid, i, v)
+    assert w.result(pid)["passed"] is passed
+    assert G.status(w.L.__class__(w.L.s, 4 * DAY), G.proposal(w.L, pid)) == ("succeeded" if passed else "defeated")
+    w.close()
+
+
+def test_quorum_is_participation_of_eligible_members(world):
+    pid = world.open()                       # quorum 50% of 5 → 3 needed (2.5 rounded up)
+    world.vote(pid, 0, "yes")
+    world.vote(pid, 1, "yes")
+    assert not world.result(pid)["quorum_met"]
+    world.vote(pid, 2, "abstain")
+    assert world.result(pid)["quorum_met"] and world.result(pid)["passed"]
+
+
+@pytest.mark.parametrize("method, options, ballots, winner", [
+    ("ranked", ["a", "b", "c"], [["a", "b"], ["b", "a"], ["c", "b"], ["b"], ["a", "c"]], "b"),
+    ("ranked", ["a", "b", "c"], [["a"], ["a"], ["b"], ["c", "b"], ["c", "a"]], "a"),
+    ("approval", ["x", "y"], [["x", "y"], ["y"], ["x"]], "x"),                 # tie → listed first
+    ("quadratic", ["x", "y"], [{"x": 10}, {"y": 6, "x": 2}, {"y": 7}], "y"),
+    ("score", ["x", "y", "z"], [{"x": 5, "y": 3}, {"y": 5, "z": 1}, {"x": 1, "y": 4}], "y"),
+])
+def test_option_methods(method, options, ballots, winner):
+    w = World(quorum=0)
+    pid = w.open(method=method, options=options)
+    for i, b in enumerate(ballots):
+        w.vote(pid, i, b)
+    assert w.result(pid)["winner"] == winner
+    w.close()
+
+
+def test_quadratic_credits_are_enforced(world):
+    pid = world.open(method="quadratic", options=["x", "y"])
+    with pytest.raises(Refused, match="credits"):
+        world.vote(pid, 0, {"x": 10, "y": 1})
+
+
+@pytest.mark.parametrize("case", ["non_member", "not_eligible", "second", "after_close", "before_open", "forged",
+                                  "replayed_elsewhere", "for_another", "stale"])
+def test_refused_ballots_change_nothing(case):
+    w = World(eligible="Elder" if case == "not_eligible" else "Member")
+    if case == "not_eligible":
+        w.L.s.put("gov.members", w.dids[1], {**w.L.s.get("gov.members", w.dids[1]), "attributes": {"tenure": 9}})
+        G.grant_role(w.L, w.dids[0], w.dids[1], "Elder")
+    pid = w.open(delay_s=DAY if case == "before_open" else 0)
+    other = w.open()
+    w.at(DAY + 1 if case == "before_open" else 0)
+    if case in ("second", "stale"):
+        w.vote(pid, 0, "yes")
+    before = canon.encode(G.proposal(w.L, pid))
+    outsider = Identity.from_seed("x", b"\x99" * 32)
+    with pytest.raises(Refused) as e:
+        if case == "non_member":
+            payload = G.ballot_payload(pid, outsider.did, "yes", "", 0, 0)
+            G.cast_ballot(w.L, w.tx, outsider.did, pid, G.sign_ballot(payload, outsider))
+        elif case == "not_eligible":
+            w.vote(pid, 2, "yes")
+        elif case == "second":
+            w.vote(pid, 0, "no", seq=1)
+        elif case == "after_close":
+            w.at(4 * DAY).vote(pid, 0, "yes")
+        elif case == "before_open":
+            w.at(10).vote(pid, 0, "yes")
+        elif case == "forged":
+            w.vote(pid, 0, "yes", signer=w.ids[1])
+        elif case == "replayed_elsewhere":
+            w.vote(pid, 0, "yes", proposal=other)
+        elif case == "for_another":
+            w.vote(pid, 1, "yes", actor=w.dids[0])
+        elif case == "stale":
+            G.proposal(w.L, pid)
+            w.L.s.put("gov.proposals", pid, {**G.proposal(w.L, pid), "allow_changes": True})
+            before = canon.encode(G.proposal(w.L, pid))
+            w.vote(pid, 0, "no", seq=0)                  # a replay of the first ballot's sequence
+    assert e.value.rule
+    assert canon.encode(G.proposal(w.L, pid)) == before
+    w.close()
+
+
+def test_changing_a_vote_when_allowed(world):
+    pid = world.open(allow_changes=True)
+    world.vote(pid, 0, "no")
+    world.vote(pid, 0, "yes", seq=1)
+    assert world.result(pid)["counts"]["yes"] == 1 and world.result(pid)["counts"]["no"] == 0
+
+
+def test_lifecycle_cancel_expire_timelock(world):
+    pid = world.open()
+    assert G.cancel(world.L, world.dids[0], pid)
+    assert G.status(world.L, G.proposal(world.L, pid)) == "cancelled"
+    pid = world.open(timelock_s=DAY)
+    world.vote(pid, 0, "yes")
+    with pytest.raises(Refused):
+        G.cancel(world.L, world.dids[0], pid)                 # ballots were cast
+    for i in (1, 2):
+        world.vote(pid, i, "yes")
+    with pytest.raises(Refused, match="timelock"):
+        G.begin_execution(world.at(3 * DAY + 10).L, world.dids[1], pid)
+    assert G.status(world.at(30 * DAY).L, G.proposal(world.L, pid)) == "expired"
+    G.begin_execution(world.at(4 * DAY + 10).L, world.dids[1], pid)
+    assert G.status(world.L, G.proposal(world.L, pid)) == "executed"
+    with pytest.raises(Refused):
+        G.begin_execution(world.L, world.dids[1], pid)        # once only
+
+
+def test_delegation_transitive_override_cycles_and_revocation(world):
+    d = world.dids
+    G.delegate(world.L, d[1], d[2])
+    G.delegate(world.L, d[2], d[3])
+    G.delegate(world.L, d[4], d[0])
+    G.delegate(world.L, d[0], d[4])                              # a cycle: counts for nobody
+    pid = world.open()
+    world.vote(pid, 3, "yes")
+    t = world.result(pid)
+    assert t["participation"] == 3 and t["via"] == {d[1]: d[3], d[2]: d[3]}
+    world.vote(pid, 2, "no")                                     # a direct vote overrides
+    t = world.result(pid)
+    assert t["via"] == {d[1]: d[2]} and t["counts"]["no"] == 2 and t["counts"]["yes"] == 1
+    G.undelegate(world.L, d[1])
+    assert world.result(pid)["participation"] == 2
+
+
+def test_role_requires_is_checked(world):
+    with pytest.raises(Refused, match="tenure"):
+        G.grant_role(world.L, world.dids[0], world.dids[1], "Elder")
+
+
+def test_only_permitted_members_admit(world):
+    newcomer = "did:key:z6MkNewcomer"
+    with pytest.raises(Refused, match="manage_members"):
+        G.add_member(world.L, world.dids[1], newcomer)
+    assert G.add_member(world.L, world.dids[0], newcomer)
+
+
+# ---------------------------------------------------------------- hypothesis: recount and delegation
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.sampled_from(["yes", "no", "abstain", "block", None]), min_size=6, max_size=6),
+       st.lists(st.integers(-1, 5), min_size=6, max_size=6),
+       st.sampled_from([("majority", 1, 2), ("supermajority", 2, 3), ("consensus", 1, 1), ("unanimous", 1, 1)]),
+       st.integers(0, 100))
+def test_tally_equals_a_brute_force_recount(choices, delegations, threshold, quorum):
+    w = World(n=6, threshold=threshold, quorum=quorum)
+    for i, target in enumerate(delegations):
+        if target >= 0 and target != i:
+            G.delegate(w.L, w.dids[i], w.dids[target])
+    pid = w.open()
+    for i, c in enumerate(choices):
+        if c is not None:
+            w.vote(pid, i, c)
+    t = w.result(pid)
+
+    def follow(i):                       # brute force: walk the delegation graph by index
+        seen = set()
+        while i not in seen:
+            if choices[i] is not None:
+                return choices[i]
+            seen.add(i)
+            j = delegations[i]
+            if j < 0 or j == i:
+                return None
+            i = j
+        return None
+    counted = [follow(i) for i in range(6)]
+    votes = [c for c in counted if c is not None]
+    yes, no, block = votes.count("yes"), votes.count("no"), votes.count("block")
+    support = {"majority": yes * 2 > yes + no, "supermajority": yes * 3 > (yes + no) * 2,
+               "consensus": block == 0 and yes > 0, "unanimous": yes == 6}[threshold[0]]
+    quorum_met = len(votes) * 100 >= quorum * 6
+    assert t["participation"] == len(votes) <= 6                 # nobody counted twice
+    assert t["passed"] == (quorum_met and support)
+    w.close()
