@@ -129,3 +129,12 @@ def test_workspace_walkthrough(tmp_path):
         assert outputs["$ ccl dag log"].count("by did:key:") == 3
     finally:
         os.chdir(old)
+
+
+def test_governance_walkthrough(tmp_path):
+    """docs/governance.md's console session, with its bylaw written out first."""
+    text = (DOCS / "governance.md").read_text()
+    bylaw = re.search(r"with `credit_union.ccl`:\n\n```ccl\n(.*?)```", text, re.S).group(1)
+    (tmp_path / "credit_union.ccl").write_text(bylaw)
+    session = re.search(r"```console\n(.*?)```", text, re.S).group(1)
+    run_console(session, tmp_path)

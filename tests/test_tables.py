@@ -59,8 +59,9 @@ ALLOWED = {
     "identity": {"identity"},
     "store": {"store"},
     "dag": {"dag", "identity", "store"},
-    "runtime": {"runtime", "compile", "vm", "dag", "store", "identity", "ledger"},
+    "runtime": {"runtime", "compile", "vm", "dag", "store", "identity", "ledger", "governance"},
     "ledger": {"ledger"},
+    "governance": {"governance", "ledger", "identity"},
 }
 
 
