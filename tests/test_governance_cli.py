@@ -133,3 +133,23 @@ def test_liquid_delegation_template(tmp_path):
     assert r.exit_code == 1                                                        # 3 of 6 is not above 2/3
     show = ccl(tmp_path, "proposal", "show", pid, "--at", 11 * DAY)
     assert "defeated" in show.stdout and "voted through" in show.stdout
+
+
+def test_role_requires_checked_against_member_facts(tmp_path):
+    (tmp_path / "elders.ccl").write_text("""
+contract Elders {
+    role Member { can: [vote]; }
+    role Elder extends Member { can: [approve_loan]; requires: [tenure_years: 5, dues_paid: true]; }
+}""")
+    ccl(tmp_path, "init")
+    ccl(tmp_path, "id", "new", "ana")
+    ccl(tmp_path, "member", "add", "--as", "ana", "ana")
+    ccl(tmp_path, "grant", "--as", "ana", "ana", "admin")
+    ccl(tmp_path, "adopt", "elders.ccl", "--as", "ana")
+    r = ccl(tmp_path, "role", "grant", "--as", "ana", "ana", "Elder", "--json")
+    assert r.exit_code == 1 and "tenure_years" in out(r)["error"]["message"]
+    ccl(tmp_path, "member", "set", "--as", "ana", "ana", "tenure_years", "7")
+    ccl(tmp_path, "member", "set", "--as", "ana", "ana", "dues_paid", "true")
+    assert ccl(tmp_path, "role", "grant", "--as", "ana", "ana", "Elder").exit_code == 0
+    members = out(ccl(tmp_path, "member", "list", "--json"))["members"]
+    assert members[0]["roles"] == ["Elder"]

@@ -109,6 +109,17 @@ def member_remove(name, **kw):
     _gov("member_remove", [_member(name)], **kw)
 
 
+@member.command("set")
+@click.argument("name")
+@click.argument("key")
+@click.argument("value")
+@_who_option
+@_guard
+def member_set(name, key, value, **kw):
+    """Record KEY = VALUE about a member (checked by roles' `requires:`; needs `manage_members`)."""
+    _gov("member_set", [_member(name), key, value], **kw)
+
+
 @member.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @_guard

@@ -57,6 +57,23 @@ def add_member(L: Ledger, actor: str, did: str, attributes: Optional[dict] = Non
     return True
 
 
+def set_attribute(L: Ledger, actor: str, did: str, key: str, value_json: str) -> bool:
+    import json
+
+    E.require_permission(L, actor, "manage_members")
+    member = L.s.get("gov.members", did)
+    if member is None:
+        raise Refused("member_exists", f"{did} is not a member")
+    try:
+        value = json.loads(value_json)
+    except json.JSONDecodeError:
+        value = value_json                      # plain text
+    if not isinstance(value, (bool, int, str)) or isinstance(value, float):
+        raise Refused("attribute_value", "an attribute is a whole number, true/false or text")
+    L.s.put("gov.members", did, {**member, "attributes": {**member.get("attributes", {}), key: value}})
+    return True
+
+
 def remove_member(L: Ledger, actor: str, did: str) -> bool:
     E.require_permission(L, actor, "manage_members")
     if not is_member(L, did):

@@ -72,6 +72,7 @@ def _ledger_rows(L: Ledger, actor: str) -> dict:
         "add_member": lambda member: G.add_member(L, actor, member),
         "remove_member": lambda member: G.remove_member(L, actor, member),
         "grant_role": lambda member, role: G.grant_role(L, actor, member, role),
+        "set_member_attribute": lambda member, key, value: G.set_attribute(L, actor, member, key, value),
         "revoke_role": lambda member, role: G.revoke_role(L, actor, member, role),
         "create_proposal": lambda kind: _create_proposal(L, actor, kind),
         "proposal_status": lambda pid: G.status(L, G.proposal(L, pid)),
