@@ -147,7 +147,7 @@ contract Elders {
     ccl(tmp_path, "grant", "--as", "ana", "ana", "admin")
     ccl(tmp_path, "adopt", "elders.ccl", "--as", "ana")
     r = ccl(tmp_path, "role", "grant", "--as", "ana", "ana", "Elder", "--json")
-    assert r.exit_code == 1 and "tenure_years" in out(r)["error"]["message"]
+    assert r.exit_code == 1 and "role_requires" in out(r)["error"]["message"]
     ccl(tmp_path, "member", "set", "--as", "ana", "ana", "tenure_years", "7")
     ccl(tmp_path, "member", "set", "--as", "ana", "ana", "dues_paid", "true")
     assert ccl(tmp_path, "role", "grant", "--as", "ana", "ana", "Elder").exit_code == 0
