@@ -29,6 +29,16 @@ class HostFn:
     per_item: str = ""         # what the per-item gas counts
 
 
+# Structs every program knows (the roadmap's signatures use them); a program may declare them
+# again only with the same fields.
+PRELUDE_STRUCTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Contribution": (("member", "Did"), ("hours", "Integer"), ("weight", "Integer")),
+    "Distribution": (("member", "Did"), ("amount", "Integer")),
+    "Match": (("id", "String"), ("request", "String"), ("offer", "String"), ("quantity", "Integer"),
+              ("distance", "Integer")),
+}
+
+
 def _row(sig: str, path: str, gas: tuple[int, int], effect: str, doc: str, per_item: str = "",
          permission: str | None = None) -> HostFn:
     name, rest = sig.split("(", 1)
@@ -48,9 +58,16 @@ def _row(sig: str, path: str, gas: tuple[int, int], effect: str, doc: str, per_i
             current += ch
     if current.strip():
         params.append(current)
-    typed = tuple((p.split(":")[0].strip(), parse_signature_type(p.split(":", 1)[1].strip())) for p in params)
-    ret = parse_signature_type(ret_text.replace("->", "").strip() or "Unit")
+    typed = tuple((p.split(":")[0].strip(), _prelude(parse_signature_type(p.split(":", 1)[1].strip())))
+                  for p in params)
+    ret = _prelude(parse_signature_type(ret_text.replace("->", "").strip() or "Unit"))
     return HostFn(name.strip(), path, typed, ret, gas[0], gas[1], effect, permission, doc, per_item)
+
+
+def _prelude(t: T) -> T:
+    if t.name in PRELUDE_STRUCTS and not t.args:
+        return T(t.name, (), "struct")
+    return T(t.name, tuple(_prelude(a) for a in t.args), t.kind) if t.args else t
 
 
 # Append only. The position of a row is its CALL_HOST index in every compiled module.
@@ -268,6 +285,46 @@ HOST_TABLE: tuple[HostFn, ...] = (
          "The proposer withdraws a proposal nobody has voted on."),
     _row("close_proposal(proposal: String) -> String", "icn::governance::close", (500, 0), "governance",
          "Record the final tally of a proposal whose voting has ended; returns its status."),
+    # worker and consumer co-ops (ccl.coop)
+    _row("distribute_profits(cooperative_id: Did, total_profit: Integer, worker_contributions: Array<Contribution>)"
+         " -> Array<Distribution>", "icn::coop::distribute_profits", (1000, 5), "coop",
+         "Reserve and education fund first (co-op policy), then members by hours × weight, largest remainder; "
+         "the parts sum to the total.", "contributions"),
+    _row("split_pro_rata(total: Integer, weights: Array<Integer>) -> Array<Integer>", "icn::coop::split", (200, 2),
+         "pure", "Integer shares of `total` in proportion to `weights`, largest remainder, summing exactly.",
+         "weights"),
+    _row("set_coop_policy(key: String, value: Integer) -> Bool", "icn::coop::set_policy", (300, 0), "coop",
+         "reserve_bps, education_bps, pay_ratio_cap, capital_accounts (0/1), cash_bps.",
+         permission="manage_coop"),
+    _row("log_work(member: Did, minutes: Integer, task: String) -> String", "icn::coop::log_work", (400, 0),
+         "coop", "Record minutes worked on a task (one's own, or with `manage_coop`)."),
+    _row("work_contributions(start: Timestamp, end: Timestamp) -> Array<Contribution>",
+         "icn::coop::work_contributions", (500, 2), "read",
+         "The period's logged work as contributions (whole hours; weight from the member fact `weight`).",
+         "records"),
+    _row("record_purchase(member: Did, amount: Integer) -> Bool", "icn::coop::record_purchase", (300, 0), "coop",
+         "Add a purchase to the member's total for this year (one's own, or with `record_purchases`)."),
+    _row("set_patronage_rule(period: String, cash_bps: Integer) -> Bool", "icn::coop::set_patronage_rule", (300, 0),
+         "coop", "The cash share of a year's dividends, fixed before its first purchase.",
+         permission="manage_coop"),
+    _row("calculate_patronage(period: String, pool: Integer) -> Array<Distribution>",
+         "icn::coop::calculate_patronage", (1000, 5), "coop",
+         "Dividends by purchases in `period`; the retained part goes to members' EQUITY accounts.",
+         "members", permission="manage_coop"),
+    _row("member_purchases(member: Did, period: String) -> Integer", "icn::coop::member_purchases", (100, 0),
+         "read", "A member's purchases in a period."),
+    # mutual aid (ccl.aid)
+    _row("request_aid(requester: Did, category: String, quantity: Integer, urgency: Integer, location: String)"
+         " -> String", "icn::aid::request", (400, 0), "aid",
+         "Ask for `quantity` of `category` (urgency 0–10; location \"x,y\" in km or a place name)."),
+    _row("offer_resource(provider: Did, category: String, quantity: Integer, location: String) -> String",
+         "icn::aid::offer", (400, 0), "aid", "Offer `quantity` of `category`."),
+    _row("match_needs() -> Array<Match>", "icn::aid::match", (2000, 20), "aid",
+         "Match open requests to open offers (deterministic; see the mutual-aid guide).", "matches"),
+    _row("fulfil_match(id: String) -> Bool", "icn::aid::fulfil", (400, 0), "aid",
+         "Confirm delivery (the requester, or a coordinator); may earn the provider time-bank minutes."),
+    _row("set_aid_setting(key: String, value: Integer) -> Bool", "icn::aid::set_setting", (300, 0), "aid",
+         "emergency (0/1), reputation_weight (0/1), hours_per_unit (minutes).", permission="manage_aid"),
 )
 
 HOST_INDEX: dict[str, int] = {row.name: i for i, row in enumerate(HOST_TABLE)}

@@ -114,6 +114,8 @@ class Program:
     slot: dict = attrs.Factory(dict)
     warnings: list = attrs.Factory(list)
     initializers: dict = attrs.Factory(dict)     # contract → FnInfo computing its state initializers
+    prelude: set = attrs.Factory(set)            # built-in structs this program did not declare
+    prelude_checks: list = attrs.Factory(list)   # (name, fields) the program's own declaration must match
 
     def entry(self, name: str) -> FnInfo:
         """Find an entry point by name: `run`, `transfer`, or `Coop::transfer`."""
@@ -143,7 +145,23 @@ def stage_collect(root: A.Module, load: Optional[Loader], parse) -> Program:
     program = Program(root=scope)
     loaded: dict[str, ModuleScope] = {root.file: scope}
     _collect_module(program, scope, load, parse, loaded, [root.file])
+    _add_prelude(program)
     return program
+
+
+def _add_prelude(program: Program) -> None:
+    """The structs the host table's signatures use; a program may declare one itself only with
+    the same fields."""
+    from ccl.hosttable import PRELUDE_STRUCTS
+
+    for name, fields in PRELUDE_STRUCTS.items():
+        typed = [(f, ty.parse_signature_type(t)) for f, t in fields]
+        mine = program.structs.get(name)
+        if mine is None:
+            program.structs[name] = StructInfo(name, typed, Span(program.root.file))
+            program.prelude.add(name)
+        else:
+            program.prelude_checks.append((name, typed))
 
 
 def _collect_module(program, scope, load, parse, loaded, stack):
@@ -300,6 +318,15 @@ def resolve_type(program: Program, t: A.TypeName, type_params=()) -> T:
 
 
 def stage_types(program: Program) -> None:
+    _resolve_module_types(program)
+    for name, fields in program.prelude_checks:
+        info = program.structs[name]
+        if [(f, str(t)) for f, t in info.fields] != [(f, str(t)) for f, t in fields]:
+            raise error("E0200", f"`{name}` is a built-in struct; a program may declare it only as "
+                        f"{name} {{ {', '.join(f'{f}: {t}' for f, t in fields)} }}", info.span)
+
+
+def _resolve_module_types(program: Program) -> None:
     for module in program.modules:
         for item in module.node.items:
             _resolve_decl_types(program, item)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from ccl import canon
 from ccl.hosttable import HOST_TABLE
+from ccl import aid as AID
+from ccl import coop as C
 from ccl import governance as G
 from ccl.ledger import Ledger, Refused
 from ccl.ledger import engines as E
@@ -80,6 +82,21 @@ def _ledger_rows(L: Ledger, actor: str) -> dict:
         "revoke_delegation": lambda scope: G.undelegate(L, actor, scope),
         "cancel_proposal": lambda pid: G.cancel(L, actor, pid),
         "close_proposal": lambda pid: _close(L, pid),
+        "distribute_profits": lambda coop, total, rows: C.distribute_profits(L, actor, coop, total, rows),
+        "set_coop_policy": lambda key, value: C.set_policy(L, actor, key, value),
+        "log_work": lambda member, minutes, task: C.log_work(L, actor, member, minutes, task),
+        "work_contributions": lambda start, end: C.contributions(L, start, end),
+        "record_purchase": lambda member, amount: C.record_purchase(L, actor, member, amount),
+        "set_patronage_rule": lambda period, cash: C.set_patronage_rule(L, actor, period, cash),
+        "calculate_patronage": lambda period, pool: C.calculate_patronage(L, actor, period, pool),
+        "member_purchases": lambda member, period: L.s.get(f"coop.purchases/{period}", member) or 0,
+        "request_aid": lambda who, category, quantity, urgency, location: AID.request_aid(
+            L, actor, who, category, quantity, urgency, location),
+        "offer_resource": lambda who, category, quantity, location: AID.offer_resource(
+            L, actor, who, category, quantity, location),
+        "match_needs": lambda: AID.match(L, actor),
+        "fulfil_match": lambda match_id: AID.fulfil(L, actor, match_id),
+        "set_aid_setting": lambda key, value: AID.set_setting(L, actor, key, value),
     }
 
 

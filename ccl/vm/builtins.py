@@ -183,6 +183,15 @@ def implementations(state) -> dict:
     def to_string(x):
         return string_out(str(x))
 
+    def split_pro_rata(total, weights):
+        from ccl import money
+
+        charge(2 * len(weights))
+        try:
+            return money.split(total, list(weights))
+        except ValueError as e:
+            raise Trap("R0306", f"split_pro_rata: {e}") from None
+
     def unwrap(o):
         if o[0] == 0:
             raise Trap("R0306", "unwrap of None")
@@ -206,4 +215,5 @@ def implementations(state) -> dict:
         "unwrap_or": lambda o, d: o[1] if o[0] == 1 else d, "unwrap": unwrap,
         "host_get_caller": lambda: state.caller, "host_get_current_time": lambda: state.now,
         "calculate_cid": lambda data: _cid_of_text(data, charge),
+        "split_pro_rata": split_pro_rata,
     }
