@@ -275,7 +275,10 @@ def test_sigkill_loses_no_acknowledged_run(ws):
             receipts = tx.receipts()
             count = json.loads(json.dumps(canon.decode(tx.get_state("Counter")[1])))["count"]["value"]
         store.close()
-        assert receipts[:len(acknowledged)] == acknowledged     # every acknowledged run is there, in order
+        # every acknowledged run is there, in order (a run killed after its commit but before it
+        # reported success may be there too: that is allowed, it was never acknowledged)
+        positions = [receipts.index(cid) for cid in acknowledged]
+        assert positions == sorted(positions)
         assert count == len(receipts)                          # state and receipts agree: nothing half-applied
         done = len(receipts)
     assert kills >= 2, "the loop was never interrupted"
