@@ -29,7 +29,7 @@ def exact_shares(total: int, weights: list[int], pay_ratio_cap: int = 0) -> list
     if weight_sum == 0:
         raise ValueError("nobody contributed: there is nothing to split by")
     shares = [Fraction(total * w, weight_sum) for w in weights]
-    if pay_ratio_cap <= 0:
+    if pay_ratio_cap <= 0 or total == 0:
         return shares
     capped: set[int] = set()
     for _ in range(len(weights) + 1):

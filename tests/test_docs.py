@@ -91,6 +91,10 @@ def run_console(session: str, cwd: Path) -> dict:
 def test_engine_pages(page, tmp_path):
     """Each engine page's console session, in a fresh workspace with alice (the founder), bob
     and carol."""
+    import shutil
+
+    for template in (Path(__file__).parent.parent / "contracts").glob("*.ccl"):
+        shutil.copy(template, tmp_path)
     run_console("$ ccl init\n$ ccl id new alice\n$ ccl id new bob\n$ ccl id new carol\n"
                 "$ ccl grant --as alice alice admin\n", tmp_path)
     session = re.search(r"```console\n(.*?)```", page.read_text(), re.S).group(1)
