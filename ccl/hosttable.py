@@ -313,6 +313,8 @@ HOST_TABLE: tuple[HostFn, ...] = (
          "members", permission="manage_coop"),
     _row("member_purchases(member: Did, period: String) -> Integer", "icn::coop::member_purchases", (100, 0),
          "read", "A member's purchases in a period."),
+    _row("member_price(member: Did, price: Integer) -> Integer", "icn::coop::member_price", (100, 0), "read",
+         "A member benefit: the price less the co-op's `member_discount_bps` for active members."),
     # mutual aid (ccl.aid)
     _row("request_aid(requester: Did, category: String, quantity: Integer, urgency: Integer, location: String)"
          " -> String", "icn::aid::request", (400, 0), "aid",

@@ -259,3 +259,13 @@ def test_mutual_aid_template(tmp_path):
     assert run_fn(tmp_path, "mutual_aid_network.ccl", "received", [matches[0]["id"]], "ana") is True
     assert ws_cli(tmp_path, "hours", "balance", "bo").stdout.strip() == "60"
     assert run_fn(tmp_path, "mutual_aid_network.ccl", "emergency", [True], "ana") is True
+
+
+def test_member_discount_is_a_benefit_of_active_members():
+    L = ledger()
+    from ccl import governance as G
+
+    G.add_member(L, "did:key:admin", "did:key:admin")
+    C.set_policy(L, "did:key:admin", "member_discount_bps", 500)
+    assert C.member_price(L, "did:key:admin", 2_000) == 1_900
+    assert C.member_price(L, "did:key:stranger", 2_000) == 2_000

@@ -23,7 +23,7 @@ from ccl.ledger import Ledger, Refused
 from ccl.ledger import engines as E
 
 POLICY_KEYS = {"reserve_bps": 3000, "education_bps": 500, "pay_ratio_cap": 0, "capital_accounts": 0,
-               "cash_bps": 10_000}
+               "cash_bps": 10_000, "member_discount_bps": 0}
 
 
 # ---------------------------------------------------------------- splitting
@@ -183,6 +183,16 @@ def calculate_patronage(L: Ledger, actor: str, period: str, pool: int) -> list[l
     L.s.put("coop.patronage", period, {"period": period, "pool": pool, "rule": rule, "notices": notices,
                                        "calculated": L.now})
     return [[m, a] for m, a in zip(members, amounts)]
+
+
+def member_price(L: Ledger, member: str, price: int) -> int:
+    """A member benefit: active members pay the price less the co-op's member discount."""
+    facts = L.s.get("gov.members", member)
+    if price < 0:
+        raise Refused("positive_amount", "a price is not negative")
+    if facts is None or not facts.get("active", True):
+        return price
+    return price - price * policy(L)["member_discount_bps"] // 10_000
 
 
 def patronage_notices(L: Ledger, period: str) -> Optional[dict]:

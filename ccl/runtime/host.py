@@ -90,6 +90,7 @@ def _ledger_rows(L: Ledger, actor: str) -> dict:
         "set_patronage_rule": lambda period, cash: C.set_patronage_rule(L, actor, period, cash),
         "calculate_patronage": lambda period, pool: C.calculate_patronage(L, actor, period, pool),
         "member_purchases": lambda member, period: L.s.get(f"coop.purchases/{period}", member) or 0,
+        "member_price": lambda member, price: C.member_price(L, member, price),
         "request_aid": lambda who, category, quantity, urgency, location: AID.request_aid(
             L, actor, who, category, quantity, urgency, location),
         "offer_resource": lambda who, category, quantity, location: AID.offer_resource(
