@@ -321,6 +321,22 @@ def disasm(file, as_json):
         click.echo(text, nl=False)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["terminal", "html"]), default="terminal")
+@guarded
+def highlight(file, fmt):
+    """Print FILE with CCL syntax highlighting (for the terminal, or a standalone HTML page)."""
+    from ccl.cli.files import read_source
+    from ccl.highlight import highlight as render
+
+    try:
+        text = read_source(file)
+    except CclError as e:
+        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    click.echo(render(text, fmt), nl=False, color=not os.environ.get("NO_COLOR"))
+
+
 # ---------------------------------------------------------------- workspace and identities
 
 def _ctx() -> Context:
