@@ -337,6 +337,49 @@ def highlight(file, fmt):
     click.echo(render(text, fmt), nl=False, color=not os.environ.get("NO_COLOR"))
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file is not formatted.")
+@click.option("--diff", "show_diff", is_flag=True, help="Change nothing; print what would change.")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def fmt(files, check, show_diff, as_json):
+    """Rewrite CCL files in canonical layout (comments and line breaks are kept)."""
+    import difflib
+
+    from ccl.cli.files import read_source
+    from ccl.pipeline import deep_recursion
+    from ccl.syntax.fmt import format_source
+    from ccl.syntax.parse import parse
+
+    changed = []
+    for path in files:
+        try:
+            text = read_source(path)
+            with deep_recursion():
+                parse(text, path)                  # never reformat what does not parse
+        except CclError as e:
+            raise compile_failure(e, path) from None
+        new = format_source(text)
+        if new == text:
+            continue
+        changed.append(path)
+        if show_diff:
+            click.echo("".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True),
+                                                    f"{path} (before)", f"{path} (formatted)")), nl=False)
+        elif not check:
+            tmp = f"{path}.fmt{os.getpid()}"
+            Path(tmp).write_text(new, encoding="utf-8")
+            os.replace(tmp, path)
+    if as_json:
+        click.echo(json.dumps({"ok": not (check and changed), "changed": changed}))
+    elif check:
+        for path in changed:
+            click.echo(f"would reformat {path}", err=True)
+    if check and changed:
+        raise click.exceptions.Exit(1)
+
+
 # ---------------------------------------------------------------- workspace and identities
 
 def _ctx() -> Context:
