@@ -108,6 +108,7 @@ CODES: dict[str, tuple[str, str]] = {
     "R0305": ("runtime", "key not found"),
     "R0306": ("runtime", "invalid argument to a builtin"),
     "R0307": ("runtime", "malformed module at run time"),
+    "R0308": ("runtime", "assertion failed"),
     # gas
     "G0400": ("gas", "out of gas"),
     # limits

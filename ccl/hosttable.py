@@ -315,6 +315,11 @@ HOST_TABLE: tuple[HostFn, ...] = (
          "read", "A member's purchases in a period."),
     _row("member_price(member: Did, price: Integer) -> Integer", "icn::coop::member_price", (100, 0), "read",
          "A member benefit: the price less the co-op's `member_discount_bps` for active members."),
+    # tests (`ccl test`)
+    _row("assert_eq(actual: T, expected: T) -> Unit", "std::test::assert_eq", (5, 1), "pure",
+         "Stop with an assertion failure showing expected and actual when they differ.", "items compared"),
+    _row("assert_true(condition: Bool, message: String) -> Unit", "std::test::assert_true", (2, 0), "pure",
+         "Stop with an assertion failure and the message when the condition is false."),
     # mutual aid (ccl.aid)
     _row("request_aid(requester: Did, category: String, quantity: Integer, urgency: Integer, location: String)"
          " -> String", "icn::aid::request", (400, 0), "aid",

@@ -1,6 +1,6 @@
 """`ccl credit|hours|currency|loan|pool|grant` — the economic engines from the command line.
 
-Commands that change anything call a function of the shipped bylaw `std/bank.ccl`, so they run
+Commands that change anything call a function of the shipped bylaw `std/cli_bank.ccl`, so they run
 inside one transaction, are refused with nothing changed, and are kept as signed receipts
 exactly like `ccl run`. Reads (balances, histories, listings) open the workspace's store and ask
 the engines directly. Members are named by identity name or DID.
@@ -43,12 +43,12 @@ def _member(ws, who: str) -> str:
 
 
 def _bank(entry: str, args: list, who, at, as_json: bool):
-    """Call `std/bank.ccl`'s function as the member `who`."""
+    """Call `std/cli_bank.ccl`'s function as the member `who`."""
     m = _main()
     from ccl.cli.files import stdlib_dir
 
-    verified = m.build(str(stdlib_dir() / "bank.ccl"))
-    return m.call(verified, entry, args, label="std/bank.ccl", source=None, who=who, at=at, as_json=as_json,
+    verified = m.build(str(stdlib_dir() / "cli_bank.ccl"))
+    return m.call(verified, entry, args, label="std/cli_bank.ccl", source=None, who=who, at=at, as_json=as_json,
                   require_workspace=True)
 
 

@@ -1,6 +1,6 @@
 """`ccl work|purchase|patronage|coop|aid` — worker and consumer co-op tools and mutual aid.
 
-Changes are runs of the shipped bylaw `std/coop.ccl` (one transaction, a signed receipt);
+Changes are runs of the shipped bylaw `std/cli_coop.ccl` (one transaction, a signed receipt);
 listings and notices read the engines directly.
 """
 
@@ -36,8 +36,8 @@ def _call(entry, args, who, at, as_json):
     m = _main()
     from ccl.cli.files import stdlib_dir
 
-    verified = m.build(str(stdlib_dir() / "coop.ccl"))
-    return m.call(verified, entry, args, label="std/coop.ccl", source=None, who=who, at=at, as_json=as_json,
+    verified = m.build(str(stdlib_dir() / "cli_coop.ccl"))
+    return m.call(verified, entry, args, label="std/cli_coop.ccl", source=None, who=who, at=at, as_json=as_json,
                   require_workspace=True)
 
 

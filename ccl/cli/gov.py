@@ -1,6 +1,6 @@
 """`ccl member|role|proposal|delegate|undelegate` — governance from the command line.
 
-State changes are runs of the shipped bylaw `std/governance.ccl` (one transaction, refused with
+State changes are runs of the shipped bylaw `std/cli_governance.ccl` (one transaction, refused with
 nothing changed, a signed receipt). Ballots are signed by the voter's key here, before the run,
 and verified by the engine. `proposal open` registers the contract's roles and proposal kinds and
 opens the proposal in the same run; `proposal execute` runs the proposal's `execution` block from
@@ -44,8 +44,8 @@ def _gov(entry: str, args: list, who, at, as_json, **session_kw):
     m = _main()
     from ccl.cli.files import stdlib_dir
 
-    verified = m.build(str(stdlib_dir() / "governance.ccl"))
-    return m.call(verified, entry, args, label="std/governance.ccl", source=None, who=who, at=at, as_json=as_json,
+    verified = m.build(str(stdlib_dir() / "cli_governance.ccl"))
+    return m.call(verified, entry, args, label="std/cli_governance.ccl", source=None, who=who, at=at, as_json=as_json,
                   require_workspace=True, **session_kw)
 
 
@@ -230,7 +230,7 @@ def proposal_open(contract, kind, args_json, method, options, delay, timelock, a
 def _noop_module():
     from ccl.cli.files import stdlib_dir
 
-    return _main().build(str(stdlib_dir() / "noop.ccl"))
+    return _main().build(str(stdlib_dir() / "cli_noop.ccl"))
 
 
 @proposal.command("vote")

@@ -614,11 +614,12 @@ def dag_export(car, as_json):
         click.echo(f"wrote {count} blocks to {car} (root {head})")
 
 
-from ccl.cli import bank, coop, gov  # noqa: E402  (register the engines' commands)
+from ccl.cli import bank, coop, gov, testing  # noqa: E402  (register the engines' commands)
 
 bank.register(cli)
 gov.register(cli)
 coop.register(cli)
+testing.register(cli)
 
 
 def main() -> None:

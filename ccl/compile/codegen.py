@@ -161,7 +161,18 @@ def _finish(e: Emitter, fn: FnInfo) -> Function:
         name=fn.qualname, params=tuple(ty.to_descriptor(t) for _, t in fn.params),
         ret=ty.to_descriptor(fn.ret), nlocals=len(fn.locals), code=tuple(code), lines=tuple(lines),
         entry=fn.entry, param_names=tuple(n for n, _ in fn.params),
-        local_names=tuple(n for n, _ in fn.locals))
+        local_names=tuple(n for n, _ in fn.locals), file=_relative(fn.module.file, e.program.root.file))
+
+
+def _relative(file: str, root: str) -> str:
+    """A source file named relative to the root file's folder: precise for errors, and the same
+    wherever the project is checked out (module CIDs must not depend on the path)."""
+    import posixpath
+
+    file, root = file.replace("\\", "/"), root.replace("\\", "/")
+    if file.startswith("std/"):
+        return file
+    return posixpath.relpath(file, posixpath.dirname(root) or ".")
 
 
 def gen_function(e: Emitter, fn: FnInfo) -> None:

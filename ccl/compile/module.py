@@ -28,6 +28,7 @@ class Function:
     entry: bool
     param_names: tuple[str, ...] = ()
     local_names: tuple[str, ...] = ()
+    file: str = ""                # the source file it was written in (imports differ from the module's)
 
     def positions(self) -> list[tuple[int, int]]:
         """(line, col) of each instruction, expanded from the run-length line table."""
@@ -59,7 +60,7 @@ class Module:
             "functions": [
                 {"name": f.name, "params": list(f.params), "ret": f.ret, "nlocals": f.nlocals,
                  "code": list(f.code), "lines": list(f.lines), "entry": f.entry,
-                 "param_names": list(f.param_names), "local_names": list(f.local_names)}
+                 "param_names": list(f.param_names), "local_names": list(f.local_names), "file": f.file}
                 for f in self.functions
             ],
             "states": [list(s) for s in self.states],
@@ -102,7 +103,7 @@ def module_from_cbor(obj, path: str = "<module>") -> Module:
                 name=_str(f["name"]), params=tuple(f["params"]), ret=f["ret"], nlocals=_int(f["nlocals"]),
                 code=tuple(_int(x) for x in f["code"]), lines=tuple(_int(x) for x in f["lines"]),
                 entry=bool(f["entry"]), param_names=tuple(_str(x) for x in f["param_names"]),
-                local_names=tuple(_str(x) for x in f["local_names"])))
+                local_names=tuple(_str(x) for x in f["local_names"]), file=_str(f.get("file", ""))))
         return Module(
             source=_str(obj["source"]),
             consts=tuple(obj["consts"]),

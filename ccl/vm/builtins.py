@@ -28,6 +28,22 @@ def _cid_of_text(data: str, charge) -> str:
     return canon.cid_text(encoded)
 
 
+def _show(v) -> str:
+    import json
+
+    from ccl.vm.values import dynamic_to_json
+
+    return json.dumps(dynamic_to_json(v), ensure_ascii=False)
+
+
+def _size(v) -> int:
+    if isinstance(v, (list, tuple)):
+        return len(v) + sum(_size(x) for x in v)
+    if isinstance(v, dict):
+        return len(v) + sum(_size(x) for x in v.values())
+    return len(v) if isinstance(v, str) else 1
+
+
 def some(x):
     return (1, x)
 
@@ -192,6 +208,17 @@ def implementations(state) -> dict:
         except ValueError as e:
             raise Trap("R0306", f"split_pro_rata: {e}") from None
 
+    def assert_eq(actual, expected):
+        charge(_size(actual) // 16)
+        if actual != expected:
+            raise Trap("R0308", f"expected {_show(expected)}, got {_show(actual)}")
+        return None
+
+    def assert_true(condition, message):
+        if not condition:
+            raise Trap("R0308", f"assertion failed: {message}")
+        return None
+
     def unwrap(o):
         if o[0] == 0:
             raise Trap("R0306", "unwrap of None")
@@ -215,5 +242,5 @@ def implementations(state) -> dict:
         "unwrap_or": lambda o, d: o[1] if o[0] == 1 else d, "unwrap": unwrap,
         "host_get_caller": lambda: state.caller, "host_get_current_time": lambda: state.now,
         "calculate_cid": lambda data: _cid_of_text(data, charge),
-        "split_pro_rata": split_pro_rata,
+        "split_pro_rata": split_pro_rata, "assert_eq": assert_eq, "assert_true": assert_true,
     }

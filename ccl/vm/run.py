@@ -156,7 +156,7 @@ def _failed(verified, st, gas_limit, located: "interp.Located") -> RunResult:
     hints = (t.hint,) if t.hint else ()
     if t.code == "G0400":
         hints = (f"the run stopped after {gas_limit} gas; raise the limit with --gas N",)
-    d = Diagnostic(kind, t.code, t.message, Span(verified.module.source, line, col), hints)
+    d = Diagnostic(kind, t.code, t.message, Span(f.file or verified.module.source, line, col), hints)
     used = gas_limit if t.code == "G0400" else gas_limit - st.ns["_g"]
     return RunResult(False, None, None, used, [], d, st.globals)
 
