@@ -315,6 +315,8 @@ HOST_TABLE: tuple[HostFn, ...] = (
          "read", "A member's purchases in a period."),
     _row("member_price(member: Did, price: Integer) -> Integer", "icn::coop::member_price", (100, 0), "read",
          "A member benefit: the price less the co-op's `member_discount_bps` for active members."),
+    _row("did_to_string(d: Did) -> String", "std::identity::did_to_string", (2, 0), "pure",
+         "The text of a DID (to build keys and messages)."),
     # tests (`ccl test`)
     _row("assert_eq(actual: T, expected: T) -> Unit", "std::test::assert_eq", (5, 1), "pure",
          "Stop with an assertion failure showing expected and actual when they differ.", "items compared"),
@@ -365,4 +367,5 @@ METHODS: dict[tuple[str, str], str] = {
     ("Option", "unwrap_or"): "unwrap_or",
     ("Option", "unwrap"): "unwrap",
     ("Integer", "to_string"): "to_string",
+    ("Did", "to_string"): "did_to_string",
 }

@@ -410,6 +410,50 @@ def init(folder, as_json):
         click.echo("next: `ccl id new NAME` to make a key, then `ccl run FILE --as NAME`", err=True)
 
 
+@cli.command()
+@click.argument("template", required=False)
+@click.argument("folder", required=False, type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def new(template, folder, as_json):
+    """Start a co-op from a bylaw TEMPLATE in FOLDER: workspace, bylaws and their tests.
+    Without a TEMPLATE, list the templates."""
+    import shutil
+
+    from ccl.cli.files import data_dir
+    from ccl.cli.workspace import init as make
+
+    templates = data_dir("contracts")
+    names = sorted(p.stem for p in templates.glob("*.ccl"))
+    if template is None:
+        for name in names:
+            first = (templates / f"{name}.ccl").read_text().splitlines()[0].lstrip("/ ")
+            click.echo(f"{name:<24} {first}")
+        return
+    if template not in names:
+        from ccl.diag import did_you_mean
+
+        raise Failure(Diagnostic("usage", "U0700", f"there is no template `{template}`", Span(),
+                                 (did_you_mean(template, names) or "templates: " + ", ".join(names),)), 2)
+    target = Path(folder or template)
+    if (target / ".ccl").exists() or (target / f"{template}.ccl").exists():
+        raise Failure(Diagnostic("usage", "U0700", f"{target} already holds a co-op", Span(str(target))), 2)
+    (target / "tests").mkdir(parents=True, exist_ok=True)
+    shutil.copy(templates / f"{template}.ccl", target / f"{template}.ccl")
+    test = templates / "tests" / f"{template}_test.ccl"
+    if test.exists():
+        shutil.copy(test, target / "tests" / f"{template}_test.ccl")
+    try:
+        make(target)
+    except CclError as e:
+        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    if as_json:
+        click.echo(json.dumps({"ok": True, "folder": str(target), "bylaws": f"{template}.ccl"}))
+        return
+    click.echo(f"created {target}/ with {template}.ccl, tests/{template}_test.ccl and a workspace")
+    click.echo(f"next: cd {target} && ccl test && ccl id new YOUR_NAME", err=True)
+
+
 @cli.group("id")
 def id_():
     """Identities: did:key Ed25519 keys kept in the workspace."""

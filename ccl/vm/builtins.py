@@ -242,5 +242,5 @@ def implementations(state) -> dict:
         "unwrap_or": lambda o, d: o[1] if o[0] == 1 else d, "unwrap": unwrap,
         "host_get_caller": lambda: state.caller, "host_get_current_time": lambda: state.now,
         "calculate_cid": lambda data: _cid_of_text(data, charge),
-        "split_pro_rata": split_pro_rata, "assert_eq": assert_eq, "assert_true": assert_true,
+        "split_pro_rata": split_pro_rata, "did_to_string": lambda d: d, "assert_eq": assert_eq, "assert_true": assert_true,
     }
