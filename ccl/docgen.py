@@ -53,15 +53,93 @@ def errors_page() -> str:
     return "\n".join(out) + "\n"
 
 
-PAGES = {"reference/host.md": host_page, "reference/opcodes.md": opcodes_page, "errors.md": errors_page}
+def cli_page() -> str:
+    """Every command, its options and help, from the click command tree."""
+    import click
+
+    from ccl.cli.main import cli
+
+    out = ["# Command-line reference", "",
+           "Generated from the `ccl` command by `python -m ccl.docgen` — do not edit. See",
+           "[cli.md](../cli.md) for output, JSON and exit codes.", ""]
+
+    def walk(command, path):
+        ctx = click.Context(command, info_name=path[-1])
+        if isinstance(command, click.Group):
+            for name in sorted(command.commands):
+                walk(command.commands[name], [*path, name])
+            return
+        usage = " ".join(command.collect_usage_pieces(ctx))
+        out.append(f"## `{' '.join(path)}`")
+        out.append("")
+        out.append((command.help or "").strip().replace("\n\n", "\n\n"))
+        out.append("")
+        out.append(f"    {' '.join(path)} {usage}")
+        out.append("")
+        options = [p for p in command.params if isinstance(p, click.Option)]
+        if options:
+            out.append("| option | meaning |")
+            out.append("| --- | --- |")
+            for p in options:
+                names = ", ".join(f"`{o}`" for o in p.opts)
+                text = (p.help or "").replace("|", "\\|")
+                out.append(f"| {names} | {text} |")
+            out.append("")
+
+    walk(cli, ["ccl"])
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _template_parts(path):
+    lines = path.read_text().splitlines()
+    intro = []
+    for line in lines:
+        if not line.startswith("//"):
+            break
+        intro.append(line[2:].strip())
+    return " ".join(intro), path.read_text()
+
+
+def template_pages() -> dict:
+    from ccl.cli.files import data_dir
+
+    folder = data_dir("contracts")
+    pages = {}
+    rows = []
+    for path in sorted(folder.glob("*.ccl")):
+        name = path.stem
+        intro, source = _template_parts(path)
+        title = intro.split(" — ")[0] if " — " in intro else name.replace("_", " ")
+        rows.append(f"| [{title}]({name}.md) | `ccl new {name}` |")
+        test = folder / "tests" / f"{name}_test.ccl"
+        tests = (f"\n## Its tests\n\n`ccl test` runs these (`tests/{name}_test.ccl`):\n\n```ccl\n"
+                 f"{test.read_text()}```\n") if test.exists() else ""
+        pages[f"gallery/{name}.md"] = (
+            f"# {title}\n\nGenerated from `contracts/{name}.ccl` by `python -m ccl.docgen` — do not edit.\n\n"
+            f"{intro}\n\nStart a co-op from it with `ccl new {name} FOLDER`.\n\n```ccl\n{source}```\n{tests}")
+    pages["gallery/index.md"] = (
+        "# Bylaw templates\n\nGenerated from `contracts/` by `python -m ccl.docgen` — do not edit.\n\n"
+        "Each template is a working set of bylaws with its tests. `ccl new NAME FOLDER` copies one into a new\n"
+        "co-op.\n\n| template | start with |\n| --- | --- |\n" + "\n".join(rows) + "\n")
+    return pages
+
+
+PAGES = {"reference/host.md": host_page, "reference/opcodes.md": opcodes_page, "errors.md": errors_page,
+         "reference/cli.md": cli_page}
+
+
+def all_pages() -> dict:
+    out = {name: make() for name, make in PAGES.items()}
+    out.update(template_pages())
+    return out
 
 
 def main() -> None:
     docs = Path(__file__).resolve().parent.parent / "docs"
-    for name, make in PAGES.items():
+    for name, text in all_pages().items():
         path = docs / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(make())
+        path.write_text(text)
         print(f"wrote {path}")
 
 
