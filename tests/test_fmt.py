@@ -71,3 +71,9 @@ def test_cli_check_diff_and_write(tmp_path):
     bad = tmp_path / "bad.ccl"
     bad.write_text("fn (")
     assert CliRunner().invoke(cli, ["fmt", str(bad)]).exit_code == 3
+
+
+def test_the_repository_practises_what_it_preaches():
+    shipped = [*ROOT.glob("contracts/**/*.ccl"), *ROOT.glob("stdlib/**/*.ccl")]
+    unformatted = [str(p) for p in shipped if format_source(p.read_text()) != p.read_text()]
+    assert not unformatted, unformatted
