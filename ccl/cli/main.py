@@ -454,6 +454,50 @@ def new(template, folder, as_json):
     click.echo(f"next: cd {target} && ccl test && ccl id new YOUR_NAME", err=True)
 
 
+@cli.group()
+def store():
+    """The workspace's store: move it to PostgreSQL."""
+
+
+@store.command("migrate")
+@click.option("--to", "target", required=True, help="postgresql://user@host:port/database (an empty one).")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def store_migrate(target, as_json):
+    """Copy everything in this workspace's store to PostgreSQL, then check the state roots match."""
+    from ccl.runtime.session import state_root
+    from ccl.store.postgres import PostgresStore
+
+    ws = _ctx().workspace(required=True)
+    try:
+        dest = PostgresStore(target)
+    except CclError as e:
+        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    with ws.store.reader() as src, dest.transaction() as out:
+        if out.receipts() or list(out.iter_blocks()):
+            raise Failure(Diagnostic("usage", "U0700", "the target database already holds a workspace",
+                                     Span(dest.path), ("migrate into an empty database",)), 2)
+        for cid, data in src.iter_blocks():
+            out.put_block(cid, data)
+        for cid in src.receipts():
+            out.append_receipt(cid)
+        for contract, module, value in src.states():
+            out.put_state(contract, module, value)
+        for (ns,) in src.c.execute("SELECT DISTINCT namespace FROM kv ORDER BY namespace").fetchall():
+            for key, value in src.kv_scan(ns):
+                out.kv_put(ns, key, value)
+        before, after = state_root(src), state_root(out)
+        if before != after:
+            raise Failure(Diagnostic("integrity", "I0803", f"state roots differ after copying ({before} vs {after})",
+                                     Span(dest.path)), 4)
+        receipts = len(out.receipts())
+    dest.close()
+    if as_json:
+        click.echo(json.dumps({"ok": True, "receipts": receipts, "state_root": after}))
+    else:
+        click.echo(f"copied {receipts} receipts; state root {after} on both; use --state {dest.path} from now on")
+
+
 @cli.group("id")
 def id_():
     """Identities: did:key Ed25519 keys kept in the workspace."""

@@ -18,18 +18,24 @@ DIR = ".ccl"
 
 
 class Workspace:
-    def __init__(self, root: Path):
-        self.root = root                    # the .ccl folder
+    def __init__(self, root: Path, store_url: Optional[str] = None):
+        self.root = root                    # the .ccl folder (keys and settings)
         self.db = root / "state.db"
         self.keys = Keystore(root / "keys")
+        self.store_url = store_url          # a PostgreSQL URL instead of state.db
         self._store = None
 
     @property
     def store(self):
-        from ccl.store.sqlite import SqliteStore
-
         if self._store is None:
-            self._store = SqliteStore(str(self.db))
+            if self.store_url:
+                from ccl.store.postgres import PostgresStore
+
+                self._store = PostgresStore(self.store_url)
+            else:
+                from ccl.store.sqlite import SqliteStore
+
+                self._store = SqliteStore(str(self.db))
         return self._store
 
     def config(self) -> dict:
@@ -71,6 +77,10 @@ def init(folder: Path) -> Workspace:
 
 
 def find(start: Path, override: Optional[str]) -> Optional[Workspace]:
+    if override and override.startswith(("postgresql://", "postgres://")):
+        local = find(start, None)
+        keys_home = local.root if local else Path.home() / DIR
+        return Workspace(keys_home, store_url=override)
     if override:
         p = Path(override)
         if p.name == "state.db":
