@@ -57,6 +57,7 @@ ALLOWED = {
     "vm": {"compile", "vm"},
     "pipeline": {"syntax", "check", "compile"},
     "identity": {"identity"},
+    "node": {"node", "identity", "ledger", "dag", "runtime", "pipeline", "compile", "governance", "cli", "store"},
     "store": {"store"},
     "dag": {"dag", "identity", "store"},
     "runtime": {"runtime", "compile", "vm", "dag", "store", "identity", "ledger", "governance", "coop", "aid"},

@@ -454,6 +454,24 @@ def new(template, folder, as_json):
     click.echo(f"next: cd {target} && ccl test && ccl id new YOUR_NAME", err=True)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@guarded
+def serve(host, port):
+    """Run a co-op node: the HTTP API over this workspace (or --state postgresql://…)."""
+    import uvicorn
+
+    from ccl.node.app import create_app
+
+    ws = _ctx().workspace(required=True)
+    node_key = ws.keys.find("node") if "node" in ws.keys.names() else ws.keys.create("node")
+    app = create_app(ws, node_key)
+    click.echo(f"ccl node {node_key.did} on http://{host}:{port}/api/v1 (OpenAPI at /api/v1/openapi.json)",
+               err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 @cli.group()
 def store():
     """The workspace's store: move it to PostgreSQL."""

@@ -62,7 +62,12 @@ def receipt_problem(block) -> Optional[str]:
     if not isinstance(payload, dict) or not isinstance(signer, str) or not isinstance(signature, bytes):
         return "malformed receipt"
     if payload.get("caller") != signer:
-        return "signed by someone other than its caller"
+        # a node acting for a member signs the receipt itself and carries the member's signed request
+        request = payload.get("request")
+        if not isinstance(request, dict) or request.get("did") != payload.get("caller"):
+            return "signed by someone other than its caller"
+        if not identity.request_evidence_valid(request):
+            return "bad signature on the member's request"
     if not identity.verify(signer, canon.encode(payload), signature):
         return "bad signature"
     return None

@@ -80,6 +80,21 @@ def verify(did: str, message: bytes, signature: bytes) -> bool:
         return False
 
 
+def request_message(method: str, path: str, body_sha256: str, time: int, nonce: str) -> bytes:
+    """What a member signs to make an HTTP request to a node (ccl.node.auth)."""
+    return f"ccl-request/1\n{method.upper()}\n{path}\n{body_sha256}\n{time}\n{nonce}".encode()
+
+
+def request_evidence_valid(request: dict) -> bool:
+    """Does the signed request a node-signed receipt carries verify? Never raises."""
+    try:
+        msg = request_message(request["method"], request["path"], request["body_sha256"], request["time"],
+                              request["nonce"])
+        return verify(request["did"], msg, request["signature"])
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
 class Keystore:
     """`.ccl/keys/NAME.pem` (private, 0600) and `NAME.json` (name and DID)."""
 

@@ -235,6 +235,14 @@ def _replay_governance(p: dict, modules: dict) -> dict:
     action = p.get("action")
     if isinstance(action, dict) and action.get("op") == "open_proposal":
         kw["before"] = lambda ledger: (G.open_from_spec(ledger, p["caller"], action), None)[1]
+    request = p.get("request")
+    if isinstance(request, dict):                  # a node recorded the member's request nonce
+        inner = kw.get("before")
+
+        def with_nonce(ledger):
+            ledger.s.put("node.nonces", f"{request['did']}|{request['nonce']}", request["time"])
+            return inner(ledger) if inner else None
+        kw["before"] = with_nonce
     return kw
 
 

@@ -1,0 +1,372 @@
+"""The HTTP API of a co-op node (FastAPI; OpenAPI at /api/v1/openapi.json).
+
+Why FastAPI: the OpenAPI document — and so the API reference — is generated from the route
+declarations, so it cannot drift from what the node serves; it runs on uvicorn (ASGI).
+
+Every state-changing request is signed by the member (ccl.node.auth) and runs as a call of one of
+the shipped bylaws (`std/cli_*.ccl`) with that member as the caller — the same one-transaction
+runs as the command line. The node signs the receipt with its own key and the receipt carries the
+member's signed request, so anyone can check who asked for what. The nonce is recorded inside the
+run's transaction: a replayed request is refused, and a failed run can be retried. Reads of
+members' data need a signed request too. Errors are RFC 9457 `application/problem+json` with the
+CLI's error kinds and codes; no stack trace ever leaves the node.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from ccl import canon, dag
+from ccl.diag import CclError, Diagnostic
+from ccl.ledger import EngineState, Ledger, Refused
+from ccl.ledger import engines as E
+from ccl.node import auth
+
+PROBLEM = "application/problem+json"
+STATUS = {"usage": 400, "parse": 422, "type": 422, "runtime": 409, "gas": 409, "limit": 409, "host": 403,
+          "integrity": 500, "environment": 503}
+
+
+def problem(status: int, code: str, title: str, detail: str, kind: str = "") -> JSONResponse:
+    body = {"type": f"https://ccl.coop/errors/{code}", "title": title, "status": status, "detail": detail,
+            "code": code, **({"kind": kind} if kind else {})}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def from_diagnostic(d: Diagnostic) -> JSONResponse:
+    return problem(STATUS.get(d.kind, 400), d.code, d.kind + " error", d.message, d.kind)
+
+
+class Transfer(BaseModel):
+    to: str
+    amount: int
+
+
+class HoursLog(BaseModel):
+    member: str
+    minutes: int
+    description: str
+
+
+class Record(BaseModel):
+    record: str
+
+
+class CurrencyCreate(BaseModel):
+    symbol: str
+    name: str
+    cap: int = 2**63 - 1
+    transferable: bool = True
+    demurrage_bps: int = 0
+    period_days: int = 30
+
+
+class Mint(BaseModel):
+    to: str
+    amount: int
+
+
+class Amount(BaseModel):
+    amount: int
+
+
+class LoanRequest(BaseModel):
+    amount: int
+    purpose: str
+    term_days: int
+
+
+class Ballot(BaseModel):
+    ballot: str                           # a signed ballot (ccl.governance.sign_ballot)
+
+
+class Member(BaseModel):
+    member: str
+
+
+class AidRequest(BaseModel):
+    category: str
+    quantity: int
+    urgency: int = 5
+    location: str = ""
+
+
+class AidOffer(BaseModel):
+    category: str
+    quantity: int
+    location: str = ""
+
+
+class ContractSource(BaseModel):
+    source: str
+    name: str = "contract.ccl"
+
+
+class Call(BaseModel):
+    function: str
+    args: list[Any] = []
+
+
+def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> FastAPI:
+    """`workspace`: a ccl.cli.workspace.Workspace (its store: SQLite or PostgreSQL)."""
+    app = FastAPI(title="ccl co-op node", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
+                  redoc_url=None)
+    modules: dict[str, Any] = {}
+
+    def bylaw(name: str):
+        if name not in modules:
+            from ccl.cli.files import build_file, stdlib_dir
+
+            modules[name] = build_file(str(stdlib_dir() / f"{name}.ccl"))
+        return modules[name]
+
+    async def signed(request: Request) -> dict:
+        body = await request.body()
+        return auth.check(request.headers, request.method, request.url.path, body, clock())
+
+    def run(evidence: dict, verified, entry: str, args: list) -> JSONResponse:
+        from ccl.runtime import session
+
+        def before(ledger):
+            key = f"{evidence['did']}|{evidence['nonce']}"
+            if ledger.s.get("node.nonces", key) is not None:
+                raise Refused("replayed_request", "this request was already handled (its nonce was used)")
+            ledger.s.put("node.nonces", key, evidence["time"])
+            return {"request": evidence}
+
+        try:
+            outcome = session.run(verified, entry, args, store=workspace.store, caller=evidence["did"],
+                                  signer=node_identity, now=clock(), log=lambda m: None, before=before)
+        except CclError as e:
+            return from_diagnostic(e.diagnostic)
+        if outcome.error is not None:
+            return from_diagnostic(outcome.error)
+        r = outcome.run
+        if not r.ok:
+            if r.error.code == "H0600" and "replayed_request" in r.error.message:
+                return problem(409, "A0006", "replayed request", r.error.message, "host")
+            return from_diagnostic(r.error)
+        return JSONResponse({"ok": True, "result": r.value, "gas_used": r.gas_used, "receipt": outcome.receipt})
+
+    def read(fn):
+        try:
+            with workspace.store.reader() as tx:
+                return JSONResponse({"ok": True, **fn(Ledger(EngineState(tx), clock()), tx)})
+        except Refused as r:
+            return problem(404 if r.rule.endswith("exists") else 403, "H0600", "refused", r.message, "host")
+
+    @app.exception_handler(auth.Refusal)
+    async def refused(request: Request, exc: auth.Refusal):
+        return problem(exc.status, exc.code, exc.title, exc.detail)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception):
+        return problem(500, "X9999", "internal error", f"{type(exc).__name__}; see the node's log")
+
+    @app.get("/api/v1/health")
+    def health():
+        with workspace.store.reader() as tx:
+            head = tx.head()
+        return {"ok": True, "node": node_identity.did, "head": head}
+
+    # ------------------------------------------------------------ credit, hours, currencies, loans
+    @app.post("/api/v1/credit/issue")
+    async def credit_issue(body: Transfer, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "credit_issue", [body.to, body.amount])
+
+    @app.post("/api/v1/credit/transfer")
+    async def credit_transfer(body: Transfer, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "credit_transfer", [body.to, body.amount])
+
+    @app.get("/api/v1/credit/balance/{member}")
+    async def credit_balance(member: str, request: Request):
+        await signed(request)
+        return read(lambda L, tx: {"member": member, "balance": E.credit_balance(L, member)})
+
+    @app.get("/api/v1/credit/history/{member}")
+    async def credit_history(member: str, request: Request):
+        evidence = await signed(request)
+        if evidence["did"] != member and not _steward(workspace, evidence["did"]):
+            return problem(403, "A0007", "private data", "members read their own history (or hold admin)")
+        return read(lambda L, tx: (E.ensure_credit(L), {"member": member, "history": L.history(E.CREDIT, member)})[1])
+
+    @app.post("/api/v1/hours/log")
+    async def hours_log(body: HoursLog, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "hours_log", [body.member, body.minutes, body.description])
+
+    @app.post("/api/v1/hours/confirm")
+    async def hours_confirm(body: Record, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "hours_confirm", [body.record])
+
+    @app.get("/api/v1/hours/balance/{member}")
+    async def hours_balance(member: str, request: Request):
+        await signed(request)
+        return read(lambda L, tx: {"member": member, "balance": E.hour_balance(L, member)})
+
+    @app.post("/api/v1/currencies")
+    async def currency_create(body: CurrencyCreate, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "currency_create",
+                   [body.symbol, body.name, body.cap, body.transferable, body.demurrage_bps, body.period_days])
+
+    @app.post("/api/v1/currencies/{symbol}/mint")
+    async def currency_mint(symbol: str, body: Mint, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "currency_mint", [symbol, body.to, body.amount])
+
+    @app.post("/api/v1/currencies/{symbol}/transfer")
+    async def currency_transfer(symbol: str, body: Transfer, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "currency_transfer", [symbol, body.to, body.amount])
+
+    @app.get("/api/v1/currencies/{symbol}/balance/{member}")
+    async def currency_balance(symbol: str, member: str, request: Request):
+        await signed(request)
+        return read(lambda L, tx: {"member": member, "balance": E.token_balance(L, symbol, member)})
+
+    @app.post("/api/v1/loans")
+    async def loan_request(body: LoanRequest, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "loan_request", [body.amount, body.purpose, body.term_days])
+
+    @app.post("/api/v1/loans/{loan}/approve")
+    async def loan_approve(loan: str, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "loan_approve", [loan])
+
+    @app.post("/api/v1/loans/{loan}/repay")
+    async def loan_repay(loan: str, body: Amount, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "loan_repay", [loan, body.amount])
+
+    @app.get("/api/v1/loans")
+    async def loans(request: Request):
+        await signed(request)
+        return read(lambda L, tx: {"loans": E.loans(L)})
+
+    # ------------------------------------------------------------ members and proposals
+    @app.get("/api/v1/members")
+    async def members(request: Request):
+        await signed(request)
+        from ccl import governance as G
+
+        return read(lambda L, tx: {"members": [{**m, "roles": G.roles_of(L, d)} for d, m in G.members(L)]})
+
+    @app.post("/api/v1/members")
+    async def member_add(body: Member, request: Request):
+        return run(await signed(request), bylaw("cli_governance"), "member_add", [body.member])
+
+    @app.get("/api/v1/proposals")
+    async def proposals(request: Request):
+        await signed(request)
+        from ccl import governance as G
+
+        return read(lambda L, tx: {"proposals": [{"id": p["id"], "kind": p["kind"], "status": G.status(L, p),
+                                                  "tally": G.tally(L, p)} for _, p in L.s.scan("gov.proposals")]})
+
+    @app.get("/api/v1/proposals/{pid}/tally")
+    async def proposal_tally(pid: str, request: Request):
+        await signed(request)
+        from ccl import governance as G
+
+        return read(lambda L, tx: {"tally": G.tally(L, G.proposal(L, pid))})
+
+    @app.post("/api/v1/proposals/{pid}/vote")
+    async def proposal_vote(pid: str, body: Ballot, request: Request):
+        return run(await signed(request), bylaw("cli_governance"), "vote", [pid, body.ballot])
+
+    # ------------------------------------------------------------ mutual aid
+    @app.post("/api/v1/aid/requests")
+    async def aid_request(body: AidRequest, request: Request):
+        return run(await signed(request), bylaw("cli_coop"), "aid_request",
+                   [body.category, body.quantity, body.urgency, body.location])
+
+    @app.post("/api/v1/aid/offers")
+    async def aid_offer(body: AidOffer, request: Request):
+        return run(await signed(request), bylaw("cli_coop"), "aid_offer", [body.category, body.quantity, body.location])
+
+    @app.post("/api/v1/aid/match")
+    async def aid_match(request: Request):
+        return run(await signed(request), bylaw("cli_coop"), "aid_match", [])
+
+    # ------------------------------------------------------------ contracts
+    @app.post("/api/v1/contracts")
+    async def contract_upload(body: ContractSource, request: Request):
+        evidence = await signed(request)
+        from ccl.pipeline import build
+
+        try:
+            verified = build(body.source, body.name)
+        except CclError as e:
+            return from_diagnostic(e.diagnostic)
+        with workspace.store.transaction() as tx:
+            tx.put_block(verified.module.cid, verified.module.encode())
+        modules[verified.module.cid] = verified
+        return {"ok": True, "cid": verified.module.cid, "by": evidence["did"],
+                "functions": [f.name for f in verified.module.functions if f.entry]}
+
+    @app.post("/api/v1/contracts/{cid}/call")
+    async def contract_call(cid: str, body: Call, request: Request):
+        evidence = await signed(request)
+        verified = modules.get(cid) or _load_module(workspace, cid)
+        if verified is None:
+            return problem(404, "U0701", "unknown contract", f"no module {cid} on this node", "usage")
+        modules[cid] = verified
+        return run(evidence, verified, body.function, body.args)
+
+    # ------------------------------------------------------------ the DAG
+    @app.get("/api/v1/dag/head")
+    def dag_head():
+        with workspace.store.reader() as tx:
+            return {"ok": True, "head": tx.head(), "receipts": len(tx.receipts())}
+
+    @app.get("/api/v1/dag/blocks/{cid}")
+    def dag_block(cid: str):
+        if not canon.is_cid(cid):
+            return problem(400, "U0700", "bad content id", f"`{cid}` is not a CID", "usage")
+        with workspace.store.reader() as tx:
+            value = dag.get(tx, cid)
+        if value is None:
+            return problem(404, "U0701", "no such block", f"no block {cid} on this node", "usage")
+        return {"ok": True, "cid": cid, "block": _plain(value)}
+
+    @app.get("/api/v1/dag/verify")
+    def dag_verify():
+        with workspace.store.reader() as tx:
+            problems = dag.verify_all(tx)
+        if problems:
+            return problem(500, "I0801", "integrity failure", f"block {problems[0].cid}: {problems[0].why}", "integrity")
+        return {"ok": True}
+
+    return app
+
+
+def _steward(workspace, did: str) -> bool:
+    with workspace.store.reader() as tx:
+        return E.has_permission(Ledger(EngineState(tx), 0), did, "admin")
+
+
+def _load_module(workspace, cid: str):
+    from ccl.compile.module import module_from_cbor
+    from ccl.compile.verify import verify
+
+    with workspace.store.reader() as tx:
+        data = tx.get_block(cid)
+    if data is None:
+        return None
+    return verify(module_from_cbor(canon.decode(data), cid), cid)
+
+
+def _plain(value):
+    import base64
+
+    from ccl.canon import Link
+
+    if isinstance(value, Link):
+        return {"/": value.cid}
+    if isinstance(value, bytes):
+        return {"/": {"bytes": base64.b64encode(value).decode()}}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

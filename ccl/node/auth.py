@@ -1,0 +1,57 @@
+"""Signed requests: a member signs method, path, body digest, time and a nonce with their
+did:key; the node checks the signature, the time (within 5 minutes) and that the nonce is new.
+
+Headers: `X-CCL-DID`, `X-CCL-Time` (seconds since 1970), `X-CCL-Nonce`, `X-CCL-Signature`
+(base64 of the Ed25519 signature of `message(...)`). Imports leaves and ccl.identity.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+
+from ccl import identity
+
+MAX_SKEW_S = 300
+
+
+def message(method: str, path: str, body: bytes, time: int, nonce: str) -> bytes:
+    return identity.request_message(method, path, hashlib.sha256(body).hexdigest(), time, nonce)
+
+
+def sign(member: "identity.Identity", method: str, path: str, body: bytes, time: int, nonce: str | None = None) -> dict:
+    nonce = nonce or secrets.token_hex(16)
+    signature = member.sign(message(method, path, body, time, nonce))
+    return {"X-CCL-DID": member.did, "X-CCL-Time": str(time), "X-CCL-Nonce": nonce,
+            "X-CCL-Signature": base64.b64encode(signature).decode("ascii")}
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, code: str, title: str, detail: str):
+        super().__init__(detail)
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+
+
+def check(headers, method: str, path: str, body: bytes, now: int) -> dict:
+    """The verified request evidence (for the receipt), or Refusal."""
+    did = headers.get("x-ccl-did")
+    if not did:
+        raise Refusal(401, "A0001", "unsigned request", "sign the request with your key (X-CCL-* headers)")
+    try:
+        time = int(headers.get("x-ccl-time", ""))
+    except ValueError:
+        raise Refusal(401, "A0002", "bad request time", "X-CCL-Time must be whole seconds since 1970") from None
+    nonce = headers.get("x-ccl-nonce", "")
+    if not 8 <= len(nonce) <= 64:
+        raise Refusal(401, "A0003", "bad nonce", "X-CCL-Nonce must be 8 to 64 characters")
+    if abs(now - time) > MAX_SKEW_S:
+        raise Refusal(401, "A0004", "stale request", f"the request is {abs(now - time)} s from the node's clock")
+    try:
+        signature = base64.b64decode(headers.get("x-ccl-signature", ""), validate=True)
+    except ValueError:
+        signature = b""
+    if not identity.verify(did, message(method, path, body, time, nonce), signature):
+        raise Refusal(401, "A0005", "forged request", "the signature does not match this request and DID")
+    return {"did": did, "method": method.upper(), "path": path, "body_sha256": hashlib.sha256(body).hexdigest(),
+            "time": time, "nonce": nonce, "signature": signature}

@@ -1,0 +1,147 @@
+"""The co-op node's HTTP API: signed requests, refusals as problem+json, receipts that carry the
+member's signed request, OpenAPI — in process, and a real `ccl serve` on loopback."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from ccl.cli.workspace import init
+from ccl.client import NodeClient, NodeError
+from ccl.identity import Identity
+from ccl.node.app import create_app
+from ccl.node.auth import sign
+
+ANA = Identity.from_seed("ana", b"\x01" * 32)
+BO = Identity.from_seed("bo", b"\x02" * 32)
+
+
+@pytest.fixture
+def node(tmp_path):
+    ws = init(tmp_path)
+    app = create_app(ws, Identity.from_seed("node", b"\x09" * 32))
+    client = TestClient(app)
+    yield ws, client
+    client.close()
+
+
+def call(client, member, method, path, body=None, t=None, nonce=None, headers=None):
+    data = b"" if body is None else json.dumps(body).encode()
+    h = {"content-type": "application/json"}
+    if member is not None:
+        h.update(sign(member, method, path, data, t or int(time.time()), nonce))
+    h.update(headers or {})
+    return client.request(method, path, content=data, headers=h)
+
+
+def test_signed_transfer_balance_and_receipt(node):
+    ws, client = node
+    r = call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 100})
+    assert r.status_code == 200, r.text
+    receipt = r.json()["receipt"]
+    bal = call(client, BO, "GET", f"/api/v1/credit/balance/{ANA.did}").json()
+    assert bal["balance"] == -100
+    block = client.get(f"/api/v1/dag/blocks/{receipt}").json()["block"]
+    assert block["payload"]["caller"] == ANA.did and block["payload"]["request"]["did"] == ANA.did
+    assert client.get("/api/v1/dag/verify").json()["ok"] is True
+
+
+@pytest.mark.parametrize("case, status, code", [
+    ("unsigned", 401, "A0001"), ("stale", 401, "A0004"), ("forged", 401, "A0005"), ("replayed", 409, "A0006"),
+])
+def test_refused_requests_change_nothing(node, case, status, code):
+    ws, client = node
+    body = {"to": BO.did, "amount": 5}
+    if case == "replayed":
+        assert call(client, ANA, "POST", "/api/v1/credit/issue", body, nonce="same-nonce-123").status_code == 200
+    before = client.get("/api/v1/dag/head").json()
+    if case == "unsigned":
+        r = call(client, None, "POST", "/api/v1/credit/issue", body)
+    elif case == "stale":
+        r = call(client, ANA, "POST", "/api/v1/credit/issue", body, t=int(time.time()) - 3600)
+    elif case == "forged":
+        h = sign(BO, "POST", "/api/v1/credit/issue", json.dumps(body).encode(), int(time.time()))
+        h["X-CCL-DID"] = ANA.did                                  # Bo's signature, claiming to be Ana
+        r = call(client, None, "POST", "/api/v1/credit/issue", body, headers=h)
+    else:
+        r = call(client, ANA, "POST", "/api/v1/credit/issue", body, nonce="same-nonce-123")
+    assert r.status_code == status and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == code and "Traceback" not in r.text
+    assert client.get("/api/v1/dag/head").json() == before
+
+
+def test_acting_for_another_member_is_refused(node):
+    ws, client = node
+    bylaw = "fn take(from: Did, to: Did) -> Bool { transfer_credit(from, to, 5) }"
+    cid = call(client, BO, "POST", "/api/v1/contracts", {"source": bylaw, "name": "take.ccl"}).json()["cid"]
+    r = call(client, BO, "POST", f"/api/v1/contracts/{cid}/call", {"function": "take", "args": [ANA.did, BO.did]})
+    assert r.status_code == 403 and r.json()["kind"] == "host" and "own_funds" in r.json()["detail"]
+
+
+def test_compile_errors_and_private_history(node):
+    ws, client = node
+    r = call(client, ANA, "POST", "/api/v1/contracts", {"source": "fn run() -> Integer { x }"})
+    assert r.status_code == 422 and r.json()["code"] == "E0203"
+    r = call(client, BO, "GET", f"/api/v1/credit/history/{ANA.did}")
+    assert r.status_code == 403
+
+
+def test_openapi_document(node):
+    ws, client = node
+    doc = client.get("/api/v1/openapi.json").json()
+    paths = set(doc["paths"])
+    for p in ("/api/v1/credit/issue", "/api/v1/proposals/{pid}/vote", "/api/v1/contracts/{cid}/call",
+              "/api/v1/dag/head", "/api/v1/health", "/api/v1/aid/requests", "/api/v1/loans"):
+        assert p in paths
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_replay_reproduces_node_runs(node):
+    from ccl.runtime.session import replay
+
+    ws, client = node
+    for amount in (3, 4):
+        assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": amount}).status_code == 200
+    steps = replay(ws.store)
+    assert len(steps) == 2 and all(s.ok for s in steps), steps
+
+
+def test_ccl_serve_on_loopback_with_the_client(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from ccl.cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    CliRunner().invoke(cli, ["init"])
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ccl", "serve", "--port", str(port)], cwd=tmp_path,
+                            stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/api/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        ana = NodeClient(url, ANA)
+        assert ana.post("/api/v1/credit/issue", {"to": BO.did, "amount": 7})["ok"]
+        with pytest.raises(NodeError) as e:
+            NodeClient(url, BO).post("/api/v1/credit/transfer", {"to": ANA.did, "amount": 10**9})
+        assert e.value.status == 403 and e.value.problem["kind"] == "host"
+        assert NodeClient(url, BO).get(f"/api/v1/credit/balance/{BO.did}")["balance"] == 7
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
