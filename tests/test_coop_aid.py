@@ -200,7 +200,9 @@ def test_work_logs_feed_the_split_and_notices_print_as_csv(tmp_path):
         assert r.exit_code == 0, (cmd, r.output)
     r = ws_cli(tmp_path, "coop", "distribute", "did:web:bakery", 1000, "--as", "ana", "--json")
     out = json.loads(r.stdout.splitlines()[-1])["result"]
-    assert [d["amount"] for d in out] == [300, 50, 433, 217]
+    did = {n: ws_cli(tmp_path, "id", "show", n).stdout.strip() for n in ("ana", "bo")}
+    assert [d["amount"] for d in out[:2]] == [300, 50]
+    assert {d["member"]: d["amount"] for d in out[2:]} == {did["ana"]: 433, did["bo"]: 217}   # 10 h : 5 h
     csv_text = ws_cli(tmp_path, "patronage", "notices", "1970", "--csv").stdout
     assert csv_text.splitlines()[0] == "member,purchases,dividend,cash,retained" and len(csv_text.splitlines()) == 3
 
