@@ -145,3 +145,43 @@ def test_ccl_serve_on_loopback_with_the_client(tmp_path, monkeypatch):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def test_the_cli_drives_a_remote_node(tmp_path, monkeypatch):
+    """`ccl --node URL …` runs the same commands against a node, signed with the local key."""
+    from click.testing import CliRunner
+
+    from ccl.cli.main import cli
+
+    server_dir, member_dir = tmp_path / "node", tmp_path / "member"
+    server_dir.mkdir()
+    member_dir.mkdir()
+    monkeypatch.chdir(server_dir)
+    CliRunner().invoke(cli, ["init"])
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ccl", "serve", "--port", str(port)], cwd=server_dir,
+                            stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/api/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        monkeypatch.chdir(member_dir)
+        run = lambda *a: CliRunner().invoke(cli, ["--node", url, *a], catch_exceptions=False)
+        CliRunner().invoke(cli, ["init"])
+        ana = CliRunner().invoke(cli, ["id", "new", "ana"]).stdout.strip()
+        r = run("credit", "issue", "--as", "ana", BO.did, "25")
+        assert r.exit_code == 0, r.output
+        assert run("credit", "balance", ana).stdout.strip() == "-25"
+        (member_dir / "hello.ccl").write_text('fn run() -> String { "hello from the node" }')
+        assert run("run", "hello.ccl", "--as", "ana").stdout.strip() == "hello from the node"
+        r = run("credit", "transfer", "--as", "ana", BO.did, "1000000000", "--json")
+        assert r.exit_code == 1 and json.loads(r.stdout.splitlines()[-1])["error"]["kind"] == "host"
+        # nothing was kept locally: the node holds the history
+        assert CliRunner().invoke(cli, ["dag", "log", "--json"]).stdout.count('"seq"') == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)

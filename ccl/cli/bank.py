@@ -66,6 +66,21 @@ def _read(fn):
         raise m.Failure(Diagnostic("host", "H0600", f"{r.message}", Span(), (r.hint,) if r.hint else ()), 1) from None
 
 
+def _remote_balance(path: str, member: str, as_json: bool) -> bool:
+    """With --node, ask the node (signed as --as or the default identity); False otherwise."""
+    m = _main()
+    ctx = click.get_current_context().find_object(m.Context)
+    if not ctx.node:
+        return False
+    from ccl.cli.workspace import find
+
+    local = find(__import__("pathlib").Path.cwd(), None)
+    did = member if member.startswith("did:") or local is None else _member(local, member)
+    out = ctx.remote(None).get(path.format(did))
+    _print(as_json, {"member": did, "balance": out["balance"]}, str(out["balance"]))
+    return True
+
+
 def _print(as_json: bool, obj: dict, text: str) -> None:
     if as_json:
         click.echo(json.dumps({"ok": True, **obj}, ensure_ascii=False))
@@ -140,6 +155,8 @@ def credit_limit(member, floor, ceiling, who, at, as_json):
 @_guard
 def credit_balance(member, as_of, as_json):
     """MEMBER's mutual-credit balance (now, or --as-of a time)."""
+    if _remote_balance("/api/v1/credit/balance/{}", member, as_json):
+        return
     def read(L, ws):
         did = _member(ws, member)
         E.ensure_credit(L)
@@ -220,6 +237,8 @@ def hours_trade(to, minutes, who, at, as_json):
 @_guard
 def hours_balance(member, as_json):
     """MEMBER's time-bank balance in minutes."""
+    if _remote_balance("/api/v1/hours/balance/{}", member, as_json):
+        return
     def read(L, ws):
         did = _member(ws, member)
         E.ensure_hours(L)

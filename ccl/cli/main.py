@@ -68,9 +68,23 @@ def compile_failure(e: CclError, path: str) -> Failure:
 
 
 class Context:
-    def __init__(self, debug: bool, state: str | None = None):
+    def __init__(self, debug: bool, state: str | None = None, node: str | None = None):
         self.debug = debug
         self.state = state
+        self.node = node
+
+    def remote(self, who: str | None):
+        """A signed client for --node, acting as `who` (a local identity)."""
+        from ccl.client import NodeClient
+        from ccl.cli.workspace import DIR, Workspace, find
+
+        local = find(Path.cwd(), None)
+        ws = local or Workspace(Path.home() / DIR)
+        _, signer = ws.identity(who)
+        if signer is None:
+            raise Failure(Diagnostic("usage", "U0703", "a request to a node must be signed: name your identity "
+                                     "with --as", Span()), 2)
+        return NodeClient(self.node, signer)
 
     def workspace(self, required: bool = False):
         from ccl.cli.workspace import find
@@ -121,11 +135,13 @@ def guarded(fn):
 @click.version_option(__version__, prog_name="ccl")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
 @click.option("--state", "state", default=None, metavar="PATH",
-              help="The workspace to use (its folder, its .ccl or its state.db) instead of searching upward.")
+              help="The workspace to use (its folder, its .ccl or its state.db, or postgresql://…).")
+@click.option("--node", "node", default=None, metavar="URL",
+              help="Send state-changing commands (and balances) to a co-op node, signed with --as.")
 @click.pass_context
-def cli(ctx, debug, state):
+def cli(ctx, debug, state, node):
     """ccl — run cooperative bylaws written in CCL."""
-    ctx.obj = Context(debug, state)
+    ctx.obj = Context(debug, state, node)
 
 
 def build(path: str, use_cache: bool = True):
@@ -172,7 +188,7 @@ def run(file, entry, args_json, gas, at, who, engine, no_cache, as_json):
     In a workspace, a run that changes state is committed with a signed receipt; elsewhere it
     runs in memory and nothing is kept."""
     args = parse_args_json(args_json)
-    verified = build(file, use_cache=not no_cache)
+    verified = build(file, use_cache=not no_cache)          # checked locally first, even for --node
     source = None if file.endswith(".cclb") else Path(file).read_text(encoding="utf-8")
     call(verified, entry, args, label=file, source=source, who=who, at=at, gas=gas, engine=engine,
          as_json=as_json)
@@ -187,6 +203,8 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
     from ccl.store.sqlite import SqliteStore
 
     ctx = click.get_current_context().find_object(Context)
+    if ctx.node and not session_kw:
+        return _remote_call(ctx, verified, entry, args, label, who, as_json, quiet)
     ws = ctx.workspace(required=require_workspace)
     if ws is not None:
         caller, signer = ws.identity(who)
@@ -378,6 +396,41 @@ def fmt(files, check, show_diff, as_json):
             click.echo(f"would reformat {path}", err=True)
     if check and changed:
         raise click.exceptions.Exit(1)
+
+
+def _remote_call(ctx, verified, entry, args, label, who, as_json, quiet):
+    """`call` through a node: the shipped bylaws by name, any other module uploaded first."""
+    from ccl.client import NodeError
+
+    client = ctx.remote(who)
+    try:
+        if label.startswith("std/cli_"):
+            name = label[4:].removesuffix(".ccl")
+            out = client.post(f"/api/v1/bylaws/{name}/{entry}", {"args": args})
+        else:
+            source = Path(label).read_text(encoding="utf-8")
+            cid = client.post("/api/v1/contracts", {"source": source, "name": Path(label).name})["cid"]
+            out = client.post(f"/api/v1/contracts/{cid}/call", {"function": entry, "args": args})
+    except NodeError as e:
+        p = e.problem
+        kind = p.get("kind") or ("usage" if e.status < 500 else "environment")
+        d = Diagnostic(kind, p.get("code", "N0900"), p.get("detail", "the node refused"), Span(label))
+        if as_json:
+            click.echo(json.dumps({"ok": False, "error": d.to_json()}))
+            raise click.exceptions.Exit(EXIT.get(kind, 1))
+        raise Failure(d, EXIT.get(kind, 1)) from None
+    except Exception as e:          # httpx.HTTPError and friends
+        raise Failure(Diagnostic("environment", "N0900", f"cannot reach the node {ctx.node}: {e}", Span()), 5) from None
+    if out.get("receipt"):
+        click.echo(f"receipt {out['receipt']}", err=True)
+    if quiet:
+        return out["result"]
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        value = out["result"]
+        click.echo(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    return out["result"]
 
 
 # ---------------------------------------------------------------- workspace and identities

@@ -18,6 +18,7 @@ import time
 from typing import Any, Optional
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -112,6 +113,10 @@ class Call(BaseModel):
     args: list[Any] = []
 
 
+class Args(BaseModel):
+    args: list[Any] = []
+
+
 def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> FastAPI:
     """`workspace`: a ccl.cli.workspace.Workspace (its store: SQLite or PostgreSQL)."""
     app = FastAPI(title="ccl co-op node", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
@@ -163,6 +168,11 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     @app.exception_handler(auth.Refusal)
     async def refused(request: Request, exc: auth.Refusal):
         return problem(exc.status, exc.code, exc.title, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        where = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
+        return problem(422, "U0702", "invalid request body", where, "usage")
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
@@ -287,6 +297,15 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     @app.post("/api/v1/aid/match")
     async def aid_match(request: Request):
         return run(await signed(request), bylaw("cli_coop"), "aid_match", [])
+
+    # ------------------------------------------------------------ the shipped bylaws (`ccl --node`)
+    @app.post("/api/v1/bylaws/{name}/{function}")
+    async def bylaw_call(name: str, function: str, body: Args, request: Request):
+        """Call a function of a shipped bylaw (cli_bank, cli_governance, cli_coop) as the signer."""
+        evidence = await signed(request)
+        if name not in ("cli_bank", "cli_governance", "cli_coop"):
+            return problem(404, "U0701", "unknown bylaw", f"the node has no shipped bylaw `{name}`", "usage")
+        return run(evidence, bylaw(name), function, body.args)
 
     # ------------------------------------------------------------ contracts
     @app.post("/api/v1/contracts")
