@@ -185,3 +185,43 @@ def test_the_cli_drives_a_remote_node(tmp_path, monkeypatch):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def test_governance_over_http_replays(node):
+    """Adopt by opening a proposal of an uploaded contract, vote with signed ballots, execute."""
+    from ccl import governance as G
+    from ccl.runtime.session import replay
+
+    ws, client = node
+    bylaw = """
+contract Club {
+    role Member { can: [vote]; }
+    state dues: Integer = 10;
+    proposal SetDues(amount: Integer) {
+        description: "dues"; eligible: Member; duration: 1 seconds; quorum: 50%; threshold: majority;
+        execution: { dues = amount; }
+    }
+    fn current() -> Integer { dues }
+}"""
+    cid = call(client, ANA, "POST", "/api/v1/contracts", {"source": bylaw, "name": "club.ccl"}).json()["cid"]
+    for who, target in ((ANA, ANA.did),):
+        assert call(client, who, "POST", "/api/v1/members", {"member": target}).status_code == 200
+    ws_ledger_grant = call(client, ANA, "POST", f"/api/v1/contracts/{cid}/call",
+                           {"function": "current", "args": []})
+    assert ws_ledger_grant.json()["result"] == 10
+    up = 'fn founder() -> Bool { grant_permission(caller(), "admin") }'
+    grant_cid = call(client, ANA, "POST", "/api/v1/contracts", {"source": up}).json()["cid"]
+    assert call(client, ANA, "POST", f"/api/v1/contracts/{grant_cid}/call", {"function": "founder"}).status_code == 200
+    r = call(client, ANA, "POST", "/api/v1/proposals", {"contract": cid, "kind": "SetDues", "args": [25]})
+    assert r.status_code == 403                                   # nobody holds Member yet
+    assert call(client, ANA, "POST", f"/api/v1/members/{ANA.did}/roles", {"role": "Member"}).status_code == 200
+    pid = call(client, ANA, "POST", "/api/v1/proposals", {"contract": cid, "kind": "SetDues", "args": [25]}).json()["proposal"]
+    ballot = G.sign_ballot(G.ballot_payload(pid, ANA.did, "yes", "", 0, int(time.time())), ANA)
+    assert call(client, ANA, "POST", f"/api/v1/proposals/{pid}/vote", {"ballot": ballot}).status_code == 200
+    shown = call(client, ANA, "GET", f"/api/v1/proposals/{pid}").json()
+    assert shown["tally"]["counts"]["yes"] == 1
+    time.sleep(1.1)
+    r = call(client, BO, "POST", f"/api/v1/proposals/{pid}/execute")
+    assert r.status_code == 200, r.text
+    assert call(client, ANA, "POST", f"/api/v1/contracts/{cid}/call", {"function": "current"}).json()["result"] == 25
+    assert all(step.ok for step in replay(ws.store))

@@ -14,6 +14,7 @@ CLI's error kinds and codes; no stack trace ever leaves the node.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Optional
 
@@ -117,6 +118,32 @@ class Args(BaseModel):
     args: list[Any] = []
 
 
+class Limits(BaseModel):
+    member: str
+    floor: int
+    ceiling: int
+
+
+class Policy(BaseModel):
+    key: str
+    value: int
+
+
+class Role(BaseModel):
+    role: str
+
+
+class ProposalOpen(BaseModel):
+    contract: str                         # the CID of an uploaded contract module
+    kind: str
+    args: list[Any] = []
+    method: str = "binary"
+    options: Optional[list[str]] = None
+    delay_s: int = 0
+    timelock_s: int = 0
+    allow_changes: bool = False
+
+
 def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> FastAPI:
     """`workspace`: a ccl.cli.workspace.Workspace (its store: SQLite or PostgreSQL)."""
     app = FastAPI(title="ccl co-op node", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
@@ -134,19 +161,20 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         body = await request.body()
         return auth.check(request.headers, request.method, request.url.path, body, clock())
 
-    def run(evidence: dict, verified, entry: str, args: list) -> JSONResponse:
+    def run(evidence: dict, verified, entry: str, args: list, before=None, **session_kw) -> JSONResponse:
         from ccl.runtime import session
 
-        def before(ledger):
+        def with_nonce(ledger):
             key = f"{evidence['did']}|{evidence['nonce']}"
             if ledger.s.get("node.nonces", key) is not None:
                 raise Refused("replayed_request", "this request was already handled (its nonce was used)")
             ledger.s.put("node.nonces", key, evidence["time"])
-            return {"request": evidence}
+            return {"request": evidence, **((before(ledger) or {}) if before else {})}
 
         try:
             outcome = session.run(verified, entry, args, store=workspace.store, caller=evidence["did"],
-                                  signer=node_identity, now=clock(), log=lambda m: None, before=before)
+                                  signer=node_identity, now=clock(), log=lambda m: None, before=with_nonce,
+                                  **session_kw)
         except CclError as e:
             return from_diagnostic(e.diagnostic)
         if outcome.error is not None:
@@ -209,6 +237,14 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     async def hours_log(body: HoursLog, request: Request):
         return run(await signed(request), bylaw("cli_bank"), "hours_log", [body.member, body.minutes, body.description])
 
+    @app.post("/api/v1/credit/limit")
+    async def credit_limit(body: Limits, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "credit_limit", [body.member, body.floor, body.ceiling])
+
+    @app.post("/api/v1/hours/trade")
+    async def hours_trade(body: Transfer, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "hours_trade", [body.to, body.amount])
+
     @app.post("/api/v1/hours/confirm")
     async def hours_confirm(body: Record, request: Request):
         return run(await signed(request), bylaw("cli_bank"), "hours_confirm", [body.record])
@@ -231,6 +267,14 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     async def currency_transfer(symbol: str, body: Transfer, request: Request):
         return run(await signed(request), bylaw("cli_bank"), "currency_transfer", [symbol, body.to, body.amount])
 
+    @app.post("/api/v1/currencies/{symbol}/burn")
+    async def currency_burn(symbol: str, body: Amount, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "currency_burn", [symbol, body.amount])
+
+    @app.post("/api/v1/currencies/{symbol}/policy")
+    async def currency_policy(symbol: str, body: Policy, request: Request):
+        return run(await signed(request), bylaw("cli_bank"), "currency_policy", [symbol, body.key, body.value])
+
     @app.get("/api/v1/currencies/{symbol}/balance/{member}")
     async def currency_balance(symbol: str, member: str, request: Request):
         await signed(request)
@@ -247,6 +291,11 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     @app.post("/api/v1/loans/{loan}/repay")
     async def loan_repay(loan: str, body: Amount, request: Request):
         return run(await signed(request), bylaw("cli_bank"), "loan_repay", [loan, body.amount])
+
+    @app.get("/api/v1/loans/{loan}")
+    async def loan_show(loan: str, request: Request):
+        await signed(request)
+        return read(lambda L, tx: {"loan": {**E._loan(L, loan), "arrears": E.loan_arrears(L, loan)}})
 
     @app.get("/api/v1/loans")
     async def loans(request: Request):
@@ -273,6 +322,67 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         return read(lambda L, tx: {"proposals": [{"id": p["id"], "kind": p["kind"], "status": G.status(L, p),
                                                   "tally": G.tally(L, p)} for _, p in L.s.scan("gov.proposals")]})
 
+    @app.post("/api/v1/members/{member}/roles")
+    async def role_grant(member: str, body: Role, request: Request):
+        return run(await signed(request), bylaw("cli_governance"), "role_grant", [member, body.role])
+
+    @app.post("/api/v1/proposals")
+    async def proposal_open(body: ProposalOpen, request: Request):
+        from ccl import governance as G
+
+        evidence = await signed(request)
+        verified = modules.get(body.contract) or _load_module(workspace, body.contract)
+        if verified is None:
+            return problem(404, "U0701", "unknown contract", f"upload the contract first: {body.contract}", "usage")
+        names = [c for c, meta in verified.module.contracts if any(p["name"] == body.kind for p in meta["proposals"])]
+        if len(names) != 1:
+            return problem(400, "U0700", "unknown proposal kind", f"no single kind `{body.kind}`", "usage")
+        spec = {"contract": names[0], "kind": body.kind, "args": body.args, "method": body.method,
+                "options": body.options, "delay_s": body.delay_s, "timelock_s": body.timelock_s,
+                "allow_changes": body.allow_changes}
+        opened = {}
+
+        def before(ledger):
+            opened["id"] = G.open_from_spec(ledger, evidence["did"], spec)
+            return {"action": {"op": "open_proposal", **spec}, "opened": opened["id"]}
+
+        response = run(evidence, bylaw("cli_noop"), "noop", [], before=before, registers=verified)
+        if response.status_code == 200:
+            return JSONResponse({"ok": True, "proposal": opened["id"], **json.loads(response.body)})
+        return response
+
+    @app.get("/api/v1/proposals/{pid}")
+    async def proposal_show(pid: str, request: Request):
+        await signed(request)
+        from ccl import governance as G
+
+        def show(L, tx):
+            p = G.proposal(L, pid)
+            return {"proposal": {k: v for k, v in p.items() if k != "ballots"}, "status": G.status(L, p),
+                    "tally": G.tally(L, p), "seconds_left": max(p["end"] - L.now, 0)}
+        return read(show)
+
+    @app.post("/api/v1/proposals/{pid}/execute")
+    async def proposal_execute(pid: str, request: Request):
+        from ccl import governance as G
+        from ccl.canon import Link
+
+        evidence = await signed(request)
+        with workspace.store.reader() as tx:
+            try:
+                p = G.proposal(Ledger(EngineState(tx), clock()), pid)
+            except Refused as r:
+                return problem(404, "H0600", "refused", r.message, "host")
+        verified = _load_module(workspace, p["module"])
+        if verified is None or p["execution"] is None:
+            return problem(409, "H0600", "refused", f"`{pid}` has nothing to execute", "host")
+
+        def before(ledger):
+            q = G.begin_execution(ledger, evidence["did"], pid)
+            return {"proposal": pid, "ballots": [Link(b["cid"]) for _, b in sorted(q["ballots"].items())]}
+
+        return run(evidence, verified, p["execution"], p["args"], before=before, authority=pid)
+
     @app.get("/api/v1/proposals/{pid}/tally")
     async def proposal_tally(pid: str, request: Request):
         await signed(request)
@@ -293,6 +403,17 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     @app.post("/api/v1/aid/offers")
     async def aid_offer(body: AidOffer, request: Request):
         return run(await signed(request), bylaw("cli_coop"), "aid_offer", [body.category, body.quantity, body.location])
+
+    @app.post("/api/v1/aid/matches/{match}/fulfil")
+    async def aid_fulfil(match: str, request: Request):
+        return run(await signed(request), bylaw("cli_coop"), "aid_fulfil", [match])
+
+    @app.get("/api/v1/aid")
+    async def aid_list(request: Request):
+        await signed(request)
+        from ccl import aid as AID
+
+        return read(lambda L, tx: AID.listing(L))
 
     @app.post("/api/v1/aid/match")
     async def aid_match(request: Request):

@@ -241,7 +241,7 @@ def _replay_governance(p: dict, modules: dict) -> dict:
 
         def with_nonce(ledger):
             ledger.s.put("node.nonces", f"{request['did']}|{request['nonce']}", request["time"])
-            return inner(ledger) if inner else None
+            return inner(ledger) if inner else None     # the node records the nonce first, then the rest
         kw["before"] = with_nonce
     return kw
 
