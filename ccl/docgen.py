@@ -124,8 +124,29 @@ def template_pages() -> dict:
     return pages
 
 
+def api_page() -> str:
+    """The node's endpoints, from the OpenAPI document FastAPI generates from the routes."""
+    from ccl.identity import Identity
+    from ccl.node.app import create_app
+
+    doc = create_app(None, Identity.from_seed("doc", b"\x00" * 32)).openapi()
+    out = ["# HTTP API reference", "",
+           "Generated from the node's OpenAPI document (`/api/v1/openapi.json`) by `python -m ccl.docgen` —",
+           "do not edit. How to sign requests and read errors: [the node guide](../node.md).", "",
+           "| method | path | body | what it does |", "| --- | --- | --- | --- |"]
+    for path in sorted(doc["paths"]):
+        for method, op in sorted(doc["paths"][path].items()):
+            ref = (op.get("requestBody", {}).get("content", {}).get("application/json", {})
+                   .get("schema", {}).get("$ref", ""))
+            body = ref.rsplit("/", 1)[-1] if ref else ""
+            fields = ", ".join(doc["components"]["schemas"][body]["properties"]) if body else ""
+            summary = (op.get("description") or op.get("summary") or "").splitlines()[0]
+            out.append(f"| {method.upper()} | `{path}` | {fields} | {summary} |")
+    return "\n".join(out) + "\n"
+
+
 PAGES = {"reference/host.md": host_page, "reference/opcodes.md": opcodes_page, "errors.md": errors_page,
-         "reference/cli.md": cli_page}
+         "reference/cli.md": cli_page, "reference/api.md": api_page}
 
 
 def all_pages() -> dict:
