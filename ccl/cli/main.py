@@ -623,23 +623,6 @@ def dag():
     """The workspace's DAG of signed receipts: log, show, verify, replay, export."""
 
 
-def _plain(value):
-    """A DAG value as JSON: links as {"/": cid}, bytes as {"/": {"bytes": base64}}."""
-    import base64
-
-    from ccl.canon import Link
-
-    if isinstance(value, Link):
-        return {"/": value.cid}
-    if isinstance(value, bytes):
-        return {"/": {"bytes": base64.b64encode(value).decode()}}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _integrity(cid: str, why: str) -> Failure:
     return Failure(Diagnostic("integrity", "I0801", f"block {cid}: {why}", Span(cid),
                               ("the workspace's DAG was changed outside ccl; restore it from a copy",)), 4)
@@ -698,7 +681,7 @@ def dag_show(cid, as_json):
     if isinstance(value, dict) and value.get("format") == "ccl-module":
         value = {"format": value["format"], "version": value["version"], "source": value["source"],
                  "functions": [f["name"] for f in value["functions"]]}
-    text = json.dumps(_plain(value), ensure_ascii=False, indent=None if as_json else 2)
+    text = json.dumps(D.json_view(value), ensure_ascii=False, indent=None if as_json else 2)
     click.echo(text)
 
 

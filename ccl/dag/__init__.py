@@ -119,6 +119,21 @@ def verify_all(tx) -> list[Problem]:
     return problems
 
 
+def json_view(value):
+    """A DAG value as JSON: links as {"/": cid}, bytes as {"/": {"bytes": base64}} (IPLD's JSON form)."""
+    import base64
+
+    if isinstance(value, Link):
+        return {"/": value.cid}
+    if isinstance(value, bytes):
+        return {"/": {"bytes": base64.b64encode(value).decode()}}
+    if isinstance(value, dict):
+        return {k: json_view(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_view(v) for v in value]
+    return value
+
+
 def links(value) -> Iterable[str]:
     if isinstance(value, Link):
         yield value.cid

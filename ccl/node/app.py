@@ -467,7 +467,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
             value = dag.get(tx, cid)
         if value is None:
             return problem(404, "U0701", "no such block", f"no block {cid} on this node", "usage")
-        return {"ok": True, "cid": cid, "block": _plain(value)}
+        return {"ok": True, "cid": cid, "block": dag.json_view(value)}
 
     @app.get("/api/v1/dag/verify")
     def dag_verify():
@@ -494,19 +494,3 @@ def _load_module(workspace, cid: str):
     if data is None:
         return None
     return verify(module_from_cbor(canon.decode(data), cid), cid)
-
-
-def _plain(value):
-    import base64
-
-    from ccl.canon import Link
-
-    if isinstance(value, Link):
-        return {"/": value.cid}
-    if isinstance(value, bytes):
-        return {"/": {"bytes": base64.b64encode(value).decode()}}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

@@ -12,9 +12,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from ccl import canon
 from ccl.diag import Span, error
-from ccl.store.sqlite import IntegrityFailure, _codec
+from ccl.store.sqlite import checked
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (cid TEXT PRIMARY KEY, data BYTEA NOT NULL);
@@ -36,12 +35,7 @@ class PostgresTx:
 
     def get_block(self, cid: str) -> Optional[bytes]:
         row = self._one("SELECT data FROM blocks WHERE cid = %s", (cid,))
-        if row is None:
-            return None
-        data = bytes(row[0])
-        if canon.cid_text(data, _codec(cid)) != cid:
-            raise IntegrityFailure(cid, "its bytes do not match its content id")
-        return data
+        return None if row is None else checked(cid, bytes(row[0]))
 
     def put_block(self, cid: str, data: bytes) -> None:
         self.c.execute("INSERT INTO blocks (cid, data) VALUES (%s, %s) ON CONFLICT (cid) DO NOTHING", (cid, data))

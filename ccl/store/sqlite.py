@@ -42,12 +42,7 @@ class SqliteTx:
     # blocks
     def get_block(self, cid: str) -> Optional[bytes]:
         row = self.c.execute("SELECT data FROM blocks WHERE cid = ?", (cid,)).fetchone()
-        if row is None:
-            return None
-        data = bytes(row[0])
-        if canon.cid_text(data, _codec(cid)) != cid:
-            raise IntegrityFailure(cid, "its bytes do not match its content id")
-        return data
+        return None if row is None else checked(cid, bytes(row[0]))
 
     def put_block(self, cid: str, data: bytes) -> None:
         self.c.execute("INSERT OR IGNORE INTO blocks (cid, data) VALUES (?, ?)", (cid, data))
@@ -94,6 +89,13 @@ class SqliteTx:
     def kv_scan(self, namespace: str) -> list[tuple[str, bytes]]:
         return [(k, bytes(v)) for k, v in
                 self.c.execute("SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", (namespace,))]
+
+
+def checked(cid: str, data: bytes) -> bytes:
+    """A block's bytes, after re-checking that they hash to its CID (on every read)."""
+    if canon.cid_text(data, _codec(cid)) != cid:
+        raise IntegrityFailure(cid, "its bytes do not match its content id")
+    return data
 
 
 def _codec(cid: str) -> int:
