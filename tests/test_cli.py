@@ -161,3 +161,10 @@ def test_python_dash_m_and_bundled_contract():
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert sum(s["dividend"] for s in out["result"]) == 700_001
+
+
+def test_an_unknown_identity_is_a_usage_error_not_an_internal_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ccl("init")
+    r = ccl("aid", "fulfil", "match-1", "--as", "nobody", "--json")
+    assert r.exit_code == 2 and last_json(r)["error"]["code"] == "U0700"

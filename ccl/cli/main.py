@@ -113,6 +113,9 @@ def guarded(fn):
         except Failure as f:
             report(f.diagnostic, f.source, as_json)
             ctx.exit(f.code)
+        except CclError as e:                       # a located failure no command caught itself
+            report(e.diagnostic, None, as_json)
+            ctx.exit(EXIT.get(e.diagnostic.kind, 1))
         except click.exceptions.Exit:
             raise
         except click.ClickException:

@@ -82,13 +82,16 @@ class PostgresTx:
 
 class PostgresStore:
     def __init__(self, url: str, *, pool_size: int = 4):
+        import logging
+
         import psycopg
         from psycopg_pool import ConnectionPool
 
+        logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)    # failures are reported once, below
         self.path = _redact(url)
         try:
             self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": False})
-            self.pool.open(wait=True, timeout=15)
+            self.pool.open(wait=True, timeout=10)
             with self.pool.connection() as conn:
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (RUN_LOCK,))
