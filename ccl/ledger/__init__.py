@@ -43,6 +43,7 @@ class EngineState:
         self.tx = tx
         self.cache: dict = {}
         self.touched: set[str] = set()            # currencies changed in this transaction
+        self._digest: Optional[bytes] = None      # the engines' digest, read once per transaction
 
     def get(self, namespace: str, key: str):
         k = (namespace, key)
@@ -55,13 +56,15 @@ class EngineState:
 
     def put(self, namespace: str, key: str, value) -> None:
         data = canon.encode(value)
-        self.cache[(namespace, key)] = canon.decode(data)
+        self.cache[(namespace, key)] = canon.decode_trusted(data)
         self.tx.kv_put(namespace, key, data)
-        digest = self.tx.kv_get("meta", "digest") or b""
-        h = hashlib.sha256(digest)
+        if self._digest is None:
+            self._digest = self.tx.kv_get("meta", "digest") or b""
+        h = hashlib.sha256(self._digest)
         for part in (namespace.encode(), key.encode(), data):
             h.update(len(part).to_bytes(8, "big") + part)
-        self.tx.kv_put("meta", "digest", h.digest())
+        self._digest = h.digest()
+        self.tx.kv_put("meta", "digest", self._digest)
 
     def scan(self, namespace: str) -> list[tuple[str, object]]:
         return [(k, canon.decode(v)) for k, v in self.tx.kv_scan(namespace)]
