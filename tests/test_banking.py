@@ -170,3 +170,17 @@ def test_write_off_and_its_effect_on_the_next_evaluation(ws):
     shown = out(ccl(ws, "loan", "evaluate", "--as", "alice", second, "--json"))
     loan = out(ccl(ws, "loan", "show", second, "--json"))["loan"]
     assert shown["result"] >= 50 and any("written off" in r for r in loan["reasons"])
+
+
+def test_loan_interest_from_the_currency_policy(ws):
+    ccl(ws, "loan", "deposit", "--as", "alice", "9000")                              # creates CREDIT
+    assert ccl(ws, "currency", "policy", "--as", "alice", "CREDIT", "interest_bps", "1000").exit_code == 0
+    loan = out(ccl(ws, "loan", "request", "--as", "bob", "3650", "oven", "365", "--json"))["result"]
+    assert ccl(ws, "loan", "approve", "--as", "alice", loan).exit_code == 0
+    shown = out(ccl(ws, "loan", "show", loan, "--json"))["loan"]
+    assert shown["interest"] == 365 and shown["due"] == 4015
+    assert sum(i["amount"] for i in shown["schedule"]) == 4015
+    r = ccl(ws, "loan", "repay", "--as", "bob", loan, "4016", "--json")
+    assert r.exit_code == 1                                                   # more than is owed
+    assert ccl(ws, "loan", "repay", "--as", "bob", loan, "4015").exit_code == 0
+    assert out(ccl(ws, "loan", "list", "--json"))["loans"][0]["status"] == "repaid"

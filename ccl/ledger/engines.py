@@ -285,8 +285,13 @@ def approve_loan(ledger: Ledger, actor: str, loan_id: str) -> bool:
                       f"less than the {loan['amount']} this loan needs")
     ledger.apply({"currency": symbol, "from": LENDING, "to": loan["borrower"], "amount": loan["amount"],
                   "kind": "disbursement", "memo": loan_id, "id": f"{loan_id}-disbursement"})
+    rate = ledger.require_currency(symbol)["policy"].get("interest_bps", 0)
+    # simple interest for the term, rounded down: amount × rate × days / (365 × 10000)
+    interest = loan["amount"] * rate * loan["term_days"] // (365 * 10_000)
+    due = loan["amount"] + interest
     ledger.s.put("loans", loan_id, {**loan, "status": "active", "approved_by": actor, "disbursed": ledger.now,
-                                    "schedule": _schedule(loan["amount"], loan["term_days"], ledger.now)})
+                                    "interest": interest, "due": due,
+                                    "schedule": _schedule(due, loan["term_days"], ledger.now)})
     return True
 
 
@@ -303,13 +308,14 @@ def repay_loan(ledger: Ledger, actor: str, loan_id: str, amount: int) -> bool:
     loan = _loan(ledger, loan_id)
     if loan["status"] != "active":
         raise Refused("loan_status", f"loan `{loan_id}` is {loan['status']}, not active")
-    owed = loan["amount"] - loan["paid"]
+    total = loan.get("due", loan["amount"])
+    owed = total - loan["paid"]
     if amount > owed:
         raise Refused("overpayment", f"only {owed} is still owed on `{loan_id}`")
     ledger.apply({"currency": loan["currency"], "from": actor, "to": LENDING, "amount": amount,
                   "kind": "repayment", "memo": loan_id})
     paid = loan["paid"] + amount
-    ledger.s.put("loans", loan_id, {**loan, "paid": paid, "status": "repaid" if paid == loan["amount"] else "active"})
+    ledger.s.put("loans", loan_id, {**loan, "paid": paid, "status": "repaid" if paid == total else "active"})
     return True
 
 
@@ -319,7 +325,7 @@ def write_off_loan(ledger: Ledger, actor: str, loan_id: str) -> bool:
     if loan["status"] != "active":
         raise Refused("loan_status", f"loan `{loan_id}` is {loan['status']}, not active")
     ledger.s.put("loans", loan_id, {**loan, "status": "written_off", "written_off": ledger.now,
-                                    "written_off_amount": loan["amount"] - loan["paid"]})
+                                    "written_off_amount": loan.get("due", loan["amount"]) - loan["paid"]})
     return True
 
 
