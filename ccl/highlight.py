@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from pygments.lexer import RegexLexer, bygroups, words
-from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text, Whitespace
+from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Whitespace
 
 from ccl import types as ty
 from ccl.hosttable import HOST_TABLE, PRELUDE_STRUCTS

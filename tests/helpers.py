@@ -28,3 +28,48 @@ def error_code(source: str, entry: str = "run", args=()):
     r = run_both(source, entry, args)
     assert not r.ok, r.value
     return r.error.code
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_node(cwd, port: int, *global_args: str):
+    """`ccl [global args] serve` on loopback, returned once it answers /api/v1/health."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "ccl", *global_args, "serve", "--port", str(port)], cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the node did not start")
+
+
+class running_node:
+    """`with running_node(folder) as url:` — a node for the length of the block."""
+
+    def __init__(self, cwd, *global_args: str):
+        self.cwd, self.args = cwd, global_args
+
+    def __enter__(self) -> str:
+        port = free_port()
+        self.proc = start_node(self.cwd, port, *self.args)
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=15)

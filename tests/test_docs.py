@@ -151,33 +151,13 @@ def test_governance_walkthrough(tmp_path):
 
 def test_node_guide_python_example(tmp_path, monkeypatch):
     """docs/node.md's client example, against a real `ccl serve`."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    import httpx
     from click.testing import CliRunner
 
     from ccl.cli.main import cli
+    from helpers import running_node
 
     monkeypatch.chdir(tmp_path)
     CliRunner().invoke(cli, ["init"])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "ccl", "serve", "--port", str(port)], cwd=tmp_path,
-                            stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/api/v1/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        code = re.search(r"```python\n(.*?)```", (DOCS / "node.md").read_text(), re.S).group(1)
+    code = re.search(r"```python\n(.*?)```", (DOCS / "node.md").read_text(), re.S).group(1)
+    with running_node(tmp_path) as url:
         exec(compile(code, "node.md", "exec"), {"NODE_URL": url})
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -2,14 +2,8 @@
 member's signed request, OpenAPI — in process, and a real `ccl serve` on loopback."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,6 +12,7 @@ from ccl.client import NodeClient, NodeError
 from ccl.identity import Identity
 from ccl.node.app import create_app
 from ccl.node.auth import sign
+from helpers import running_node
 
 ANA = Identity.from_seed("ana", b"\x01" * 32)
 BO = Identity.from_seed("bo", b"\x02" * 32)
@@ -102,12 +97,6 @@ def test_openapi_document(node):
         assert p in paths
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_replay_reproduces_node_runs(node):
     from ccl.runtime.session import replay
 
@@ -125,26 +114,13 @@ def test_ccl_serve_on_loopback_with_the_client(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     CliRunner().invoke(cli, ["init"])
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "ccl", "serve", "--port", str(port)], cwd=tmp_path,
-                            stderr=subprocess.PIPE)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/api/v1/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with running_node(tmp_path) as url:
         ana = NodeClient(url, ANA)
         assert ana.post("/api/v1/credit/issue", {"to": BO.did, "amount": 7})["ok"]
         with pytest.raises(NodeError) as e:
             NodeClient(url, BO).post("/api/v1/credit/transfer", {"to": ANA.did, "amount": 10**9})
         assert e.value.status == 403 and e.value.problem["kind"] == "host"
         assert NodeClient(url, BO).get(f"/api/v1/credit/balance/{BO.did}")["balance"] == 7
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
 
 
 def test_the_cli_drives_a_remote_node(tmp_path, monkeypatch):
@@ -158,17 +134,7 @@ def test_the_cli_drives_a_remote_node(tmp_path, monkeypatch):
     member_dir.mkdir()
     monkeypatch.chdir(server_dir)
     CliRunner().invoke(cli, ["init"])
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "ccl", "serve", "--port", str(port)], cwd=server_dir,
-                            stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/api/v1/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with running_node(server_dir) as url:
         monkeypatch.chdir(member_dir)
         run = lambda *a: CliRunner().invoke(cli, ["--node", url, *a], catch_exceptions=False)
         CliRunner().invoke(cli, ["init"])
@@ -182,9 +148,6 @@ def test_the_cli_drives_a_remote_node(tmp_path, monkeypatch):
         assert r.exit_code == 1 and json.loads(r.stdout.splitlines()[-1])["error"]["kind"] == "host"
         # nothing was kept locally: the node holds the history
         assert CliRunner().invoke(cli, ["dag", "log", "--json"]).stdout.count('"seq"') == 0
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
 
 
 def test_governance_over_http_replays(node):

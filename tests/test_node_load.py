@@ -8,40 +8,23 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
-import pytest
 
 from ccl.identity import Identity
 from ccl.node.auth import sign
+from helpers import free_port, start_node
 
 CLIENTS = 200
 SECONDS = 30
 MEMBERS = [Identity.from_seed(f"m{i}", bytes([i + 1]) * 32) for i in range(20)]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(workdir, url, port):
-    proc = subprocess.Popen([sys.executable, "-m", "ccl", "--state", url, "serve", "--port", str(port)],
-                            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("node did not start")
+    return start_node(workdir, port, "--state", url)
 
 
 async def _load(ports, stop_at, acknowledged, refused, failed):
@@ -82,7 +65,7 @@ def test_two_nodes_200_clients_with_a_node_killed(tmp_path, pg_server):
     finally:
         os.chdir(old)
     url = pg_server.new_database()
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     nodes = [_start(tmp_path, url, p) for p in ports]
     acknowledged, refused, failed = [], [], []
     stop_at = time.time() + SECONDS

@@ -6,7 +6,6 @@ from pathlib import Path
 from ccl.compile import opcodes as O
 from ccl.hosttable import HOST_TABLE, METHODS
 from ccl.vm import builtins, interp, translate
-from ccl.vm.run import RunState
 
 PACKAGE = Path(__file__).parent.parent / "ccl"
 

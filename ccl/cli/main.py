@@ -89,10 +89,7 @@ class Context:
     def workspace(self, required: bool = False):
         from ccl.cli.workspace import find
 
-        try:
-            ws = find(Path.cwd(), self.state)
-        except CclError as e:
-            raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+        ws = find(Path.cwd(), self.state)
         if ws is None and required:
             raise Failure(Diagnostic("usage", "U0701", "no ccl workspace here or in any parent folder", Span(),
                                      ("create one with `ccl init`, or name one with --state PATH",)), 2)
@@ -113,7 +110,7 @@ def guarded(fn):
         except Failure as f:
             report(f.diagnostic, f.source, as_json)
             ctx.exit(f.code)
-        except CclError as e:                       # a located failure no command caught itself
+        except CclError as e:                       # a located failure the command did not render itself
             report(e.diagnostic, None, as_json)
             ctx.exit(EXIT.get(e.diagnostic.kind, 1))
         except click.exceptions.Exit:
@@ -351,10 +348,7 @@ def highlight(file, fmt):
     from ccl.cli.files import read_source
     from ccl.highlight import highlight as render
 
-    try:
-        text = read_source(file)
-    except CclError as e:
-        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    text = read_source(file)
     click.echo(render(text, fmt), nl=False, color=not os.environ.get("NO_COLOR"))
 
 
@@ -455,10 +449,7 @@ def init(folder, as_json):
     from ccl.cli.workspace import init as make
 
     Path(folder).mkdir(parents=True, exist_ok=True)
-    try:
-        ws = make(Path(folder))
-    except CclError as e:
-        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    ws = make(Path(folder))
     if as_json:
         emit_json({"ok": True, "workspace": str(ws.root)})
     else:
@@ -499,10 +490,7 @@ def new(template, folder, as_json):
     test = templates / "tests" / f"{template}_test.ccl"
     if test.exists():
         shutil.copy(test, target / "tests" / f"{template}_test.ccl")
-    try:
-        make(target)
-    except CclError as e:
-        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    make(target)
     if as_json:
         click.echo(json.dumps({"ok": True, "folder": str(target), "bylaws": f"{template}.ccl"}))
         return
@@ -543,10 +531,7 @@ def store_migrate(target, as_json):
     from ccl.store.postgres import PostgresStore
 
     ws = _ctx().workspace(required=True)
-    try:
-        dest = PostgresStore(target)
-    except CclError as e:
-        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    dest = PostgresStore(target)
     with ws.store.reader() as src, dest.transaction() as out:
         if out.receipts() or list(out.iter_blocks()):
             raise Failure(Diagnostic("usage", "U0700", "the target database already holds a workspace",
@@ -584,10 +569,7 @@ def id_():
 def id_new(name, as_json):
     """Create a key called NAME and print its DID."""
     ws = _ctx().workspace(required=True)
-    try:
-        ident = ws.keys.create(name)
-    except CclError as e:
-        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    ident = ws.keys.create(name)
     emit_json({"ok": True, "name": name, "did": ident.did}) if as_json else click.echo(ident.did)
 
 
@@ -612,10 +594,7 @@ def id_list(as_json):
 def id_show(name, as_json):
     """Print the DID of NAME (never its private key)."""
     ws = _ctx().workspace(required=True)
-    try:
-        ident = ws.keys.load(name)
-    except CclError as e:
-        raise Failure(e.diagnostic, EXIT[e.diagnostic.kind]) from None
+    ident = ws.keys.load(name)
     emit_json({"ok": True, "name": name, "did": ident.did}) if as_json else click.echo(ident.did)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import attrs
 
-from ccl import limits, types as ty
+from ccl import canon, limits, types as ty
 from ccl.compile import opcodes as O
 from ccl.compile.module import Function, Module
 from ccl.diag import Span, error
@@ -29,6 +29,8 @@ class Verified:
     module: Module
     block_gas: tuple[dict, ...]      # per function: leader pc → gas charged on entry
     matches: tuple[dict, ...]        # per function: pc of IF/ELSE/LOOP/SC_* → pc of its partner
+    encoded: bytes = b""             # the module's canonical bytes and their CID, computed once:
+    cid: str = ""                    # every run names its module, so this must not be redone per run
 
 
 class Bad(Exception):
@@ -68,7 +70,8 @@ def _verify(m: Module) -> Verified:
         g, mt = _verify_function(m, f, hosts)
         gas.append(g)
         matches.append(mt)
-    return Verified(m, tuple(gas), tuple(matches))
+    encoded = m.encode()
+    return Verified(m, tuple(gas), tuple(matches), encoded, canon.cid_text(encoded))
 
 
 def _check_const(c) -> None:

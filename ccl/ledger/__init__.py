@@ -347,7 +347,7 @@ class Ledger:
         if c["supply"] + amount > c["policy"]["cap"]:
             raise Refused("supply_cap", f"minting {amount} would take the supply of {symbol} to "
                           f"{c['supply'] + amount}, above its cap of {c['policy']['cap']}")
-        e = self.apply({"currency": symbol, "from": f"sys:issuer", "to": to, "amount": amount, "kind": "mint",
+        e = self.apply({"currency": symbol, "from": "sys:issuer", "to": to, "amount": amount, "kind": "mint",
                         "id": entry_id or None})
         c = self.require_currency(symbol)
         self.s.put("ledger.currency", symbol, {**c, "supply": c["supply"] + amount})

@@ -439,9 +439,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         except CclError as e:
             return from_diagnostic(e.diagnostic)
         with workspace.store.transaction() as tx:
-            tx.put_block(verified.module.cid, verified.module.encode())
-        modules[verified.module.cid] = verified
-        return {"ok": True, "cid": verified.module.cid, "by": evidence["did"],
+            tx.put_block(verified.cid, verified.encoded)
+        modules[verified.cid] = verified
+        return {"ok": True, "cid": verified.cid, "by": evidence["did"],
                 "functions": [f.name for f in verified.module.functions if f.entry]}
 
     @app.post("/api/v1/contracts/{cid}/call")

@@ -26,7 +26,7 @@ from ccl.identity import Identity
 from ccl import governance as G
 from ccl.ledger import EngineState, Ledger, Refused
 from ccl.runtime import host as host_rows
-from ccl.store.sqlite import IntegrityFailure, SqliteStore
+from ccl.store.sqlite import SqliteStore
 from ccl.vm.run import MISSING, RunResult, execute
 from ccl.vm.values import ArgError, Types, from_json, to_json
 
@@ -100,7 +100,7 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
     outcome: dict = {}
     extra = dict(extra or {})
     if registers is not None:
-        extra["registers"] = Link(registers.module.cid)
+        extra["registers"] = Link(registers.cid)
     try:
         with store.transaction() as tx:
             outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record,
@@ -115,7 +115,7 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
 def _register(tx, ledger: Ledger, verified: Verified) -> None:
     """Put a module's roles and proposal kinds in the governance tables (once per module CID)."""
     module = verified.module
-    cid = module.cid
+    cid = verified.cid
     for contract, meta in module.contracts:
         if not meta.get("roles") and not meta.get("proposals"):
             continue
@@ -125,7 +125,7 @@ def _register(tx, ledger: Ledger, verified: Verified) -> None:
                 r is not None and r["can"] == d["can"] and r.get("extends") == d.get("extends")
                 for r, d in zip(roles, meta.get("roles", []))):
             continue
-        tx.put_block(cid, module.encode())
+        tx.put_block(cid, verified.encoded)
         G.register_kinds(ledger, contract, cid, meta)
 
 
@@ -155,9 +155,9 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     if record and signer is None:
         return {"result": result, "error": Diagnostic(
             "usage", "U0703", "this run changes the workspace, so it must be signed",
-            Span(module.source), (f"create a key with `ccl id new NAME` and run with --as NAME",))}
-    module_cid = module.cid
-    tx.put_block(module_cid, module.encode())
+            Span(module.source), ("create a key with `ccl id new NAME` and run with --as NAME",))}
+    module_cid = verified.cid
+    tx.put_block(module_cid, verified.encoded)
     for contract in changed:
         tx.put_state(contract, module_cid, after[contract])
     root = state_root(tx)
@@ -185,8 +185,6 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
 
 def _prepare(tx, ledger, verified, registers, before, extra) -> Optional[dict]:
     """Registration and the `before` hook; a refusal here fails the run like a host error."""
-    from ccl.semantics import Trap  # noqa: F401
-
     try:
         _register(tx, ledger, verified)
         if registers is not None:

@@ -51,10 +51,10 @@ def some(x):
 _DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]$")
 
 
-def bind(state) -> list:
+def bind(state, pure: dict | None = None) -> list:
     """One callable per host-table row: the pure builtins here, plus the effectful rows the
     runtime binds to engines (`state.host`); a row with neither refuses at run time."""
-    impl = {**implementations(state), **state.host}
+    impl = {**(pure if pure is not None else implementations(state)), **state.host}
     return [impl.get(row.name) or _unavailable(row.name) for row in HOST_TABLE]
 
 

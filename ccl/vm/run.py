@@ -17,7 +17,7 @@ import attrs
 from ccl import limits, types as ty
 from ccl.compile.module import Module
 from ccl.compile.verify import Verified
-from ccl.diag import CODES, CclError, Diagnostic, Span, error
+from ccl.diag import CODES, Diagnostic, Span, error
 from ccl.semantics import Trap, div, mod
 from ccl.vm import builtins as B
 from ccl.vm import interp
@@ -56,8 +56,8 @@ class RunState:
         self.logs = 0
         self._log = log
         self.host = host(self) if host else {}     # effectful rows, bound by ccl.runtime
-        self.builtins = B.bind(self)
         impl = B.implementations(self)
+        self.builtins = B.bind(self, impl)
         self.concat = impl["string_concat"]
         self.map_insert = impl["map_insert"]
         self.module = module
@@ -178,7 +178,7 @@ class _FastTrap(Exception):
 
 def compiled(verified: Verified):
     """(code object or None, positions, line_pcs) for a module, compiled once per CID."""
-    cid = verified.module.cid
+    cid = verified.cid
     hit = _CODE_CACHE.get(cid)
     if hit is None:
         source, positions, line_pcs = translate(verified)
@@ -220,7 +220,7 @@ def _fast(verified: Verified, index: int, args: list, st: RunState):
 
 
 def _generated_frames(tb, verified):
-    name = f"<ccl {verified.module.cid}>"
+    name = f"<ccl {verified.cid}>"
     frames = []
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == name:
