@@ -9,12 +9,16 @@ the engines directly. Members are named by identity name or DID.
 from __future__ import annotations
 
 import json
-import time
 
 import click
 
-from ccl.ledger import EngineState, Ledger, Refused
+from ccl.cli.common import bylaw_call, guard as _guard, main as _main, member as _member, read as _read
+from ccl.cli.common import table as _table, who_option as _who_option
 from ccl.ledger import engines as E
+
+
+def _bank(entry: str, args: list, who, at, as_json: bool):
+    return bylaw_call("cli_bank", entry, args, who, at, as_json)
 
 
 def register(cli) -> None:
@@ -22,48 +26,6 @@ def register(cli) -> None:
         cli.add_command(group)
     cli.add_command(grant)
     cli.add_command(revoke)
-
-
-def _main():
-    from ccl.cli import main
-
-    return main
-
-
-def _member(ws, who: str) -> str:
-    if who.startswith("did:") or who.startswith("sys:"):
-        return who
-    from ccl.diag import CclError
-
-    try:
-        return ws.keys.load(who).did
-    except CclError as e:
-        m = _main()
-        raise m.Failure(e.diagnostic, 2) from None
-
-
-def _bank(entry: str, args: list, who, at, as_json: bool):
-    """Call `std/cli_bank.ccl`'s function as the member `who`."""
-    m = _main()
-    from ccl.cli.files import stdlib_dir
-
-    verified = m.build(str(stdlib_dir() / "cli_bank.ccl"))
-    return m.call(verified, entry, args, label="std/cli_bank.ccl", source=None, who=who, at=at, as_json=as_json,
-                  require_workspace=True)
-
-
-def _read(fn):
-    """Run `fn(ledger, ws)` against the workspace's store; nothing it does is kept."""
-    m = _main()
-    ctx = click.get_current_context().find_object(m.Context)
-    ws = ctx.workspace(required=True)
-    try:
-        with ws.store.reader() as tx:            # reads may create default currencies: keep none of it
-            return fn(Ledger(EngineState(tx), int(time.time())), ws)
-    except Refused as r:
-        from ccl.diag import Diagnostic, Span
-
-        raise m.Failure(Diagnostic("host", "H0600", f"{r.message}", Span(), (r.hint,) if r.hint else ()), 1) from None
 
 
 def _remote_balance(path: str, member: str, as_json: bool) -> bool:
@@ -75,7 +37,7 @@ def _remote_balance(path: str, member: str, as_json: bool) -> bool:
     from ccl.cli.workspace import find
 
     local = find(__import__("pathlib").Path.cwd(), None)
-    did = member if member.startswith("did:") or local is None else _member(local, member)
+    did = member if member.startswith("did:") or local is None else _member(member, local)
     out = ctx.remote(None).get(path.format(did))
     _print(as_json, {"member": did, "balance": out["balance"]}, str(out["balance"]))
     return True
@@ -86,28 +48,6 @@ def _print(as_json: bool, obj: dict, text: str) -> None:
         click.echo(json.dumps({"ok": True, **obj}, ensure_ascii=False))
     else:
         click.echo(text)
-
-
-def _table(title: str, columns: list[str], rows: list[list]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, show_lines=False)
-    for c in columns:
-        table.add_column(c, justify="right" if c in ("amount", "delta", "balance", "time", "seq") else "left")
-    for r in rows:
-        table.add_row(*(str(x) for x in r))
-    Console(highlight=False, emoji=False).print(table)
-
-
-def _who_option(f):
-    f = click.option("--as", "who", default=None, help="The member acting (identity name or DID).")(f)
-    f = click.option("--at", "at", type=int, default=None, help="The time of the run (default: the clock).")(f)
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")(f)
-
-
-def _guard(f):
-    return _main().guarded(f)
 
 
 # ---------------------------------------------------------------- credit
@@ -124,7 +64,7 @@ def credit():
 @_guard
 def credit_issue(to, amount, who, at, as_json):
     """Pay TO with AMOUNT of new credit (you go −AMOUNT, TO goes +AMOUNT)."""
-    _bank("credit_issue", [_member(_ws(), to), amount], who, at, as_json)
+    _bank("credit_issue", [_member(to), amount], who, at, as_json)
 
 
 @credit.command("transfer")
@@ -134,7 +74,7 @@ def credit_issue(to, amount, who, at, as_json):
 @_guard
 def credit_transfer(to, amount, who, at, as_json):
     """Move AMOUNT of your credit to TO."""
-    _bank("credit_transfer", [_member(_ws(), to), amount], who, at, as_json)
+    _bank("credit_transfer", [_member(to), amount], who, at, as_json)
 
 
 @credit.command("limit", context_settings={"ignore_unknown_options": True})
@@ -145,7 +85,7 @@ def credit_transfer(to, amount, who, at, as_json):
 @_guard
 def credit_limit(member, floor, ceiling, who, at, as_json):
     """Set MEMBER's credit floor and ceiling (needs `manage_credit`)."""
-    _bank("credit_limit", [_member(_ws(), member), floor, ceiling], who, at, as_json)
+    _bank("credit_limit", [_member(member), floor, ceiling], who, at, as_json)
 
 
 @credit.command("balance")
@@ -158,7 +98,7 @@ def credit_balance(member, as_of, as_json):
     if _remote_balance("/api/v1/credit/balance/{}", member, as_json):
         return
     def read(L, ws):
-        did = _member(ws, member)
+        did = _member(member, ws)
         E.ensure_credit(L)
         return did, L.balance(E.CREDIT, did, as_of)
     did, balance = _read(read)
@@ -177,7 +117,7 @@ def credit_history(member, limit, as_json):
 
 def _history(symbol, member, limit, as_json, ensure=None):
     def read(L, ws):
-        did = _member(ws, member)
+        did = _member(member, ws)
         if ensure:
             ensure(L)
         return did, L.history(symbol, did, limit)
@@ -187,11 +127,6 @@ def _history(symbol, member, limit, as_json, ensure=None):
         return
     _table(f"{symbol} history of {did}", ["seq", "time", "kind", "delta", "balance", "counterparty", "memo"],
            [[r["seq"], r["time"], r["kind"], r["delta"], r["balance"], r["counterparty"], r["memo"]] for r in rows])
-
-
-def _ws():
-    m = _main()
-    return click.get_current_context().find_object(m.Context).workspace(required=True)
 
 
 # ---------------------------------------------------------------- hours
@@ -209,7 +144,7 @@ def hours():
 @_guard
 def hours_log(member, minutes, description, who, at, as_json):
     """You worked MINUTES for MEMBER; prints the record MEMBER confirms."""
-    _bank("hours_log", [_member(_ws(), member), minutes, description], who, at, as_json)
+    _bank("hours_log", [_member(member), minutes, description], who, at, as_json)
 
 
 @hours.command("confirm")
@@ -228,7 +163,7 @@ def hours_confirm(record, who, at, as_json):
 @_guard
 def hours_trade(to, minutes, who, at, as_json):
     """Give MINUTES of your hours to TO."""
-    _bank("hours_trade", [_member(_ws(), to), minutes], who, at, as_json)
+    _bank("hours_trade", [_member(to), minutes], who, at, as_json)
 
 
 @hours.command("balance")
@@ -240,7 +175,7 @@ def hours_balance(member, as_json):
     if _remote_balance("/api/v1/hours/balance/{}", member, as_json):
         return
     def read(L, ws):
-        did = _member(ws, member)
+        did = _member(member, ws)
         E.ensure_hours(L)
         return did, L.balance(E.HOURS, did)
     did, balance = _read(read)
@@ -286,7 +221,7 @@ def currency_create(symbol, name, cap, soulbound, demurrage_bps, period_days, wh
 @_guard
 def currency_mint(symbol, to, amount, who, at, as_json):
     """Create AMOUNT of SYMBOL for TO (needs `mint:SYMBOL`)."""
-    _bank("currency_mint", [symbol, _member(_ws(), to), amount], who, at, as_json)
+    _bank("currency_mint", [symbol, _member(to), amount], who, at, as_json)
 
 
 @currency.command("burn")
@@ -307,7 +242,7 @@ def currency_burn(symbol, amount, who, at, as_json):
 @_guard
 def currency_transfer(symbol, to, amount, who, at, as_json):
     """Move AMOUNT of your SYMBOL to TO."""
-    _bank("currency_transfer", [symbol, _member(_ws(), to), amount], who, at, as_json)
+    _bank("currency_transfer", [symbol, _member(to), amount], who, at, as_json)
 
 
 @currency.command("policy")
@@ -329,7 +264,7 @@ def currency_policy(symbol, key, value, who, at, as_json):
 def currency_balance(symbol, member, as_json):
     """MEMBER's balance of SYMBOL."""
     def read(L, ws):
-        did = _member(ws, member)
+        did = _member(member, ws)
         return did, L.balance(symbol, did), L.require_currency(symbol)
     did, balance, c = _read(read)
     _print(as_json, {"member": did, "currency": symbol, "balance": balance, "supply": c["supply"]}, str(balance))
@@ -498,7 +433,7 @@ def pool_approve(claim_id, who, at, as_json):
 @_guard
 def grant(member, permission, who, at, as_json):
     """Give MEMBER a PERMISSION (the first grant founds the workspace; then `manage_roles`)."""
-    _bank("grant", [_member(_ws(), member), permission], who, at, as_json)
+    _bank("grant", [_member(member), permission], who, at, as_json)
 
 
 @click.command()
@@ -508,4 +443,4 @@ def grant(member, permission, who, at, as_json):
 @_guard
 def revoke(member, permission, who, at, as_json):
     """Take a PERMISSION back from MEMBER (needs `manage_roles`)."""
-    _bank("revoke", [_member(_ws(), member), permission], who, at, as_json)
+    _bank("revoke", [_member(member), permission], who, at, as_json)

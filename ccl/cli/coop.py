@@ -14,59 +14,17 @@ import click
 
 from ccl import aid as AID
 from ccl import coop as C
+from ccl.cli.common import bylaw_call, guard as _guard, main as _main, member as _member, read as _read
+from ccl.cli.common import table as _table, who_option as _who
+
+
+def _call(entry, args, who, at, as_json):
+    return bylaw_call("cli_coop", entry, args, who, at, as_json)
 
 
 def register(cli) -> None:
     for command in (work, purchase, patronage, coop, aid):
         cli.add_command(command)
-
-
-def _main():
-    from ccl.cli import main
-
-    return main
-
-
-def _ws():
-    m = _main()
-    return click.get_current_context().find_object(m.Context).workspace(required=True)
-
-
-def _call(entry, args, who, at, as_json):
-    m = _main()
-    from ccl.cli.files import stdlib_dir
-
-    verified = m.build(str(stdlib_dir() / "cli_coop.ccl"))
-    return m.call(verified, entry, args, label="std/cli_coop.ccl", source=None, who=who, at=at, as_json=as_json,
-                  require_workspace=True)
-
-
-def _member(name):
-    from ccl.cli.bank import _member as resolve
-
-    return resolve(_ws(), name)
-
-
-def _who(f):
-    from ccl.cli.bank import _who_option
-
-    return _who_option(f)
-
-
-def _guard(f):
-    return _main().guarded(f)
-
-
-def _read(fn):
-    from ccl.cli.bank import _read as read
-
-    return read(fn)
-
-
-def _table(title, columns, rows):
-    from ccl.cli.bank import _table as table
-
-    table(title, columns, rows)
 
 
 # ---------------------------------------------------------------- labour

@@ -16,53 +16,17 @@ import time
 import click
 
 from ccl import governance as G
+from ccl.cli.common import bylaw_call, guard as _guard, main as _main, member as _member, read as _read
+from ccl.cli.common import who_option as _who_option, ws as _ws
+
+
+def _gov(entry: str, args: list, who, at, as_json, **session_kw):
+    return bylaw_call("cli_governance", entry, args, who, at, as_json, **session_kw)
 
 
 def register(cli) -> None:
     for command in (adopt, member, role, proposal, delegate, undelegate):
         cli.add_command(command)
-
-
-def _main():
-    from ccl.cli import main
-
-    return main
-
-
-def _ws():
-    m = _main()
-    return click.get_current_context().find_object(m.Context).workspace(required=True)
-
-
-def _member(who: str) -> str:
-    from ccl.cli.bank import _member as resolve
-
-    return resolve(_ws(), who)
-
-
-def _gov(entry: str, args: list, who, at, as_json, **session_kw):
-    m = _main()
-    from ccl.cli.files import stdlib_dir
-
-    verified = m.build(str(stdlib_dir() / "cli_governance.ccl"))
-    return m.call(verified, entry, args, label="std/cli_governance.ccl", source=None, who=who, at=at, as_json=as_json,
-                  require_workspace=True, **session_kw)
-
-
-def _who_option(f):
-    from ccl.cli.bank import _who_option as opt
-
-    return opt(f)
-
-
-def _guard(f):
-    return _main().guarded(f)
-
-
-def _read(fn):
-    from ccl.cli.bank import _read as read
-
-    return read(fn)
 
 
 # ---------------------------------------------------------------- adopting bylaws

@@ -1,0 +1,82 @@
+"""Helpers the engines' command groups share (ccl.cli.bank, gov, coop): the acting member and
+time options, resolving member names, calling a shipped bylaw, read-only queries, tables.
+
+`main` is imported lazily: ccl.cli.main imports the command groups at its end.
+"""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from ccl.ledger import EngineState, Ledger, Refused
+
+
+def main():
+    from ccl.cli import main as m
+
+    return m
+
+
+def guard(f):
+    return main().guarded(f)
+
+
+def who_option(f):
+    """--as (the member acting), --at (the run's time) and --json."""
+    f = click.option("--as", "who", default=None, help="The member acting (identity name or DID).")(f)
+    f = click.option("--at", "at", type=int, default=None, help="The time of the run (default: the clock).")(f)
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")(f)
+
+
+def ws():
+    m = main()
+    return click.get_current_context().find_object(m.Context).workspace(required=True)
+
+
+def member(who: str, workspace=None) -> str:
+    """A member's DID from an identity name (DIDs and system accounts pass through)."""
+    if who.startswith("did:") or who.startswith("sys:"):
+        return who
+    from ccl.diag import CclError
+
+    try:
+        return (workspace or ws()).keys.load(who).did
+    except CclError as e:
+        raise main().Failure(e.diagnostic, 2) from None
+
+
+def bylaw_call(bylaw: str, entry: str, args: list, who, at, as_json: bool, **session_kw):
+    """Call a function of a shipped bylaw (`std/cli_*.ccl`) as the member `who`."""
+    m = main()
+    from ccl.cli.files import stdlib_dir
+
+    verified = m.build(str(stdlib_dir() / f"{bylaw}.ccl"))
+    return m.call(verified, entry, args, label=f"std/{bylaw}.ccl", source=None, who=who, at=at, as_json=as_json,
+                  require_workspace=True, **session_kw)
+
+
+def read(fn):
+    """Run `fn(ledger, workspace)` against the workspace's store; nothing it does is kept."""
+    m = main()
+    workspace = ws()
+    try:
+        with workspace.store.reader() as tx:      # reads may create default currencies: keep none of it
+            return fn(Ledger(EngineState(tx), int(time.time())), workspace)
+    except Refused as r:
+        from ccl.diag import Diagnostic, Span
+
+        raise m.Failure(Diagnostic("host", "H0600", r.message, Span(), (r.hint,) if r.hint else ()), 1) from None
+
+
+def table(title: str, columns: list[str], rows: list[list]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title, show_lines=False)
+    for c in columns:
+        t.add_column(c, justify="right" if c in ("amount", "delta", "balance", "time", "seq") else "left")
+    for r in rows:
+        t.add_row(*(str(x) for x in r))
+    Console(highlight=False, emoji=False).print(t)
