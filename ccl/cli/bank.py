@@ -156,6 +156,35 @@ def hours_confirm(record, who, at, as_json):
     _bank("hours_confirm", [record], who, at, as_json)
 
 
+@hours.command("decline")
+@click.argument("record")
+@_who_option
+@_guard
+def hours_decline(record, who, at, as_json):
+    """Decline hours someone logged for you (they were not worked, or not for you)."""
+    _bank("hours_decline", [record], who, at, as_json)
+
+
+@hours.command("pending")
+@click.argument("member")
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def hours_pending(member, as_json):
+    """Hours logged for MEMBER that wait for their confirmation."""
+    def read(L, ws):
+        did = _member(member, ws)
+        rows = [E.hours_claim(L, k) for k, c in L.s.scan("hours.claims") if c["from"] == did]
+        return did, [c for c in rows if c["status"] == "pending"]
+    did, rows = _read(read)
+    if as_json:
+        _print(True, {"member": did, "pending": rows}, "")
+        return
+    for c in rows:
+        click.echo(f"{c['id']}  {c['minutes']} min by {c['to']}: {c['memo']}  (expires t={c['expires']})")
+    if not rows:
+        click.echo("nothing waits for confirmation")
+
+
 @hours.command("trade")
 @click.argument("to")
 @click.argument("minutes", type=int)
@@ -424,23 +453,22 @@ def pool_approve(claim_id, who, at, as_json):
     _bank("pool_approve", [claim_id], who, at, as_json)
 
 
-# ---------------------------------------------------------------- permissions
+# ---------------------------------------------------------------- retired: permissions beside the roles
 
-@click.command()
-@click.argument("member")
-@click.argument("permission")
-@_who_option
-@_guard
-def grant(member, permission, who, at, as_json):
-    """Give MEMBER a PERMISSION (the first grant founds the workspace; then `manage_roles`)."""
-    _bank("grant", [_member(member), permission], who, at, as_json)
+def _retired(name: str):
+    @click.command(name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    @click.argument("ignored", nargs=-1, type=click.UNPROCESSED)
+    @_guard
+    def command(ignored):
+        from ccl.diag import Diagnostic, Span
+
+        raise _main().Failure(Diagnostic(
+            "usage", "U0708", f"`ccl {name}` is retired: permissions come only from the roles the adopted bylaws "
+            "declare", Span(), ("give the member a role whose `can:` lists the permission: "
+                                "`ccl role grant MEMBER ROLE` (see docs/governance.md, How authority works)",)), 2)
+    command.__doc__ = "Retired: permissions come from roles (`ccl role grant`)."
+    return command
 
 
-@click.command()
-@click.argument("member")
-@click.argument("permission")
-@_who_option
-@_guard
-def revoke(member, permission, who, at, as_json):
-    """Take a PERMISSION back from MEMBER (needs `manage_roles`)."""
-    _bank("revoke", [_member(member), permission], who, at, as_json)
+grant = _retired("grant")
+revoke = _retired("revoke")

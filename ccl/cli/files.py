@@ -95,9 +95,24 @@ def cache_dir() -> Path | None:
     return Path(base) / "ccl" / "modules"
 
 
+def _compiler_stamp() -> str:
+    """Size and modification time of every file of the front end and the host table, so that a
+    changed compiler (an upgrade, or a developer's edit) never serves a module it did not make."""
+    root = Path(__file__).resolve().parent.parent
+    parts = []
+    for sub in ("syntax", "check", "compile"):
+        for f in sorted((root / sub).glob("*.*")):
+            st = f.stat()
+            parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+    for name in ("hosttable.py", "types.py", "pipeline.py"):
+        st = (root / name).stat()
+        parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    return ";".join(parts)
+
+
 def _key(path: str, text: str) -> str:
     h = hashlib.sha256()
-    h.update(f"ccl {__version__}\0{os.path.abspath(path)}\0".encode())
+    h.update(f"ccl {__version__}\0{_compiler_stamp()}\0{os.path.abspath(path)}\0".encode())
     h.update(text.encode())
     return h.hexdigest()
 

@@ -1,11 +1,12 @@
-"""`ccl member|role|proposal|delegate|undelegate` — governance from the command line.
+"""`ccl adopt|bylaws|member|role|proposal|delegate|undelegate` — governance from the command line.
 
 State changes are runs of the shipped bylaw `std/cli_governance.ccl` (one transaction, refused with
 nothing changed, a signed receipt). Ballots are signed by the voter's key here, before the run,
-and verified by the engine. `proposal open` registers the contract's roles and proposal kinds and
-opens the proposal in the same run; `proposal execute` runs the proposal's `execution` block from
-the contract module that was registered, with the passed proposal as its authority, and its
-receipt links the proposal and the ballots behind it.
+and verified by the engine. `proposal open KIND` opens a proposal of a kind the adopted bylaws
+declare (its arguments type-checked); `proposal execute` runs the proposal's `execution` block
+from the module it was opened under, as the co-op, with only what its kind declares; its receipt
+links the proposal and the ballots behind it. `adopt FILE` proposes an amendment (checked, diffed
+and dry-run first); `bylaws show|history|diff` read the constitution.
 """
 
 from __future__ import annotations
@@ -25,26 +26,146 @@ def _gov(entry: str, args: list, who, at, as_json, **session_kw):
 
 
 def register(cli) -> None:
-    for command in (adopt, member, role, proposal, delegate, undelegate):
+    for command in (adopt, bylaws, member, role, proposal, delegate, undelegate):
         cli.add_command(command)
 
 
-# ---------------------------------------------------------------- adopting bylaws
+# ---------------------------------------------------------------- the constitution
+
+def _tests_for(path: str, tests: tuple) -> list:
+    """The test files pinned with an amendment: --tests, else tests/STEM_test.ccl beside FILE."""
+    from pathlib import Path
+
+    if tests:
+        return list(tests)
+    p = Path(path)
+    found = p.parent / "tests" / f"{p.stem}_test.ccl"
+    return [str(found)] if found.exists() else []
+
+
+def _amend(op: str, module_cid: str, attachments: list, tests: list, who, at, as_json):
+    m = _main()
+    action = {"op": "open_proposal", "kind": "Amendment", "args": [op, module_cid], "method": "binary",
+              "options": None, "delay_s": 0, "timelock_s": 0, "allow_changes": False,
+              "tests": [t.cid for t in tests]}
+    outcome = m.call(_noop_module(), "noop", [], label="Amendment", source=None, who=who, at=at, as_json=as_json,
+                     require_workspace=True, action=action, quiet=True,
+                     attachments={v.cid: v for v in [*attachments, *tests]})
+    pid = outcome.opened
+    if as_json:
+        click.echo(json.dumps({"ok": True, "proposal": pid}))
+    else:
+        click.echo(pid)
+        click.echo(f"opened amendment {pid} ({op} {module_cid[:20]}…); `ccl proposal show {pid}` shows the diff "
+                   "and the dry-run", err=True)
+
 
 @click.command()
 @click.argument("contract", type=click.Path(dir_okay=False))
+@click.option("--tests", "tests", multiple=True, type=click.Path(dir_okay=False),
+              help="Test files of the new version (default: tests/NAME_test.ccl beside it).")
 @_who_option
 @_guard
-def adopt(contract, who, at, as_json):
-    """Adopt the bylaws in CONTRACT: register its roles and kinds of proposal in the workspace."""
+def adopt(contract, tests, who, at, as_json):
+    """Propose adopting the bylaws in CONTRACT (or replacing the adopted version of its
+    contracts): checked, diffed and dry-run first, then an Amendment proposal members vote on."""
     m = _main()
     verified = m.build(contract)
-    m.call(_noop_module(), "noop", [], label=contract, source=None, who=who, at=at, as_json=as_json,
-           require_workspace=True, registers=verified, quiet=not as_json)
-    if not as_json:
-        for name, meta in verified.module.contracts:
-            click.echo(f"adopted {name}: roles {', '.join(r['name'] for r in meta['roles']) or '-'}; "
-                       f"proposals {', '.join(p['name'] for p in meta['proposals']) or '-'}")
+    test_modules = [m.build(t) for t in _tests_for(contract, tests)]
+    current = _read(lambda L, ws: G.adopted(L))
+    from ccl.runtime.session import contracts_of
+
+    op = "replace" if any(c in current for c in contracts_of(verified)) else "adopt"
+    _amend(op, verified.cid, [verified], test_modules, who, at, as_json)
+
+
+@click.group()
+def bylaws():
+    """The constitution: what is in force, its history, what a new version would change."""
+
+
+@bylaws.command("show")
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def bylaws_show(as_json):
+    """The adopted modules (pinned by CID) with their contracts, roles and proposal kinds."""
+    def read(L, ws):
+        kinds = {k: d for k, d in L.s.scan("gov.kinds")}
+        roles = {r: d for r, d in L.s.scan("gov.role_defs")}
+        return G.coop(L), [{**m, "roles": sorted(r for r, d in roles.items() if d.get("module") == m["cid"]),
+                            "kinds": sorted(k for k, d in kinds.items() if d.get("module") == m["cid"])}
+                           for m in G.constitution(L)], kinds.get(G.AMENDMENT)
+    genesis, rows, amendment = _read(read)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "coop": genesis, "modules": rows, "amendment": amendment}))
+        return
+    if genesis is None:
+        click.echo("this workspace is not founded: `ccl init --founder NAME --bylaws FILE`")
+        return
+    click.echo(f"co-op {genesis['coop']}{' (demo)' if genesis['demo'] else ''}, founded by {genesis['founder']}")
+    for r in rows:
+        click.echo(f"{r['cid']}  {', '.join(r['contracts'])}  (since t={r['adopted']}, by {r['via']})")
+        click.echo(f"  roles: {', '.join(r['roles']) or '-'}; proposal kinds: {', '.join(r['kinds']) or '-'}")
+    if not rows:
+        click.echo("no bylaws adopted yet: `ccl adopt FILE` proposes some")
+    if amendment:
+        kind, num, den = amendment["threshold"]
+        click.echo(f"amendments: {kind}{f' {num}/{den}' if kind == 'supermajority' else ''}, quorum "
+                   f"{amendment['quorum_pct']}%, {amendment['duration_s'] // 86_400} days, "
+                   f"{amendment['eligible'] or 'all members'} vote")
+
+
+@bylaws.command("history")
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def bylaws_history(as_json):
+    """Every change to the constitution, oldest first."""
+    rows = _read(lambda L, ws: [h for _, h in L.s.scan("gov.history")])
+    if as_json:
+        click.echo(json.dumps({"ok": True, "history": rows}))
+        return
+    for h in rows:
+        old = f" (replacing {h['old'][:16]}…)" if h.get("old") else ""
+        click.echo(f"t={h['time']}  {h['op']:<8} {h['cid']}  {', '.join(h['contracts'])}{old}  by {h['via']}")
+
+
+@bylaws.command("diff")
+@click.argument("contract", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def bylaws_diff(contract, as_json):
+    """What adopting CONTRACT would change against the adopted version of its contracts."""
+    from ccl.runtime import amend
+    from ccl.runtime.session import contracts_of, load_module
+
+    m = _main()
+    verified = m.build(contract)
+
+    def read(L, ws):
+        adopted = G.adopted(L)
+        olds = sorted({adopted[c] for c in contracts_of(verified) if c in adopted})
+        return load_module(L.s.tx, olds[0]) if len(olds) == 1 else None
+    old = _read(read)
+    d = amend.diff(old, verified)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "replaces": old.cid if old else None, "module": verified.cid, "diff": d}))
+        return
+    click.echo(f"{'replace ' + old.cid if old else 'adopt (new)'} → {verified.cid}")
+    click.echo(amend.render(d))
+
+
+@bylaws.command("retire")
+@click.argument("contract")
+@_who_option
+@_guard
+def bylaws_retire(contract, who, at, as_json):
+    """Propose retiring the adopted module that declares CONTRACT (an Amendment)."""
+    def read(L, ws):
+        adopted = G.adopted(L)
+        if contract not in adopted:
+            raise G.Refused("adopted", f"the constitution has no contract `{contract}`")
+        return adopted[contract]
+    _amend("retire", _read(read), [], [], who, at, as_json)
 
 
 # ---------------------------------------------------------------- members and roles
@@ -151,7 +272,6 @@ def proposal():
 
 
 @proposal.command("open")
-@click.argument("contract", type=click.Path(dir_okay=False))
 @click.argument("kind")
 @click.option("--args", "args_json", default="[]", help="JSON list of the kind's parameters.")
 @click.option("--method", type=click.Choice(G.METHODS), default="binary")
@@ -161,34 +281,25 @@ def proposal():
 @click.option("--allow-changes", is_flag=True, help="Members may change their ballot while voting is open.")
 @_who_option
 @_guard
-def proposal_open(contract, kind, args_json, method, options, delay, timelock, allow_changes, who, at, as_json):
-    """Open a proposal of KIND declared in CONTRACT (a .ccl file)."""
+def proposal_open(kind, args_json, method, options, delay, timelock, allow_changes, who, at, as_json):
+    """Open a proposal of KIND (`Kind` or `Contract::Kind`), a kind the adopted bylaws declare."""
     m = _main()
-    verified = m.build(contract)
-    args = m.parse_args_json(args_json)
-    names = [c for c, meta in verified.module.contracts if any(p["name"] == kind for p in meta["proposals"])]
-    if len(names) != 1:
+    if kind.endswith(".ccl"):
         from ccl.diag import Diagnostic, Span
 
-        raise m.Failure(Diagnostic("usage", "U0700", f"{contract} declares no single proposal kind `{kind}`",
-                                   Span(contract)), 2)
+        raise m.Failure(Diagnostic("usage", "U0700", "proposals are opened from the adopted bylaws, not from a file",
+                                   Span(kind), ("drop the file: `ccl proposal open KIND --args …` "
+                                                "(`ccl bylaws show` lists the kinds)",)), 2)
+    args = m.parse_args_json(args_json)
     opts = [o.strip() for o in options.split(",")] if options else None
-    spec = {"contract": names[0], "kind": kind, "args": args, "method": method, "options": opts,
-            "delay_s": delay, "timelock_s": timelock, "allow_changes": allow_changes}
-    opened = {}
-    ws = _ws()
-    caller, _ = ws.identity(who)
-
-    def before(ledger):
-        opened["id"] = G.open_from_spec(ledger, caller, spec)
-        return {"action": {"op": "open_proposal", **spec}, "opened": opened["id"]}
-
-    m.call(_noop_module(), "noop", [], label=contract, source=None, who=who, at=at, as_json=True,
-           require_workspace=True, registers=verified, before=before, quiet=True)
+    action = {"op": "open_proposal", "kind": kind, "args": args, "method": method, "options": opts,
+              "delay_s": delay, "timelock_s": timelock, "allow_changes": allow_changes}
+    outcome = m.call(_noop_module(), "noop", [], label=kind, source=None, who=who, at=at, as_json=as_json,
+                     require_workspace=True, action=action, quiet=True)
     if as_json:
-        click.echo(json.dumps({"ok": True, "proposal": opened["id"]}))
+        click.echo(json.dumps({"ok": True, "proposal": outcome.opened}))
     else:
-        click.echo(opened["id"])
+        click.echo(outcome.opened)
 
 
 def _noop_module():
@@ -220,16 +331,21 @@ def proposal_vote(proposal_id, choice, reason, who, at, as_json):
             value = json.loads(choice)
         except json.JSONDecodeError:
             pass
-    now = at if at is not None else int(time.time())
+    run_at = at if at is not None else ws.demo_now()          # None: the clock
     previous = _read(lambda L, w: G.proposal(L, proposal_id)["ballots"].get(caller))
     seq = 0 if previous is None else previous["seq"] + 1
-    ballot = G.sign_ballot(G.ballot_payload(proposal_id, caller, value, reason, seq, now), signer)
-    _gov("vote", [proposal_id, ballot], who, now, as_json)
+    signed_at = run_at if run_at is not None else int(time.time())
+    ballot = G.sign_ballot(G.ballot_payload(proposal_id, caller, value, reason, seq, signed_at), signer)
+    _gov("vote", [proposal_id, ballot], who, at, as_json)
+
+
+def _kind_label(p) -> str:
+    return f"{p['contract']}::{p['kind']}" if p["contract"] else p["kind"]
 
 
 def _status_row(L, p) -> dict:
     t = G.tally(L, p)
-    return {"id": p["id"], "kind": f"{p['contract']}::{p['kind']}", "status": G.status(L, p), "tally": t,
+    return {"id": p["id"], "kind": _kind_label(p), "status": G.status(L, p), "tally": t,
             "ends": p["end"], "proposer": p["proposer"]}
 
 
@@ -267,9 +383,20 @@ def proposal_show(proposal_id, at, as_json):
     kind, num, den = p["threshold"]
     rule = {"majority": "majority (yes > half of yes+no)", "supermajority": f"supermajority (yes > {num}/{den} of yes+no)",
             "consensus": "consensus (no blocks)", "unanimous": "unanimous (every eligible member says yes)"}[kind]
-    click.echo(f"{p['id']}: {p['contract']}::{p['kind']}{' ' + json.dumps(p['args']) if p['args'] else ''} — {state}")
+    click.echo(f"{p['id']}: {_kind_label(p)}{' ' + json.dumps(p['args']) if p['args'] else ''} — {state}")
     if p.get("description"):
         click.echo(f"  {p['description']}")
+    if p.get("amendment"):
+        from ccl.runtime import amend
+
+        a = p["amendment"]
+        click.echo(f"  {a['op']} {a['module']}" + (f" in place of {a['replaces']}" if a.get("replaces") else ""))
+        click.echo("  " + amend.render(a["diff"]).replace("\n", "\n  "))
+        dry = a["dry_run"]
+        click.echo(f"  dry-run: passed — {dry['tests_passed']} test(s) of the new version against the migrated "
+                   f"state{'; migrated ' + ', '.join(dry['migrated']) if dry['migrated'] else ''}")
+    if p.get("can"):
+        click.echo(f"  its execution may: {', '.join(p['can'])}")
     click.echo(f"  rule: {rule if p['method'] == 'binary' else p['method'] + ' vote over ' + ', '.join(p['options'])}"
                f"; quorum {p['quorum_pct']}% of {t['eligible']} eligible ({p['eligible_role'] or 'all members'})")
     needed = -(-p["quorum_pct"] * t["eligible"] // 100)
@@ -323,33 +450,28 @@ def proposal_cancel(proposal_id, **kw):
 @_who_option
 @_guard
 def proposal_execute(proposal_id, who, at, as_json):
-    """Run the execution block of a succeeded proposal, with the vote as its authority."""
+    """Carry out a succeeded proposal: its execution block runs as the co-op, with what its kind
+    declares; an amendment switches the constitution."""
     m = _main()
-    ws = _ws()
-    from ccl.canon import Link
-    from ccl.compile.module import module_from_cbor
-    from ccl.compile.verify import verify
+    from ccl.runtime.session import load_module
 
     def load(L, w):
         p = G.proposal(L, proposal_id)
-        data = w.store.conn.execute("SELECT data FROM blocks WHERE cid = ?", (p["module"],)).fetchone()
-        return p, bytes(data[0]) if data else None
-    p, data = _read(load)
-    if data is None or p["execution"] is None:
+        if p["execution"] in (None, "builtin:amendment"):
+            return p, None
+        return p, load_module(L.s.tx, p["module"])
+    p, verified = _read(load)
+    action = {"op": "execute", "proposal": proposal_id}
+    if p["execution"] is None:
         from ccl.diag import Diagnostic, Span
 
         raise m.Failure(Diagnostic("host", "H0600", f"`{proposal_id}` has nothing to execute", Span()), 1)
-    from ccl import canon
-
-    verified = verify(module_from_cbor(canon.decode(data), p["module"]), p["module"])
-    caller, _ = ws.identity(who)
-
-    def before(ledger):
-        q = G.begin_execution(ledger, caller, proposal_id)
-        return {"proposal": proposal_id, "ballots": [Link(b["cid"]) for _, b in sorted(q["ballots"].items())]}
-
+    if verified is None:
+        m.call(_noop_module(), "noop", [], label=proposal_id, source=None, who=who, at=at, as_json=as_json,
+               require_workspace=True, action=action)
+        return
     m.call(verified, p["execution"], p["args"], label=proposal_id, source=None, who=who, at=at, as_json=as_json,
-           require_workspace=True, authority=proposal_id, before=before)
+           require_workspace=True, action=action)
 
 
 # ---------------------------------------------------------------- delegation

@@ -195,33 +195,34 @@ def run(file, entry, args_json, gas, at, who, engine, no_cache, as_json):
 
 
 def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_default, engine="fast",
-         as_json=False, require_workspace=False, quiet=False, **session_kw):
-    """Run one function in the workspace (or in memory) and report it as `ccl run` does."""
+         as_json=False, require_workspace=False, quiet=False, action=None, attachments=None):
+    """Run one function in the workspace (or, without one, in a scratch co-op in memory founded
+    for the caller) and report it as `ccl run` does. Returns the session's outcome."""
     import time
 
     from ccl.runtime import session
-    from ccl.store.sqlite import SqliteStore
 
     ctx = click.get_current_context().find_object(Context)
-    if ctx.node and not session_kw:
+    if ctx.node and action is None:
         return _remote_call(ctx, verified, entry, args, label, who, as_json, quiet)
     ws = ctx.workspace(required=require_workspace)
     if ws is not None:
         caller, signer = ws.identity(who)
         store, record = ws.store, True
+        now = at if at is not None else ws.demo_now()          # None: the clock
     else:
         from ccl.cli.workspace import ANONYMOUS
 
         if who is not None and not who.startswith("did:"):
             raise Failure(Diagnostic("usage", "U0701", f"no workspace in which to find the identity `{who}`",
-                                     Span(), ("give a DID, or run inside a workspace (`ccl init`)",)), 2)
+                                     Span(), ("give a DID, or run inside a workspace (`ccl init --founder NAME`)",)), 2)
         caller, signer = who or ANONYMOUS, None
-        store, record = SqliteStore.memory(), False
-    now = at if at is not None else int(time.time())
+        now = at if at is not None else int(time.time())
+        store, record = session.scratch(verified, caller, now), False
     try:
         outcome = session.run(verified, entry, args, store=store, caller=caller, signer=signer, now=now,
                               gas_limit=gas, mode="fast" if engine == "fast" else "interp", record=record,
-                              **session_kw)
+                              action=action, attachments=attachments)
     except CclError as e:
         d = e.diagnostic
         raise Failure(Diagnostic(d.kind, d.code, d.message, Span(label), d.hints), EXIT.get(d.kind, 2)) from None
@@ -232,6 +233,8 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
     if not result.ok:
         d = result.error
         d = Diagnostic(d.kind, d.code, d.message, Span(label, d.span.line, d.span.col), d.hints)
+        if d.kind in ("usage", "environment", "integrity"):
+            raise Failure(d, EXIT[d.kind])
         if as_json:
             click.echo(json.dumps({"ok": False, "error": d.to_json(), "gas_used": result.gas_used},
                                   ensure_ascii=False))
@@ -245,11 +248,13 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
                    err=True)
     if ws is None:
         click.echo("note: no workspace here, so this ran in memory and nothing was kept "
-                   "(`ccl init` creates one)", err=True)
+                   "(`ccl init --founder NAME` creates one)", err=True)
     elif outcome.receipt:
         click.echo(f"receipt {outcome.receipt}", err=True)
+    if ws is not None and ws.demo():
+        click.echo("note: this is a demo workspace (its clock is set by hand)", err=True)
     if quiet:
-        return result.value
+        return outcome
     if as_json:
         extra = {"receipt": outcome.receipt} if outcome.receipt else {}
         click.echo(json.dumps({"ok": True, "result": result.value, "gas_used": result.gas_used, **extra},
@@ -257,7 +262,42 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
     else:
         value = result.value
         click.echo(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-    return result.value
+    return outcome
+
+
+@cli.command("call")
+@click.argument("contract")
+@click.argument("entry")
+@click.option("--args", "args_json", default=None, help="JSON list of positional arguments.")
+@click.option("--gas", type=click.IntRange(1, limits.gas_max), default=limits.gas_default, show_default=True)
+@click.option("--at", "at", type=int, default=None, help="The run's time (demo workspaces only).")
+@click.option("--as", "who", default=None, help="Who calls it: an identity name or a DID.")
+@click.option("--engine", type=click.Choice(["fast", "reference"]), default="fast")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+@guarded
+def call_(contract, entry, args_json, gas, at, who, engine, as_json):
+    """Call function ENTRY of the adopted contract CONTRACT (no file needed: the constitution
+    pins the version)."""
+    from ccl.cli.common import read
+
+    args = parse_args_json(args_json)
+
+    def find(L, ws):
+        from ccl import governance as G
+        from ccl.diag import did_you_mean
+        from ccl.runtime.session import load_module
+
+        adopted = G.adopted(L)
+        if contract not in adopted:
+            names = sorted(adopted)
+            raise Failure(Diagnostic("usage", "U0701", f"the constitution has no contract `{contract}`", Span(),
+                                     (did_you_mean(contract, names) or ("adopted: " + ", ".join(names) if names else
+                                                                        "adopt bylaws first: `ccl adopt FILE`"),)), 2)
+        return load_module(L.s.tx, adopted[contract])
+    verified = read(find)
+    name = entry if "::" in entry else f"{contract}::{entry}"
+    call(verified, name, args, label=contract, source=verified.module.source, who=who, at=at, gas=gas,
+         engine=engine, as_json=as_json, require_workspace=True)
 
 
 @cli.command()
@@ -440,31 +480,84 @@ def emit_json(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
+def _found(ws, founder: str, bylaws: tuple, demo: bool, as_json: bool) -> dict:
+    """Found the workspace `ws`: the co-op key, the founder (a key made here for a NAME; a DID
+    keeps its key elsewhere), the founding bylaws adopted, one genesis record."""
+    import time
+
+    from ccl.ledger import Refused
+    from ccl.runtime import session
+
+    if founder.startswith("did:"):
+        from ccl.identity import public_from_did
+
+        try:
+            public_from_did(founder)
+        except ValueError:
+            raise Failure(Diagnostic("usage", "U0702", f"`{founder}` is not a did:key DID", Span(),
+                                     ("give a name for a key made here, or a did:key:z6Mk… DID",)), 2) from None
+        founder_did = founder
+    else:
+        founder_did = (ws.keys.load(founder) if founder in ws.keys.names() else ws.keys.create(founder)).did
+    modules = [build(f) for f in bylaws]
+    now = int(time.time())
+    coop = ws.coop_key()
+    try:
+        genesis = session.found(ws.store, coop=coop, founder=founder_did, bylaws=modules, now=now, demo=demo)
+    except Refused as r:
+        raise Failure(Diagnostic("usage", "U0700", f"cannot found: {r.message}", Span(), (r.hint,) if r.hint else ()),
+                      2) from None
+    ws.set_demo(demo, now)
+    return {"genesis": genesis, "coop": coop.did, "founder": founder_did, "bylaws": [m.cid for m in modules],
+            "demo": demo}
+
+
 @cli.command()
 @click.argument("folder", required=False, default=".", type=click.Path(file_okay=False))
+@click.option("--founder", default=None, metavar="NAME|DID",
+              help="Found the co-op: its first member (a key is made for a NAME; a DID's key stays with them).")
+@click.option("--bylaws", "bylaws", multiple=True, type=click.Path(dir_okay=False),
+              help="Bylaws adopted at founding (repeatable).")
+@click.option("--demo", is_flag=True, help="A demo or test co-op: honours --at and `ccl clock advance`.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
 @guarded
-def init(folder, as_json):
-    """Create a workspace (.ccl/ with state.db, config.toml and keys/) in FOLDER."""
-    from ccl.cli.workspace import init as make
+def init(folder, founder, bylaws, demo, as_json):
+    """Create a workspace (.ccl/ with state.db, config.toml and keys/) in FOLDER and, with
+    --founder, found the co-op: its own key, its first member and its founding bylaws."""
+    from ccl.cli.workspace import DIR, Workspace, init as make
 
+    if (bylaws or demo) and not founder:
+        raise Failure(Diagnostic("usage", "U0700", "--bylaws and --demo are part of founding", Span(),
+                                 ("add --founder NAME",)), 2)
     Path(folder).mkdir(parents=True, exist_ok=True)
-    ws = make(Path(folder))
+    existing = Path(folder) / DIR
+    fresh = not (existing / "state.db").exists()
+    ws = Workspace(existing) if founder and not fresh else make(Path(folder))
+    out = {"workspace": str(ws.root)}
+    if founder:
+        out.update(_found(ws, founder, bylaws, demo, as_json))
     if as_json:
-        emit_json({"ok": True, "workspace": str(ws.root)})
-    else:
+        emit_json({"ok": True, **out})
+        return
+    if fresh:
         click.echo(f"created workspace {ws.root}")
-        click.echo("next: `ccl id new NAME` to make a key, then `ccl run FILE --as NAME`", err=True)
+    if "genesis" in out:
+        click.echo(f"founded co-op {out['coop']}{' (demo)' if demo else ''}: founder {out['founder']}"
+                   + (f", bylaws {', '.join(c[:16] + '…' for c in out['bylaws'])}" if out["bylaws"] else ""))
+    else:
+        click.echo("next: found it with `ccl init --founder NAME [--bylaws FILE]`", err=True)
 
 
 @cli.command()
 @click.argument("template", required=False)
 @click.argument("folder", required=False, type=click.Path(file_okay=False))
+@click.option("--founder", default=None, metavar="NAME|DID", help="Found the co-op with the template as its bylaws.")
+@click.option("--demo", is_flag=True, help="A demo co-op (honours --at and `ccl clock advance`).")
 @click.option("--json", "as_json", is_flag=True)
 @guarded
-def new(template, folder, as_json):
-    """Start a co-op from a bylaw TEMPLATE in FOLDER: workspace, bylaws and their tests.
-    Without a TEMPLATE, list the templates."""
+def new(template, folder, founder, demo, as_json):
+    """Start a co-op from a bylaw TEMPLATE in FOLDER: workspace, bylaws and their tests; with
+    --founder, found it with the template adopted. Without a TEMPLATE, list the templates."""
     import shutil
 
     from ccl.cli.files import data_dir
@@ -490,12 +583,19 @@ def new(template, folder, as_json):
     test = templates / "tests" / f"{template}_test.ccl"
     if test.exists():
         shutil.copy(test, target / "tests" / f"{template}_test.ccl")
-    make(target)
+    ws = make(target)
+    founded = _found(ws, founder, (str(target / f"{template}.ccl"),), demo, as_json) if founder else None
     if as_json:
-        click.echo(json.dumps({"ok": True, "folder": str(target), "bylaws": f"{template}.ccl"}))
+        click.echo(json.dumps({"ok": True, "folder": str(target), "bylaws": f"{template}.ccl",
+                               **({"founded": founded} if founded else {})}))
         return
     click.echo(f"created {target}/ with {template}.ccl, tests/{template}_test.ccl and a workspace")
-    click.echo(f"next: cd {target} && ccl test && ccl id new YOUR_NAME", err=True)
+    if founded:
+        click.echo(f"founded co-op {founded['coop']}{' (demo)' if demo else ''} with {template}.ccl adopted; "
+                   f"founder {founded['founder']}")
+        click.echo(f"next: cd {target} && ccl test && ccl bylaws show", err=True)
+    else:
+        click.echo(f"next: cd {target} && ccl init --founder YOUR_NAME --bylaws {template}.ccl", err=True)
 
 
 @cli.command()
@@ -506,14 +606,63 @@ def serve(host, port):
     """Run a co-op node: the HTTP API over this workspace (or --state postgresql://…)."""
     import uvicorn
 
+    from ccl.cli.common import read
+    from ccl import governance as G
     from ccl.node.app import create_app
+    from ccl.runtime.session import unfounded
 
     ws = _ctx().workspace(required=True)
+    problem = read(lambda L, w: None if G.coop(L) else unfounded(L.s.tx))
+    if problem is not None:
+        raise Failure(Diagnostic(problem.kind, problem.code, "a node serves only a founded co-op: "
+                                 + problem.message, Span(), problem.hints), 2)
     node_key = ws.keys.find("node") if "node" in ws.keys.names() else ws.keys.create("node")
     app = create_app(ws, node_key)
     click.echo(f"ccl node {node_key.did} on http://{host}:{port}/api/v1 (OpenAPI at /api/v1/openapi.json)",
                err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@cli.group()
+def clock():
+    """A demo workspace's clock: show it, move it forward."""
+
+
+def _demo_ws():
+    ws = _ctx().workspace(required=True)
+    if not ws.demo():
+        raise Failure(Diagnostic("usage", "U0705", "only a demo workspace has a clock set by hand; a real co-op's "
+                                 "time is the clock's", Span(), ("found a demo with `ccl init --founder NAME --demo`",)),
+                      2)
+    return ws
+
+
+@clock.command("show")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def clock_show(as_json):
+    """The demo clock's time (seconds since 1970)."""
+    t = _demo_ws().demo_now()
+    emit_json({"ok": True, "time": t}) if as_json else click.echo(str(t))
+
+
+@clock.command("advance")
+@click.argument("span")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def clock_advance(span, as_json):
+    """Move the demo clock forward by SPAN: 90s, 30m, 12h, 7d or 2w."""
+    import re
+
+    m = re.fullmatch(r"(\d{1,7})([smhdw])", span.strip())
+    if not m:
+        raise Failure(Diagnostic("usage", "U0702", f"`{span}` is not a span of time", Span(),
+                                 ("for example 7d (days), 12h, 30m, 90s or 2w",)), 2)
+    seconds = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}[m.group(2)]
+    ws = _demo_ws()
+    t = ws.demo_now() + seconds
+    ws.set_clock(t)
+    emit_json({"ok": True, "time": t}) if as_json else click.echo(f"demo clock: {t} (+{seconds} s)")
 
 
 @cli.group()
@@ -626,7 +775,12 @@ def dag_log(limit, as_json):
             receipts = tx.receipts()
             for seq in range(len(receipts), max(len(receipts) - limit, 0), -1):
                 cid = receipts[seq - 1]
-                p = D.get(tx, cid)["payload"]
+                block = D.get(tx, cid)
+                p = block["payload"]
+                if block.get("kind") == "genesis":
+                    rows.append({"seq": seq, "cid": cid, "time": p["time"], "caller": p["coop"], "function": "genesis",
+                                 "gas_used": 0, "result": {"founder": p["founder"]}, "module": None})
+                    continue
                 rows.append({"seq": seq, "cid": cid, "time": p["time"], "caller": p["caller"],
                              "function": p["function"], "gas_used": p["gas_used"], "result": p["result"],
                              "module": p["module"].cid})

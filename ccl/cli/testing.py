@@ -1,9 +1,10 @@
 """`ccl test [PATH…]`: run the `test_*` functions of `*_test.ccl` files.
 
-Each test function runs alone, against a fresh in-memory workspace (engines and all), as a
-fixed test member at a fixed time (2026-01-01), so tests are repeatable. `assert_eq` and
-`assert_true` (and `require`) stop a test with the expected and actual values and the source
-line. Output: one line per test and a closing `N passed, M failed`; `--json` for machines,
+Each test function runs alone, against a fresh in-memory co-op founded for it (engines and all,
+with the test file's module adopted and a fixed test member as its founder) at a fixed time
+(2026-01-01), so tests are repeatable. `assert_eq` and `assert_true` (and `require`) stop a test
+with the expected and actual values and the source line; `as_member`, `at` and `expect_fail`
+(ccl.runtime.testing) let a test act as someone else, move time and expect a refusal. Output: one line per test and a closing `N passed, M failed`; `--json` for machines,
 `--junit FILE` (JUnit XML) for CI systems, `--gas-report` for the gas each test used.
 """
 
@@ -38,7 +39,7 @@ def run_file(path: Path) -> list[dict]:
     from ccl.diag import CclError
     from ccl.identity import Identity
     from ccl.runtime import session
-    from ccl.store.sqlite import SqliteStore
+    from ccl.runtime.testing import TestHooks
 
     try:
         verified = build_file(str(path))
@@ -51,10 +52,10 @@ def run_file(path: Path) -> list[dict]:
         short = f.name.rsplit("::", 1)[-1]
         if not f.entry or not short.startswith("test_") or f.params:
             continue
-        store = SqliteStore.memory()
         started = time.perf_counter()
+        store = session.scratch(verified, member.did, TEST_TIME)
         outcome = session.run(verified, f.name, [], store=store, caller=member.did, signer=member, now=TEST_TIME,
-                              log=lambda m: None)
+                              log=lambda m: None, testing=TestHooks())
         store.close()
         r = outcome.run
         error = outcome.error or (None if r.ok else r.error)

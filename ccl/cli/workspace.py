@@ -1,4 +1,6 @@
-"""Workspaces on disk: `.ccl/` with `state.db`, `config.toml` and `keys/`.
+"""Workspaces on disk: `.ccl/` with `state.db`, `config.toml`, `keys/` (members' keys), `coop/`
+(the co-op's own key, which signs the genesis record and is never a member's `--as`) and, in a
+demo workspace, `clock.json` (the clock `ccl clock advance` moves).
 
 Commands find the workspace by walking up from the current folder, like git; `--state PATH`
 names a workspace folder (or its `.ccl`, or a `state.db`) directly.
@@ -6,6 +8,7 @@ names a workspace folder (or its `.ccl`, or a `state.db`) directly.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -37,6 +40,35 @@ class Workspace:
 
                 self._store = SqliteStore(str(self.db))
         return self._store
+
+    def coop_key(self) -> Identity:
+        """The co-op's own key (made at founding; rotation is the key-lifetime issue's)."""
+        keys = Keystore(self.root / "coop")
+        return keys.load("coop") if "coop" in keys.names() else keys.create("coop")
+
+    def _clock_file(self) -> Path:
+        return self.root / "clock.json"
+
+    def demo(self) -> bool:
+        """Whether this is a demo workspace (the genesis says so; this file mirrors it so the
+        CLI can pick the demo clock before a run — the run itself checks the genesis)."""
+        return self._clock_file().exists()
+
+    def demo_now(self) -> Optional[int]:
+        """The demo clock's time, or None (the real clock) for a real workspace."""
+        try:
+            return int(json.loads(self._clock_file().read_text())["time"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def set_demo(self, demo: bool, now: int) -> None:
+        if demo:
+            self.set_clock(now)
+
+    def set_clock(self, t: int) -> None:
+        tmp = self._clock_file().with_suffix(".tmp")
+        tmp.write_text(json.dumps({"time": t}) + "\n")
+        os.replace(tmp, self._clock_file())
 
     def config(self) -> dict:
         try:

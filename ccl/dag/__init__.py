@@ -24,6 +24,9 @@ from ccl.canon import Link
 from ccl.store.sqlite import IntegrityFailure
 
 RECEIPT_VERSION = 1
+# What receipts, gas and state roots mean. 2: founding (a genesis record first), the constitution
+# and its authority model, the state root over the store's content. Replay refuses other versions.
+HISTORY_VERSION = 2
 
 
 def put(tx, value) -> str:
@@ -54,20 +57,29 @@ def sign_receipt(payload: dict, signer: "identity.Identity") -> dict:
             "signature": signer.sign(message)}
 
 
-def receipt_problem(block) -> Optional[str]:
-    """Why a decoded block is not a well-formed, correctly signed receipt (None if it is)."""
-    if not isinstance(block, dict) or block.get("kind") != "receipt":
-        return "not a receipt"
+def receipt_problem(block, first: bool = False) -> Optional[str]:
+    """Why a decoded block is not a well-formed, correctly signed record of the chain (None if it
+    is): the genesis first, signed by the co-op's key, then receipts."""
+    kind = block.get("kind") if isinstance(block, dict) else None
+    if kind != ("genesis" if first else "receipt"):
+        return ("the chain does not start with a genesis record (a workspace made before founding existed)"
+                if first else "not a receipt")
     payload, signer, signature = block.get("payload"), block.get("signer"), block.get("signature")
     if not isinstance(payload, dict) or not isinstance(signer, str) or not isinstance(signature, bytes):
         return "malformed receipt"
-    if payload.get("caller") != signer:
-        # a node acting for a member signs the receipt itself and carries the member's signed request
-        request = payload.get("request")
-        if not isinstance(request, dict) or request.get("did") != payload.get("caller"):
-            return "signed by someone other than its caller"
-        if not identity.request_evidence_valid(request):
-            return "bad signature on the member's request"
+    if first:
+        if payload.get("coop") != signer:
+            return "the genesis record is not signed by the co-op's key"
+    else:
+        # an execution acts as the co-op, signed for the member who triggered it
+        actor = payload.get("triggered_by") if payload.get("proposal") else payload.get("caller")
+        if actor != signer:
+            # a node acting for a member signs the receipt itself and carries the member's signed request
+            request = payload.get("request")
+            if not isinstance(request, dict) or request.get("did") != actor:
+                return "signed by someone other than its caller"
+            if not identity.request_evidence_valid(request):
+                return "bad signature on the member's request"
     if not identity.verify(signer, canon.encode(payload), signature):
         return "bad signature"
     return None
@@ -104,8 +116,11 @@ def verify_all(tx) -> list[Problem]:
         if block is None:
             problems.append(Problem(cid, "receipt missing from the DAG"))
             break
-        why = receipt_problem(block)
-        if why is None:
+        why = receipt_problem(block, first=previous is None)
+        if why is None and previous is None:
+            if any(not isinstance(b, Link) or tx.get_block(b.cid) is None for b in block["payload"].get("bylaws", [])):
+                why = "a founding bylaw module is missing"
+        elif why is None:
             payload = block["payload"]
             prev = payload.get("prev")
             if (prev.cid if isinstance(prev, Link) else prev) != previous:

@@ -23,13 +23,129 @@ from typing import Optional
 
 from ccl import canon, identity
 from ccl.ledger import Ledger, Refused
-from ccl.ledger import engines as E
 
 CHOICES = ("yes", "no", "abstain", "block")
 METHODS = ("binary", "ranked", "approval", "quadratic", "score")
 EXECUTION_WINDOW_S = 14 * 86_400
 QUADRATIC_CREDITS = 100
 SCORE_MAX = 5
+
+
+# ---------------------------------------------------------------- the co-op and its constitution
+
+FOUNDER_ROLE = {"contract": "", "module": None, "can": ["manage_members", "manage_roles"], "extends": None,
+                "requires": {}}
+AMENDMENT = "::Amendment"
+AMENDMENT_DEFAULTS = {"name": "Amendment", "description": "Adopt, replace or retire bylaws", "eligible": None,
+                      "duration_s": 7 * 86_400, "quorum_pct": 50, "threshold": ["supermajority", 2, 3],
+                      "params": [["op", "String"], ["module", "String"]], "param_types": ["String", "String"],
+                      "can": [], "execution": "builtin:amendment", "contract": "", "module": None}
+
+
+def coop(L: Ledger) -> Optional[dict]:
+    """The genesis facts (co-op DID, founder, demo, time), or None in an unfounded workspace."""
+    return L.s.get("gov.coop", "genesis")
+
+
+def found(L: Ledger, coop_did: str, founder: str, bylaws: list[tuple[str, list]], demo: bool) -> None:
+    """Founding: the co-op's identity, the founder as first member, the founding bylaws adopted.
+    `bylaws`: (module CID, the module's contracts metadata) for each module."""
+    if coop(L) is not None:
+        raise Refused("founded", "this workspace is already founded")
+    if not founder.startswith("did:"):
+        raise Refused("member_did", f"`{founder}` is not a DID")
+    L.s.put("gov.coop", "genesis", {"coop": coop_did, "founder": founder, "demo": demo, "time": L.now})
+    L.s.put("gov.kinds", AMENDMENT, AMENDMENT_DEFAULTS)
+    L.s.put("gov.members", founder, {"did": founder, "joined": L.now, "active": True, "attributes": {}})
+    named = []
+    for cid, contracts in bylaws:
+        adopt_module(L, cid, contracts, "genesis")
+        named += [m.get("meta", {}).get("founder") for _, m in contracts if m.get("meta", {}).get("founder")]
+    if not named:
+        L.s.put("gov.role_defs", "founder", FOUNDER_ROLE)
+        named = ["founder"]
+    L.s.put("gov.roles", founder, sorted(set(named)))
+
+
+def adopted(L: Ledger) -> dict[str, str]:
+    """contract name → CID of the adopted module that declares it."""
+    return {name: cid for name, cid in L.s.scan("gov.contracts")}
+
+
+def constitution(L: Ledger) -> list[dict]:
+    return sorted((m for _, m in L.s.scan("gov.constitution")), key=lambda m: m["seq"])
+
+
+def adopt_module(L: Ledger, cid: str, contracts: list, via: str, replaces: Optional[str] = None) -> None:
+    """Add a module to the constitution (or put it in place of `replaces`): its contracts, roles
+    and proposal kinds. Names already declared by another adopted module are refused."""
+    if L.s.get("gov.constitution", cid) is not None and replaces != cid:
+        raise Refused("adopted", f"module {cid} is already adopted")
+    if replaces is not None:
+        retire_module(L, replaces, via)
+    names = adopted(L)
+    roles = {r: d for r, d in L.s.scan("gov.role_defs") if d.get("module")}
+    kinds = {k for k, d in L.s.scan("gov.kinds") if d.get("module")}
+    for contract, meta in contracts:
+        if contract in names:
+            raise Refused("contract_unique", f"contract `{contract}` is already declared by adopted module "
+                          f"{names[contract]}", "replace that module by amendment instead")
+        for role in meta.get("roles", []):
+            if role["name"] in roles or role["name"] == "founder":
+                raise Refused("role_unique", f"role `{role['name']}` is already declared by the adopted bylaws")
+            roles[role["name"]] = role
+        for kind in meta.get("proposals", []):
+            key = AMENDMENT if kind["name"] == "Amendment" else f"{contract}::{kind['name']}"
+            if key in kinds:
+                raise Refused("kind_unique", f"proposal kind `{kind['name']}` is already declared by the adopted bylaws")
+            kinds.add(key)
+    seq = L.s.next_seq("constitution")
+    for contract, meta in contracts:
+        L.s.put("gov.contracts", contract, cid)
+        for role in meta.get("roles", []):
+            L.s.put("gov.role_defs", role["name"], {"contract": contract, "module": cid, "can": role["can"],
+                                                    "extends": role.get("extends"),
+                                                    "requires": role.get("requires", {})})
+        for kind in meta.get("proposals", []):
+            if kind["name"] == "Amendment":
+                L.s.put("gov.kinds", AMENDMENT, {**AMENDMENT_DEFAULTS, **{k: kind[k] for k in (
+                    "description", "eligible", "duration_s", "quorum_pct", "threshold") if kind.get(k)},
+                    "module": cid})
+            else:
+                L.s.put("gov.kinds", f"{contract}::{kind['name']}", {**kind, "contract": contract, "module": cid})
+    L.s.put("gov.constitution", cid, {"cid": cid, "seq": seq, "contracts": [c for c, _ in contracts],
+                                      "open_operations": sorted({o.strip() for _, m in contracts for o in str(
+                                          m.get("meta", {}).get("open_operations", "")).split(",") if o.strip()}),
+                                      "adopted": L.now, "via": via, "replaces": replaces})
+    L.s.put("gov.history", f"{seq:08d}", {"op": "replace" if replaces else "adopt", "cid": cid, "old": replaces,
+                                          "time": L.now, "via": via, "contracts": [c for c, _ in contracts]})
+
+
+def retire_module(L: Ledger, cid: str, via: str) -> None:
+    """Take a module out of the constitution: its contracts, roles and kinds go; members lose the
+    roles it declared (proposals already open finish under the version they were opened with)."""
+    entry = L.s.get("gov.constitution", cid)
+    if entry is None:
+        raise Refused("adopted", f"module {cid} is not adopted")
+    for contract in entry["contracts"]:
+        L.s.put("gov.contracts", contract, None)
+    gone = {r for r, d in L.s.scan("gov.role_defs") if d.get("module") == cid}
+    for r in sorted(gone):
+        L.s.put("gov.role_defs", r, None)
+    for k, d in L.s.scan("gov.kinds"):
+        if d.get("module") == cid:
+            L.s.put("gov.kinds", k, AMENDMENT_DEFAULTS if k == AMENDMENT else None)
+    for did, held in L.s.scan("gov.roles"):
+        if any(r in gone for r in held):
+            L.s.put("gov.roles", did, [r for r in held if r not in gone])
+    L.s.put("gov.constitution", cid, None)
+    seq = L.s.next_seq("constitution")
+    L.s.put("gov.history", f"{seq:08d}", {"op": "retire", "cid": cid, "old": None, "time": L.now, "via": via,
+                                          "contracts": entry["contracts"]})
+
+
+def open_operations(L: Ledger) -> frozenset:
+    return frozenset(o for m in constitution(L) for o in m.get("open_operations", []))
 
 
 # ---------------------------------------------------------------- members and roles
@@ -44,23 +160,20 @@ def is_member(L: Ledger, did: str) -> bool:
 
 
 def add_member(L: Ledger, actor: str, did: str, attributes: Optional[dict] = None) -> bool:
-    """The first member founds the workspace; later admissions need `manage_members`."""
-    if not did.startswith("did:"):
+    """Admit a member (who may do it is the host table's `add_member` row)."""
+    if not isinstance(did, str) or not did.startswith("did:"):
         raise Refused("member_did", f"`{did}` is not a DID")
-    if members(L):
-        E.require_permission(L, actor, "manage_members")
-    elif actor != did and L.authority is None:
-        raise Refused("founder", "the founding member adds themself first")
     if is_member(L, did):
         raise Refused("member_unique", f"{did} is already a member")
-    L.s.put("gov.members", did, {"did": did, "joined": L.now, "active": True, "attributes": attributes or {}})
+    previous = L.s.get("gov.members", did) or {}
+    L.s.put("gov.members", did, {"did": did, "joined": L.now, "active": True,
+                                 "attributes": attributes or previous.get("attributes", {})})
     return True
 
 
 def set_attribute(L: Ledger, actor: str, did: str, key: str, value_json: str) -> bool:
     import json
 
-    E.require_permission(L, actor, "manage_members")
     member = L.s.get("gov.members", did)
     if member is None:
         raise Refused("member_exists", f"{did} is not a member")
@@ -75,46 +188,73 @@ def set_attribute(L: Ledger, actor: str, did: str, key: str, value_json: str) ->
 
 
 def remove_member(L: Ledger, actor: str, did: str) -> bool:
-    E.require_permission(L, actor, "manage_members")
+    """A member leaves (or is removed): at once they lose their roles, their delegations both
+    ways, and their ballots on proposals still open; tallies count only members."""
     if not is_member(L, did):
         raise Refused("member_exists", f"{did} is not a member")
     m = L.s.get("gov.members", did)
     L.s.put("gov.members", did, {**m, "active": False, "left": L.now})
     L.s.put("gov.roles", did, [])
+    for key, d in L.s.scan("gov.delegations"):
+        if "revoked" not in d and did in (d["from"], d["to"]):
+            L.s.put("gov.delegations", key, {**d, "revoked": L.now})
+    for pid, p in L.s.scan("gov.proposals"):
+        if did in p["eligible"] and status(L, p) in ("pending", "active"):
+            ballots = {k: v for k, v in p["ballots"].items() if k != did}
+            L.s.put("gov.proposals", pid, {**p, "ballots": ballots, "eligible": [e for e in p["eligible"] if e != did]})
     return True
-
-
-def register_roles(L: Ledger, contract: str, roles: list[dict]) -> None:
-    """Record a contract's role declarations (name → can, extends, requires)."""
-    for role in roles:
-        L.s.put("gov.role_defs", role["name"], {"contract": contract, "can": role["can"],
-                                                "extends": role.get("extends"), "requires": role.get("requires", {})})
 
 
 def roles_of(L: Ledger, did: str) -> list[str]:
     return L.s.get("gov.roles", did) or []
 
 
-def has_role(L: Ledger, did: str, role: str, depth: int = 0) -> bool:
-    """Holding a role that extends `role` counts as holding `role`."""
-    for held in roles_of(L, did):
-        name = held
-        for _ in range(16):
-            if name == role:
-                return True
-            definition = L.s.get("gov.role_defs", name)
-            if definition is None or not definition.get("extends"):
-                break
-            name = definition["extends"]
-    return False
+def _chain(L: Ledger, role: str) -> list[dict]:
+    """A role's definition and those it extends (at most 16 deep, so a cycle ends)."""
+    out = []
+    name = role
+    for _ in range(16):
+        definition = L.s.get("gov.role_defs", name)
+        if definition is None:
+            break
+        out.append({**definition, "name": name})
+        if not definition.get("extends"):
+            break
+        name = definition["extends"]
+    return out
+
+
+def has_role(L: Ledger, did: str, role: str) -> bool:
+    """Holding a role that extends `role` counts as holding `role` (active members only)."""
+    if not is_member(L, did):
+        return False
+    return any(d["name"] == role for held in roles_of(L, did) for d in _chain(L, held))
+
+
+def permissions_of(L: Ledger, did: str) -> set[str]:
+    if not is_member(L, did):
+        return set()
+    return {p for held in roles_of(L, did) for d in _chain(L, held) for p in d.get("can", [])}
+
+
+def has_permission(L: Ledger, did: str, permission: str) -> bool:
+    """Held through a role of the adopted bylaws (`mint` covers `mint:RIV`). There is no
+    all-powerful permission and no grant beside the roles."""
+    held = permissions_of(L, did)
+    return permission in held or permission.split(":")[0] in held
 
 
 def grant_role(L: Ledger, actor: str, did: str, role: str) -> bool:
-    E.require_permission(L, actor, "manage_roles")
     definition = L.s.get("gov.role_defs", role)
-    if definition is None:
-        raise Refused("role_exists", f"no contract declares a role `{role}`",
-                      "open a proposal or run a function of the contract that declares it first")
+    if definition is None or role == "founder":
+        names = sorted(r for r, d in L.s.scan("gov.role_defs") if r != "founder")
+        from ccl.diag import did_you_mean
+
+        raise Refused("role_exists", f"the adopted bylaws declare no role `{role}`",
+                      did_you_mean(role, names) or ("roles: " + ", ".join(names) if names else
+                                                    "adopt bylaws that declare roles"))
+    if actor == did:
+        raise Refused("self_grant", "nobody grants a role to themself", "another member with `manage_roles` can")
     member = L.s.get("gov.members", did)
     if member is None or not member.get("active", True):
         raise Refused("member_exists", f"{did} is not a member")
@@ -132,7 +272,6 @@ def grant_role(L: Ledger, actor: str, did: str, role: str) -> bool:
 
 
 def revoke_role(L: Ledger, actor: str, did: str, role: str) -> bool:
-    E.require_permission(L, actor, "manage_roles")
     held = roles_of(L, did)
     if role not in held:
         raise Refused("role_held", f"{did} does not hold `{role}`")
@@ -142,18 +281,30 @@ def revoke_role(L: Ledger, actor: str, did: str, role: str) -> bool:
 
 # ---------------------------------------------------------------- proposals
 
-def register_kinds(L: Ledger, contract: str, module_cid: str, meta: dict) -> None:
-    register_roles(L, contract, meta.get("roles", []))
-    for kind in meta.get("proposals", []):
-        L.s.put("gov.kinds", f"{contract}::{kind['name']}", {**kind, "contract": contract, "module": module_cid})
+def kind_spec(L: Ledger, name: str) -> tuple[str, dict]:
+    """(key, spec) of an adopted proposal kind named `Contract::Kind` or `Kind` (or `Amendment`)."""
+    if name in ("Amendment", AMENDMENT):
+        return AMENDMENT, L.s.get("gov.kinds", AMENDMENT)
+    kinds = {k: d for k, d in L.s.scan("gov.kinds") if d is not None and k != AMENDMENT}
+    if "::" in name and name in kinds:
+        return name, kinds[name]
+    found = [k for k in kinds if k.split("::")[-1] == name]
+    if len(found) == 1:
+        return found[0], kinds[found[0]]
+    from ccl.diag import did_you_mean
+
+    names = sorted({k.split("::")[-1] for k in kinds} | {"Amendment"})
+    raise Refused("proposal_kind", f"the adopted bylaws declare no single proposal kind `{name}`",
+                  "name it as Contract::Kind" if found else
+                  (did_you_mean(name, names) or "kinds: " + ", ".join(names)))
 
 
-def open_proposal(L: Ledger, actor: str, contract: str, kind: str, args: list, *, method: str = "binary",
+def open_proposal(L: Ledger, actor: str, kind_name: str, args: list, *, method: str = "binary",
                   options: Optional[list] = None, delay_s: int = 0, timelock_s: int = 0,
-                  allow_changes: bool = False) -> str:
-    spec = L.s.get("gov.kinds", f"{contract}::{kind}")
-    if spec is None:
-        raise Refused("proposal_kind", f"`{contract}` declares no proposal `{kind}`")
+                  allow_changes: bool = False, extra: Optional[dict] = None) -> str:
+    """Open a proposal of an adopted kind (arguments already type-checked by the runtime)."""
+    key, spec = kind_spec(L, kind_name)
+    contract, kind = key.split("::")
     if not is_member(L, actor):
         raise Refused("member", f"{actor} is not a member, so cannot open proposals")
     if method not in METHODS:
@@ -177,15 +328,15 @@ def open_proposal(L: Ledger, actor: str, contract: str, kind: str, args: list, *
         "end": start + duration, "timelock_s": max(timelock_s, 0), "quorum_pct": spec.get("quorum_pct") or 0,
         "threshold": threshold, "eligible_role": eligible_role, "eligible": eligible, "method": method,
         "options": options or [], "allow_changes": allow_changes, "ballots": {}, "cancelled": False,
-        "executed": None, "execution": spec.get("execution")})
+        "executed": None, "execution": spec.get("execution"), "can": spec.get("can", []), **(extra or {})})
     return proposal_id
 
 
 def open_from_spec(L: Ledger, actor: str, spec: dict) -> str:
     """Open a proposal from the parameters a receipt records (so replay can do it again)."""
-    return open_proposal(L, actor, spec["contract"], spec["kind"], spec["args"], method=spec["method"],
+    return open_proposal(L, actor, spec["kind"], spec["args"], method=spec["method"],
                          options=spec["options"], delay_s=spec["delay_s"], timelock_s=spec["timelock_s"],
-                         allow_changes=spec["allow_changes"])
+                         allow_changes=spec["allow_changes"], extra=spec.get("extra"))
 
 
 def proposal(L: Ledger, proposal_id: str) -> dict:
@@ -260,7 +411,7 @@ def _record(L: Ledger, tx, actor: str, proposal_id: str, payload: dict, data: by
     if state != "active":
         raise Refused("voting_closed" if state != "pending" else "voting_not_open",
                       f"`{proposal_id}` is {state}: ballots are taken only while it is active")
-    if actor not in p["eligible"]:
+    if not is_member(L, actor) or actor not in p["eligible"]:
         raise Refused("eligible", f"{actor} is not among the eligible members (role `{p['eligible_role']}`)")
     previous = p["ballots"].get(actor)
     expected_seq = 0 if previous is None else previous["seq"] + 1
@@ -432,6 +583,8 @@ def instant_runoff(options: list, ballots: list) -> tuple[Optional[str], list]:
 def begin_execution(L: Ledger, actor: str, proposal_id: str) -> dict:
     """Check that a proposal may execute now and mark it executed (inside the run's transaction:
     if the execution fails, this mark rolls back with everything else)."""
+    if not is_member(L, actor):
+        raise Refused("member", f"{actor} is not a member, so cannot execute proposals")
     p = proposal(L, proposal_id)
     state = status(L, p)
     if state != "succeeded":

@@ -67,7 +67,9 @@ class EngineState:
         self.tx.kv_put("meta", "digest", self._digest)
 
     def scan(self, namespace: str) -> list[tuple[str, object]]:
-        return [(k, canon.decode(v)) for k, v in self.tx.kv_scan(namespace)]
+        """Rows in key order; a row put to None is deleted (skipped)."""
+        rows = [(k, canon.decode(v)) for k, v in self.tx.kv_scan(namespace)]
+        return [(k, v) for k, v in rows if v is not None]
 
     def next_seq(self, name: str) -> int:
         n = (self.get("ledger.seq", name) or 0) + 1

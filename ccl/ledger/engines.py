@@ -1,9 +1,11 @@
 """The economic engines on the ledger core: mutual credit, time bank, local currencies, loans,
 risk pools — and the permission grants that guard their privileged operations.
 
-Every function takes the acting member (`actor`, the run's caller) and enforces the rules:
-a member moves only their own funds; privileged operations need a named permission (granted to
-a member, or `admin`). Refusals raise `Refused` naming the rule. Imports ccl.ledger only.
+Every function takes the acting member (`actor`, the run's caller). Who may call what is decided
+before the engines run, in one place (ccl.runtime.authority, from the host table's `who`
+column); the engines enforce their own invariants — balances, floors, caps, a member moving only
+their own funds — as a second line. Refusals raise `Refused` naming the rule. Imports ccl.ledger
+only.
 """
 
 from __future__ import annotations
@@ -15,60 +17,7 @@ HOURS = "HOURS"          # the time bank (minutes)
 DAY = 86_400
 
 
-# ---------------------------------------------------------------- permissions
-
-def grants(ledger: Ledger, member: str) -> list[str]:
-    return ledger.s.get("gov.grants", member) or []
-
-
-def has_permission(ledger: Ledger, member: str, permission: str) -> bool:
-    """Granted directly, or through a role the member holds (roles come from the bylaws'
-    `role … { can: [...] }` declarations, registered by the governance engine)."""
-    held = set(grants(ledger, member))
-    for role in ledger.s.get("gov.roles", member) or []:
-        held.update(role_permissions(ledger, role))
-    return "admin" in held or permission in held or permission.split(":")[0] in held
-
-
-def role_permissions(ledger: Ledger, role: str, depth: int = 0) -> list[str]:
-    definition = ledger.s.get("gov.role_defs", role)
-    if definition is None or depth > 16:
-        return []
-    inherited = role_permissions(ledger, definition["extends"], depth + 1) if definition.get("extends") else []
-    return [*definition.get("can", []), *inherited]
-
-
-def require_permission(ledger: Ledger, member: str, permission: str) -> None:
-    if ledger.authority is not None:
-        return                  # inside the execution of a passed proposal: the vote is the authority
-    if not has_permission(ledger, member, permission):
-        raise Refused("permission", f"{member} lacks the `{permission}` permission",
-                      f"a member with `admin` or `manage_roles` can grant it: grant_permission(member, \"{permission}\")")
-
-
-def grant(ledger: Ledger, actor: str, member: str, permission: str) -> bool:
-    """The first grant of a new workspace bootstraps it (its founder); later ones need
-    `manage_roles`."""
-    if ledger.s.scan("gov.grants"):
-        require_permission(ledger, actor, "manage_roles")
-    return grant_unchecked(ledger, member, permission)
-
-
-def grant_unchecked(ledger: Ledger, member: str, permission: str) -> bool:
-    held = grants(ledger, member)
-    if permission not in held:
-        ledger.s.put("gov.grants", member, sorted([*held, permission]))
-    return True
-
-
-def revoke(ledger: Ledger, actor: str, member: str, permission: str) -> bool:
-    require_permission(ledger, actor, "manage_roles")
-    held = grants(ledger, member)
-    if permission not in held:
-        return False
-    ledger.s.put("gov.grants", member, [p for p in held if p != permission])
-    return True
-
+# ---------------------------------------------------------------- second-line invariants
 
 def _own(actor: str, owner: str, what: str) -> None:
     if actor != owner:
@@ -103,7 +52,6 @@ def credit_balance(ledger: Ledger, member: str) -> int:
 
 
 def set_credit_limit(ledger: Ledger, actor: str, member: str, floor: int, ceiling: int) -> bool:
-    require_permission(ledger, actor, "manage_credit")
     ensure_credit(ledger)
     ledger.set_limits(CREDIT, member, floor, ceiling)
     return True
@@ -116,23 +64,53 @@ def ensure_hours(ledger: Ledger) -> None:
         ledger.create_currency(HOURS, "time bank minutes", "hours", {"floor": -600})
 
 
+HOURS_CLAIM_WINDOW_S = 30 * DAY
+
+
 def log_hours(ledger: Ledger, actor: str, member: str, minutes: int, description: str) -> str:
-    """`actor` did `minutes` of work for `member`; the hours move when `member` confirms."""
+    """`actor` did `minutes` of work for `member`: a claim that stays pending — reserving nothing
+    of `member`'s floor — until `member` confirms it; they may decline it, and it expires after
+    30 days."""
     ensure_hours(ledger)
     if actor == member:
         raise Refused("distinct_accounts", "log hours of work done for someone else")
-    e = ledger.apply({"currency": HOURS, "from": member, "to": actor, "amount": minutes, "kind": "hours",
-                      "memo": description, "pending": True})
-    return e["id"]
+    if type(minutes) is not int or not 0 < minutes <= 10_000 * 60:
+        raise Refused("positive_amount", "log between 1 minute and 10000 hours")
+    record = f"hours-{ledger.s.next_seq('hours')}"
+    ledger.s.put("hours.claims", record, {"id": record, "from": member, "to": actor, "minutes": minutes,
+                                          "memo": description, "time": ledger.now, "status": "pending",
+                                          "expires": ledger.now + HOURS_CLAIM_WINDOW_S})
+    return record
+
+
+def hours_claim(ledger: Ledger, record: str) -> dict:
+    c = ledger.s.get("hours.claims", record) if isinstance(record, str) else None
+    if c is None:
+        raise Refused("entry_exists", f"there is no hours record `{record}`")
+    if c["status"] == "pending" and ledger.now > c["expires"]:
+        return {**c, "status": "expired"}
+    return c
 
 
 def confirm_hours(ledger: Ledger, actor: str, record: str) -> bool:
-    e = ledger.entry(record)
-    if e is None or e["currency"] != HOURS:
-        raise Refused("entry_exists", f"there is no hours record `{record}`")
-    if e["from"] != actor:
-        raise Refused("confirmer", f"only {e['from']}, who received the work, can confirm `{record}`")
-    ledger.post_pending(record)
+    c = hours_claim(ledger, record)
+    if c["from"] != actor:
+        raise Refused("confirmer", f"only {c['from']}, who received the work, can confirm `{record}`")
+    if c["status"] != "pending":
+        raise Refused("entry_pending", f"`{record}` is {c['status']}, not pending")
+    e = ledger.apply({"currency": HOURS, "from": c["from"], "to": c["to"], "amount": c["minutes"], "kind": "hours",
+                      "memo": c["memo"], "id": record})
+    ledger.s.put("hours.claims", record, {**c, "status": "confirmed", "confirmed": ledger.now, "entry": e["id"]})
+    return True
+
+
+def decline_hours(ledger: Ledger, actor: str, record: str) -> bool:
+    c = hours_claim(ledger, record)
+    if c["from"] != actor:
+        raise Refused("confirmer", f"only {c['from']}, who received the work, can decline `{record}`")
+    if c["status"] != "pending":
+        raise Refused("entry_pending", f"`{record}` is {c['status']}, not pending")
+    ledger.s.put("hours.claims", record, {**c, "status": "declined", "declined": ledger.now})
     return True
 
 
@@ -154,7 +132,6 @@ POLICY_KEYS = ("cap", "transferable", "demurrage_bps", "period_days", "floor", "
 
 
 def create_currency(ledger: Ledger, actor: str, symbol: str, name: str, policy: dict) -> bool:
-    require_permission(ledger, actor, "manage_currency")
     unknown = sorted(set(policy) - set(POLICY_KEYS))
     if unknown:
         raise Refused("policy_key", f"`{unknown[0]}` is not a currency policy", "policies: " + ", ".join(POLICY_KEYS))
@@ -163,14 +140,11 @@ def create_currency(ledger: Ledger, actor: str, symbol: str, name: str, policy: 
 
 
 def mint_tokens(ledger: Ledger, actor: str, symbol: str, to: str, amount: int) -> bool:
-    require_permission(ledger, actor, f"mint:{symbol}")
     ledger.mint(symbol, to, amount)
     return True
 
 
 def burn_tokens(ledger: Ledger, actor: str, symbol: str, owner: str, amount: int) -> bool:
-    if actor != owner:
-        require_permission(ledger, actor, f"mint:{symbol}")
     ledger.burn(symbol, owner, amount)
     return True
 
@@ -186,7 +160,6 @@ def token_balance(ledger: Ledger, symbol: str, member: str) -> int:
 
 
 def set_policy(ledger: Ledger, actor: str, symbol: str, key: str, value: int) -> bool:
-    require_permission(ledger, actor, f"manage_currency:{symbol}")
     ledger.set_policy(symbol, key, value)
     return True
 
@@ -270,7 +243,6 @@ def _schedule(amount: int, term_days: int, start: int) -> list[dict]:
 
 
 def approve_loan(ledger: Ledger, actor: str, loan_id: str) -> bool:
-    require_permission(ledger, actor, "approve_loan")
     loan = _loan(ledger, loan_id)
     if loan["status"] not in ("requested", "evaluated"):
         raise Refused("loan_status", f"loan `{loan_id}` is {loan['status']}; only a requested loan can be approved")
@@ -320,7 +292,6 @@ def repay_loan(ledger: Ledger, actor: str, loan_id: str, amount: int) -> bool:
 
 
 def write_off_loan(ledger: Ledger, actor: str, loan_id: str) -> bool:
-    require_permission(ledger, actor, "write_off")
     loan = _loan(ledger, loan_id)
     if loan["status"] != "active":
         raise Refused("loan_status", f"loan `{loan_id}` is {loan['status']}, not active")
@@ -343,7 +314,6 @@ def _pool(ledger: Ledger, name: str) -> dict:
 
 
 def create_pool(ledger: Ledger, actor: str, name: str, contribution: int, member_cap: int) -> bool:
-    require_permission(ledger, actor, "manage_pool")
     if ledger.s.get("pools", name) is not None:
         raise Refused("pool_unique", f"risk pool `{name}` already exists")
     if contribution <= 0 or member_cap < contribution:
@@ -391,7 +361,6 @@ def file_claim(ledger: Ledger, actor: str, name: str, amount: int, reason: str) 
 
 
 def approve_claim(ledger: Ledger, actor: str, claim_id: str) -> bool:
-    require_permission(ledger, actor, "approve_claim")
     claim = ledger.s.get("claims", claim_id)
     if claim is None or claim["status"] != "filed":
         raise Refused("claim_status", f"there is no open claim `{claim_id}`")

@@ -134,8 +134,7 @@ class Role(BaseModel):
 
 
 class ProposalOpen(BaseModel):
-    contract: str                         # the CID of an uploaded contract module
-    kind: str
+    kind: str                             # a kind of the adopted bylaws: `Kind` or `Contract::Kind`
     args: list[Any] = []
     method: str = "binary"
     options: Optional[list[str]] = None
@@ -161,20 +160,13 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         body = await request.body()
         return auth.check(request.headers, request.method, request.url.path, body, clock())
 
-    def run(evidence: dict, verified, entry: str, args: list, before=None, **session_kw) -> JSONResponse:
+    def run(evidence: dict, verified, entry: str, args: list, action=None) -> JSONResponse:
         from ccl.runtime import session
-
-        def with_nonce(ledger):
-            key = f"{evidence['did']}|{evidence['nonce']}"
-            if ledger.s.get("node.nonces", key) is not None:
-                raise Refused("replayed_request", "this request was already handled (its nonce was used)")
-            ledger.s.put("node.nonces", key, evidence["time"])
-            return {"request": evidence, **((before(ledger) or {}) if before else {})}
 
         try:
             outcome = session.run(verified, entry, args, store=workspace.store, caller=evidence["did"],
-                                  signer=node_identity, now=clock(), log=lambda m: None, before=with_nonce,
-                                  **session_kw)
+                                  signer=node_identity, now=None, clock=clock, log=lambda m: None, request=evidence,
+                                  action=action)
         except CclError as e:
             return from_diagnostic(e.diagnostic)
         if outcome.error is not None:
@@ -184,7 +176,8 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
             if r.error.code == "H0600" and "replayed_request" in r.error.message:
                 return problem(409, "A0006", "replayed request", r.error.message, "host")
             return from_diagnostic(r.error)
-        return JSONResponse({"ok": True, "result": r.value, "gas_used": r.gas_used, "receipt": outcome.receipt})
+        return JSONResponse({"ok": True, "result": r.value, "gas_used": r.gas_used, "receipt": outcome.receipt,
+                             **({"proposal": outcome.opened} if outcome.opened else {})})
 
     def read(fn):
         try:
@@ -230,7 +223,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     async def credit_history(member: str, request: Request):
         evidence = await signed(request)
         if evidence["did"] != member and not _steward(workspace, evidence["did"]):
-            return problem(403, "A0007", "private data", "members read their own history (or hold admin)")
+            return problem(403, "A0007", "private data", "members read their own history (or hold manage_credit)")
         return read(lambda L, tx: (E.ensure_credit(L), {"member": member, "history": L.history(E.CREDIT, member)})[1])
 
     @app.post("/api/v1/hours/log")
@@ -328,28 +321,12 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
 
     @app.post("/api/v1/proposals")
     async def proposal_open(body: ProposalOpen, request: Request):
-        from ccl import governance as G
-
+        """Open a proposal of a kind the adopted bylaws declare (an uploaded module registers nothing)."""
         evidence = await signed(request)
-        verified = modules.get(body.contract) or _load_module(workspace, body.contract)
-        if verified is None:
-            return problem(404, "U0701", "unknown contract", f"upload the contract first: {body.contract}", "usage")
-        names = [c for c, meta in verified.module.contracts if any(p["name"] == body.kind for p in meta["proposals"])]
-        if len(names) != 1:
-            return problem(400, "U0700", "unknown proposal kind", f"no single kind `{body.kind}`", "usage")
-        spec = {"contract": names[0], "kind": body.kind, "args": body.args, "method": body.method,
-                "options": body.options, "delay_s": body.delay_s, "timelock_s": body.timelock_s,
-                "allow_changes": body.allow_changes}
-        opened = {}
-
-        def before(ledger):
-            opened["id"] = G.open_from_spec(ledger, evidence["did"], spec)
-            return {"action": {"op": "open_proposal", **spec}, "opened": opened["id"]}
-
-        response = run(evidence, bylaw("cli_noop"), "noop", [], before=before, registers=verified)
-        if response.status_code == 200:
-            return JSONResponse({"ok": True, "proposal": opened["id"], **json.loads(response.body)})
-        return response
+        action = {"op": "open_proposal", "kind": body.kind, "args": body.args, "method": body.method,
+                  "options": body.options, "delay_s": body.delay_s, "timelock_s": body.timelock_s,
+                  "allow_changes": body.allow_changes}
+        return run(evidence, bylaw("cli_noop"), "noop", [], action=action)
 
     @app.get("/api/v1/proposals/{pid}")
     async def proposal_show(pid: str, request: Request):
@@ -365,7 +342,6 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     @app.post("/api/v1/proposals/{pid}/execute")
     async def proposal_execute(pid: str, request: Request):
         from ccl import governance as G
-        from ccl.canon import Link
 
         evidence = await signed(request)
         with workspace.store.reader() as tx:
@@ -373,15 +349,15 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
                 p = G.proposal(Ledger(EngineState(tx), clock()), pid)
             except Refused as r:
                 return problem(404, "H0600", "refused", r.message, "host")
-        verified = _load_module(workspace, p["module"])
-        if verified is None or p["execution"] is None:
+        if p["execution"] is None:
             return problem(409, "H0600", "refused", f"`{pid}` has nothing to execute", "host")
-
-        def before(ledger):
-            q = G.begin_execution(ledger, evidence["did"], pid)
-            return {"proposal": pid, "ballots": [Link(b["cid"]) for _, b in sorted(q["ballots"].items())]}
-
-        return run(evidence, verified, p["execution"], p["args"], before=before, authority=pid)
+        action = {"op": "execute", "proposal": pid}
+        if p["execution"] == "builtin:amendment":
+            return run(evidence, bylaw("cli_noop"), "noop", [], action=action)
+        verified = _load_module(workspace, p["module"])
+        if verified is None:
+            return problem(409, "H0600", "refused", f"the module of `{pid}` is missing", "host")
+        return run(evidence, verified, p["execution"], p["args"], action=action)
 
     @app.get("/api/v1/proposals/{pid}/tally")
     async def proposal_tally(pid: str, request: Request):
@@ -434,12 +410,17 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         evidence = await signed(request)
         from ccl.pipeline import build
 
+        with workspace.store.reader() as tx:
+            from ccl import governance as G
+
+            if not G.is_member(Ledger(EngineState(tx), clock()), evidence["did"]):
+                return problem(403, "H0600", "not a member", "only members upload contracts to run", "host")
         try:
             verified = build(body.source, body.name)
         except CclError as e:
             return from_diagnostic(e.diagnostic)
-        with workspace.store.transaction() as tx:
-            tx.put_block(verified.cid, verified.encoded)
+        if len(modules) >= 256:                  # uploaded modules are kept in memory only; runs store them
+            modules.pop(next(k for k in modules if not k.startswith("cli_")))
         modules[verified.cid] = verified
         return {"ok": True, "cid": verified.cid, "by": evidence["did"],
                 "functions": [f.name for f in verified.module.functions if f.entry]}
@@ -482,7 +463,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
 
 def _steward(workspace, did: str) -> bool:
     with workspace.store.reader() as tx:
-        return E.has_permission(Ledger(EngineState(tx), 0), did, "admin")
+        from ccl import governance as G
+
+        return G.has_permission(Ledger(EngineState(tx), 0), did, "manage_credit")
 
 
 def _load_module(workspace, cid: str):

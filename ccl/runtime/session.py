@@ -1,18 +1,26 @@
-"""One run, end to end, against a store: load state, run, and commit with a signed receipt.
+"""One run, end to end, against a store: load state, authorize, run, and commit with a signed receipt.
 
-`run(...)` opens one store transaction; the VM runs inside it with the effectful host rows
-bound to it. On success, if anything changed (contract state, host effects, events), it writes
-the module block (once per CID), the event blocks, the new contract state and one receipt —
-module, entry, args, caller, time, gas limit and used, result, effects, events, the previous
-head and the state root after the run — signed by the caller's key, and commits. On any error
-the transaction rolls back: nothing changes. `replay(...)` re-executes every receipt into a
-fresh store and compares state roots. Imports leaves, ccl.compile, ccl.vm, ccl.dag, ccl.store,
-ccl.identity and ccl.runtime.host.
+`found(...)` writes a workspace's genesis: the co-op's identity, the founder as first member and
+the founding bylaws adopted, in one record signed by the co-op's key that every later receipt
+descends from. `run(...)` opens one store transaction and, before anything runs, decides what the
+run is: a call of an adopted contract (its state is the contract's, by name; its entry points
+need a member caller unless declared `open`), a module that is not adopted (it acts as its
+caller, registers nothing, and keeps its state under its own CID; declaring an adopted
+contract's name is refused), or an action — opening a proposal of an adopted kind (arguments
+type-checked) or executing a passed one (as the co-op, with only what its kind declares). The VM
+runs with the effectful host rows bound to the transaction and authorized in one place
+(ccl.runtime.authority). On success, if anything changed, it writes the module block, events,
+contract state and one receipt — module, entry, args, caller, time, gas, result, effects,
+events, history format version, the previous head and the state root — signed, and commits. On
+any error the transaction rolls back: nothing changes. `replay(...)` re-executes every record
+from genesis into a fresh store and compares state roots. Imports leaves, ccl.compile, ccl.vm,
+ccl.dag, ccl.store, ccl.identity, ccl.governance and ccl.runtime.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import Callable, Optional
 
 import attrs
@@ -25,10 +33,14 @@ from ccl.diag import Diagnostic, Span
 from ccl.identity import Identity
 from ccl import governance as G
 from ccl.ledger import EngineState, Ledger, Refused
+from ccl.runtime import authority as AUTH
 from ccl.runtime import host as host_rows
 from ccl.store.sqlite import SqliteStore
-from ccl.vm.run import MISSING, RunResult, execute
+from ccl.vm.run import MISSING, RunResult, execute, find_entry
 from ccl.vm.values import ArgError, Types, from_json, to_json
+
+HISTORY_VERSION = dag.HISTORY_VERSION
+CLOCK_SKEW_S = 300            # a clock this far behind the last receipt is taken as the receipt's time
 
 
 @attrs.define
@@ -37,23 +49,42 @@ class SessionResult:
     receipt: Optional[str] = None          # CID of the receipt written, if the run changed state
     state_root: Optional[str] = None
     error: Optional[Diagnostic] = None     # a failure of the session itself (e.g. no key to sign)
+    opened: Optional[str] = None           # the proposal an open_proposal action opened
 
 
 class _Rollback(Exception):
     pass
 
 
+def _refusal(r: Refused, where: str = "") -> Diagnostic:
+    return Diagnostic("host", "H0600", f"refused ({r.rule}): {r.message}", Span(where), (r.hint,) if r.hint else ())
+
+
+def _failed(d: Diagnostic) -> dict:
+    return {"result": RunResult(False, error=d)}
+
+
 def contracts_of(verified: Verified) -> list[str]:
-    return sorted({c for c, _, _ in verified.module.states} | {c for c, _ in verified.module.initializers})
+    module = verified.module
+    return sorted({c for c, _, _ in module.states} | {c for c, _ in module.initializers} |
+                  {c for c, _ in module.contracts})
 
 
-def load_state(tx, verified: Verified) -> tuple[list, set]:
-    """Globals for the module's state variables from the store, and the contracts needing init."""
+def state_key(contract: str, local: Optional[str]) -> str:
+    """Where a contract's state lives: by name for the adopted contract, under the module's
+    CID for a module that is not adopted."""
+    return contract if local is None else f"{local}/{contract}"
+
+
+def load_state(tx, verified: Verified, local: Optional[str] = None, strict: bool = False) -> tuple[list, set]:
+    """Globals for the module's state variables from the store, and the contracts needing init.
+    A field that is new starts at its initializer; with `strict` (an adopted lineage), a field
+    whose stored type differs is refused rather than reset (amendments migrate it explicitly)."""
     module = verified.module
     types = Types(module)
     persisted: dict[str, dict] = {}
     for contract in contracts_of(verified):
-        row = tx.get_state(contract)
+        row = tx.get_state(state_key(contract, local))
         persisted[contract] = canon.decode(row[1]) if row else {}
     values, initialize = [], set()
     for contract, name, desc in module.states:
@@ -64,18 +95,23 @@ def load_state(tx, verified: Verified) -> tuple[list, set]:
                 continue
             except ArgError:
                 pass
-        values.append(MISSING)               # new field, or its type changed: start it afresh
+        if strict and entry is not None:
+            raise Refused("state_type", f"`{contract}.{name}` is stored as {entry.get('type')!r}, not {desc!r}",
+                          "change a field's type only by amendment, with a migration function")
+        values.append(MISSING)               # a new field: start it afresh
         initialize.add(contract)
     return values, initialize
 
 
-def encode_state(verified: Verified, globals_: list) -> dict[str, bytes]:
+def encode_state(verified: Verified, globals_: list, previous: Optional[dict] = None) -> dict[str, bytes]:
+    """Each contract's state as canonical bytes. Fields in `previous` (contract → decoded stored
+    state) that this version does not declare are kept, so nothing is silently dropped."""
     module = verified.module
     types = Types(module)
-    out: dict[str, dict] = {c: {} for c in contracts_of(verified)}
+    out: dict[str, dict] = {c: dict((previous or {}).get(c) or {}) for c in contracts_of(verified)}
     for (contract, name, desc), value in zip(module.states, globals_):
         out[contract][name] = {"type": desc, "value": to_json(ty.from_descriptor(desc), value, types)}
-    return {c: canon.encode(v) for c, v in out.items()}
+    return {c: canon.encode(v) for c, v in out.items() if v}
 
 
 def state_root(tx) -> str:
@@ -85,73 +121,241 @@ def state_root(tx) -> str:
     return canon.cid_of({"contracts": contracts, "engines": tx.kv_get("meta", "digest") or b""})
 
 
+# ---------------------------------------------------------------- founding
+
+def genesis_payload(coop: str, founder: str, bylaws: list[Verified], now: int, demo: bool) -> dict:
+    return {"coop": coop, "founder": founder, "bylaws": [Link(v.cid) for v in bylaws], "history": HISTORY_VERSION,
+            "time": now, "demo": demo}
+
+
+def _found_in(tx, payload: dict, modules: dict[str, Verified]) -> str:
+    L = Ledger(EngineState(tx), payload["time"])
+    bylaws = [modules[link.cid] for link in payload["bylaws"]]
+    for v in bylaws:
+        tx.put_block(v.cid, v.encoded)
+    G.found(L, payload["coop"], payload["founder"], [(v.cid, list(v.module.contracts)) for v in bylaws],
+            payload["demo"])
+    return state_root(tx)
+
+
+def found(store, *, coop: Identity, founder: str, bylaws: list[Verified], now: int, demo: bool = False) -> str:
+    """Write the genesis of an empty store; returns its CID. Refused (Refused) if the store
+    already holds a history or the bylaws conflict."""
+    with store.transaction() as tx:
+        if tx.head() is not None:
+            raise Refused("founded", "this workspace already has a history")
+        payload = genesis_payload(coop.did, founder, bylaws, now, demo)
+        payload["state_root"] = _found_in(tx, payload, {v.cid: v for v in bylaws})
+        block = {"kind": "genesis", "version": HISTORY_VERSION, "payload": payload, "signer": coop.did,
+                 "signature": coop.sign(canon.encode(payload))}
+        cid = dag.put(tx, block)
+        tx.append_receipt(cid)
+    return cid
+
+
+def scratch(verified: Optional[Verified], caller: str, now: int) -> SqliteStore:
+    """An in-memory store founded for one caller, with `verified` adopted when it declares
+    contracts: how runs without a workspace, and `ccl test`, get a co-op to run in."""
+    store = SqliteStore.memory()
+    bylaws = [verified] if verified is not None and verified.module.contracts else []
+    found(store, coop=Identity.from_seed("scratch co-op", b"ccl scratch co-op".ljust(32, b".")), founder=caller,
+          bylaws=bylaws, now=now, demo=True)
+    return store
+
+
+def unfounded(tx) -> Diagnostic:
+    if tx.head() is not None:
+        return Diagnostic("usage", "U0706", "this workspace was made by an earlier ccl, before co-ops were founded "
+                          "with a genesis record, so its history cannot be trusted as a constitution", Span(),
+                          ("export what you need (`ccl member list --json`, `ccl credit balance`), then found a new "
+                           "workspace: `ccl init --founder NAME --bylaws FILE` (see docs/workspace.md, Upgrading)",))
+    return Diagnostic("usage", "U0704", "this workspace is not founded yet: nothing can change before founding",
+                      Span(), ("found it: `ccl init --founder NAME [--bylaws FILE]`",))
+
+
+# ---------------------------------------------------------------- runs
+
 def run(verified: Verified, entry: str, args: list, *, store, caller: str, signer: Optional[Identity],
-        now: int, gas_limit: int = limits.gas_default, mode: str = "fast",
+        now: Optional[int] = None, gas_limit: int = limits.gas_default, mode: str = "fast",
         log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), record: bool = True,
-        authority: Optional[str] = None, before: Optional[Callable] = None, extra: Optional[dict] = None,
-        registers: Optional[Verified] = None) -> SessionResult:
+        action: Optional[dict] = None, request: Optional[dict] = None, attachments: Optional[dict] = None,
+        testing=None, clock: Callable[[], int] = lambda: int(time.time())) -> SessionResult:
     """Run and, if the run changed anything, commit it with a signed receipt (see module doc).
     With `record=False` (replay), state is committed but no receipt is written or signed.
 
-    Governance: `authority` names the passed proposal whose execution this is; `before(ledger)`
-    runs inside the transaction first (e.g. marking the proposal executed) and may return fields
-    for the receipt; `registers` is a contract module whose roles and proposal kinds the run
-    registers (when opening a proposal of it)."""
+    `now`: the run's time; None takes the clock. An explicit time is honoured only in a demo
+    workspace. `action`: {"op": "open_proposal", "kind", "args", "method", "options", "delay_s",
+    "timelock_s", "allow_changes", "tests"?} or {"op": "execute", "proposal"}; `attachments`
+    (CID → Verified) are the modules an Amendment proposes and its tests. `request`: a node's evidence of the member's signed request (its nonce
+    is recorded, once). `testing`: the `ccl test` hooks (as_member, at, expect_fail)."""
     outcome: dict = {}
-    extra = dict(extra or {})
-    if registers is not None:
-        extra["registers"] = Link(registers.cid)
     try:
         with store.transaction() as tx:
             outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record,
-                              authority, before, extra, registers)
-            if not outcome["result"].ok or outcome.get("error"):
-                raise _Rollback()
+                              action, request, attachments or {}, testing, clock)
+            if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
+                raise _Rollback()                   # (a run that changed nothing keeps nothing, to be sure)
     except _Rollback:
         pass
-    return SessionResult(outcome["result"], outcome.get("receipt"), outcome.get("root"), outcome.get("error"))
+    return SessionResult(outcome["result"], outcome.get("receipt"), outcome.get("root"), outcome.get("error"),
+                         outcome.get("opened"))
 
 
-def _register(tx, ledger: Ledger, verified: Verified) -> None:
-    """Put a module's roles and proposal kinds in the governance tables (once per module CID)."""
+def load_module(tx, cid: str) -> Verified:
+    data = tx.get_block(cid)
+    if data is None:
+        raise Refused("module_exists", f"module {cid} is not in this workspace's DAG")
+    return verify(module_from_cbor(canon.decode(data), cid), cid)
+
+
+def _classify(L: Ledger, verified: Verified) -> tuple[Optional[str], Optional[Diagnostic]]:
+    """(local, refusal): local is None for the adopted module, else the CID its state lives under."""
+    names = contracts_of(verified)
+    if not names:
+        return verified.cid, None
+    adopted = G.adopted(L)
+    if all(adopted.get(c) == verified.cid for c in names):
+        return None, None
+    clash = [c for c in names if c in adopted]
+    if clash:
+        return None, Diagnostic("usage", "U0707", f"`{clash[0]}` is an adopted contract, and this module is not its "
+                                f"adopted version ({adopted[clash[0]][:20]}…)", Span(verified.module.source),
+                                (f"call the adopted contract with `ccl call {clash[0]} FN`, or see what differs with "
+                                 f"`ccl bylaws diff {verified.module.source}` (then `ccl adopt` it to propose it)",))
+    return verified.cid, None
+
+
+def _entry_open(verified: Verified, entry_index: int) -> bool:
+    name = verified.module.functions[entry_index].name
+    contract, _, fn = name.rpartition("::")
+    for c, meta in verified.module.contracts:
+        if c == contract:
+            return bool((meta.get("functions") or {}).get(fn, {}).get("open"))
+    return False
+
+
+def _check_args(tx, spec: dict, args: list) -> None:
+    """A proposal's arguments against its kind's parameter types (before anyone votes on it)."""
+    params = spec.get("params", [])
+    if not isinstance(args, list) or len(args) != len(params):
+        raise Refused("proposal_args", f"`{spec['name']}` takes {len(params)} argument(s) "
+                      f"({', '.join(n for n, _ in params) or 'none'}), given {len(args) if isinstance(args, list) else args!r}")
+    descriptors = spec.get("param_types") or [t for _, t in params]
+    types = Types(load_module(tx, spec["module"]).module) if spec.get("module") else None
+    for (name, _), desc, value in zip(params, descriptors, args):
+        try:
+            from_json(ty.from_descriptor(desc), value, types, name)
+        except (ArgError, Exception) as e:
+            raise Refused("proposal_args", f"argument `{name}` of `{spec['name']}`: {getattr(e, 'message', e)}",
+                          f"give a {ty.from_descriptor(desc)} as JSON") from None
+
+
+def _time(tx, L: Ledger, now: Optional[int], demo: bool, clock) -> tuple[int, Optional[Diagnostic]]:
+    if demo:
+        return (now if now is not None else clock()), None
+    if now is not None:
+        return 0, Diagnostic("usage", "U0705", "--at is honoured only in a demo workspace: a real co-op's receipts "
+                             "take their time from the clock", Span(), ("found a demo workspace for rehearsals: "
+                                                                       "`ccl init --founder NAME --demo`",))
+    t = clock()
+    head = dag.get(tx, tx.head())
+    last = head["payload"]["time"] if head else 0
+    if t < last:
+        if last - t > CLOCK_SKEW_S:
+            return 0, Diagnostic("environment", "N0901", f"this machine's clock ({t}) is more than {CLOCK_SKEW_S} s "
+                                 f"behind the last receipt ({last})", Span(), ("set the clock right and try again",))
+        t = last                                  # receipt times never go backwards
+    return t, None
+
+
+def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record, action, request,
+            attachments, testing, clock) -> dict:
     module = verified.module
-    cid = verified.cid
-    for contract, meta in module.contracts:
-        if not meta.get("roles") and not meta.get("proposals"):
-            continue
-        known = [ledger.s.get("gov.kinds", f"{contract}::{k['name']}") for k in meta.get("proposals", [])]
-        roles = [ledger.s.get("gov.role_defs", r["name"]) for r in meta.get("roles", [])]
-        if all(k is not None and k["module"] == cid for k in known) and all(
-                r is not None and r["can"] == d["can"] and r.get("extends") == d.get("extends")
-                for r, d in zip(roles, meta.get("roles", []))):
-            continue
-        tx.put_block(cid, verified.encoded)
-        G.register_kinds(ledger, contract, cid, meta)
+    digest_before = tx.kv_get("meta", "digest")        # before anything (a nonce, an opening) is written
+    ledger = Ledger(EngineState(tx), 0)
+    genesis = G.coop(ledger)
+    if genesis is None:
+        return _failed(unfounded(tx))
+    if record:
+        ledger.now, problem = _time(tx, ledger, now, genesis["demo"], clock)
+        if problem is not None:
+            return _failed(problem)
+    else:
+        ledger.now = now
+    now = ledger.now
+    extra: dict = {}
+    principal = AUTH.Principal(caller, genesis["coop"], None, G.open_operations(ledger))
+    hidden = False
+    local: Optional[str] = None
+    try:
+        if caller == genesis["coop"]:
+            raise Refused("coop_principal", "the co-op itself acts only through the execution of passed proposals")
+        if request is not None:
+            key = f"{request['did']}|{request['nonce']}"
+            if ledger.s.get("node.nonces", key) is not None:
+                raise Refused("replayed_request", "this request was already handled (its nonce was used)")
+            ledger.s.put("node.nonces", key, request["time"])
+            extra["request"] = request
+        op = (action or {}).get("op")
+        executing = None
+        if op == "open_proposal":
+            extra.update(_open(tx, ledger, caller, action, attachments, mode))
+        elif op == "execute":
+            executing = G.begin_execution(ledger, caller, action["proposal"])
+            p = executing
+            extra.update({"action": {"op": "execute", "proposal": p["id"]}, "proposal": p["id"],
+                          "triggered_by": caller,
+                          "ballots": [Link(b["cid"]) for _, b in sorted(p["ballots"].items())]})
+            if p["execution"] == "builtin:amendment":
+                if contracts_of(verified):
+                    raise Refused("execution", "an amendment's execution runs no contract code")
+                from ccl.runtime import amend
 
-
-def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record, authority, before,
-            extra, registers) -> dict:
-    module = verified.module
-    before_state = {c: (tx.get_state(c) or (None, None))[1] for c in contracts_of(verified)}
-    digest_before = tx.kv_get("meta", "digest")
-    ledger = Ledger(EngineState(tx), now, authority)
-    refused = _prepare(tx, ledger, verified, registers, before, extra)
-    if refused is not None:
-        return refused
-    values, initialize = load_state(tx, verified)
+                extra["amendment"] = amend.switch(tx, ledger, p, mode)
+                executing = None
+            else:
+                if p["module"] != verified.cid or entry != p["execution"]:
+                    raise Refused("execution", "an execution runs the proposal's own block from its module")
+                # it finishes under the version it was opened with, on the adopted contract's state
+                principal = AUTH.Principal(genesis["coop"], genesis["coop"], frozenset(p.get("can", [])),
+                                           principal.open_ops)
+                caller, hidden = genesis["coop"], True
+        elif op is not None:
+            raise Refused("action", f"unknown action `{op}`")
+        if executing is None:
+            local, problem = _classify(ledger, verified)
+            if problem is not None:
+                return _failed(problem)
+        entry_index = find_entry(module, entry, hidden)
+        entry_open = local is None and _entry_open(verified, entry_index)
+        if local is None and not hidden and not entry_open and contracts_of(verified):
+            AUTH.check_member(ledger, principal, f"call {module.functions[entry_index].name}")
+        values, initialize = load_state(tx, verified, local, strict=local is None)
+    except Refused as r:
+        return _failed(_refusal(r, module.source))
+    before_state = {c: (tx.get_state(state_key(c, local)) or (None, None))[1] for c in contracts_of(verified)}
     effects = host_rows.Effects()
     result = execute(verified, entry, args, gas_limit=gas_limit, now=now, caller=caller, mode=mode, log=log,
-                     state=values, initialize=initialize, host=lambda st: host_rows.bind(tx, effects, st, ledger),
-                     hidden=authority is not None)
+                     state=values, initialize=initialize, hidden=hidden,
+                     host=lambda st: host_rows.bind(tx, effects, st, ledger, principal, testing))
+    if testing is not None:
+        result = testing.outcome(result)
+        if testing.expected is not None:           # an expected failure ends the test: keep nothing
+            return {"result": result}
     if not result.ok:
         return {"result": result}
     if effects.ledger is not None:
         effects.ledger.check_invariants()          # the engines' invariants, re-checked at commit
-    after = encode_state(verified, result.state)
+    previous = {c: canon.decode(v) if v else None for c, v in before_state.items()}
+    after = encode_state(verified, result.state, previous)
     changed = [c for c in after if after[c] != before_state.get(c)]
     engines_changed = tx.kv_get("meta", "digest") != digest_before
     if not changed and not effects.records and not effects.events and not result.events and not engines_changed:
-        return {"result": result}
+        return {"result": result, "opened": extra.get("opened"), "unchanged": True}
+    if not (principal.executing or entry_open or G.is_member(ledger, principal.caller)):
+        return _failed(_refusal(Refused("member", f"{caller} is not a member of this co-op, so nothing it runs is kept",
+                                        "a member with `manage_members` admits members: ccl member add NAME"),
+                                module.source))
     if record and signer is None:
         return {"result": result, "error": Diagnostic(
             "usage", "U0703", "this run changes the workspace, so it must be signed",
@@ -159,10 +363,10 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     module_cid = verified.cid
     tx.put_block(module_cid, verified.encoded)
     for contract in changed:
-        tx.put_state(contract, module_cid, after[contract])
+        tx.put_state(state_key(contract, local), module_cid, after[contract])
     root = state_root(tx)
     if not record:
-        return {"result": result, "root": root}
+        return {"result": result, "root": root, "opened": extra.get("opened")}
     prev = tx.head()
     events = []
     for e in result.events:
@@ -170,38 +374,40 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
         events.append(Link(dag.put(tx, dag.event_block(e.name, caller, now, fields, prev or module_cid))))
     for e in effects.events:
         events.append(Link(dag.put(tx, dag.event_block(e["type"], caller, now, e["data"], prev or module_cid))))
-    f = module.functions[_entry_index(module, entry, authority is not None)]
+    f = module.functions[entry_index]
     payload = {
         "module": Link(module_cid), "function": f.name, "entry": entry, "args": args, "caller": caller,
         "time": now, "gas_limit": gas_limit, "gas_used": result.gas_used, "result": result.value,
-        "effects": effects.records, "events": events, "contracts": changed,
+        "effects": effects.records, "events": events, "contracts": changed, "history": HISTORY_VERSION,
         "prev": Link(prev) if prev else None, "state_root": root, **extra,
     }
     receipt = dag.sign_receipt(payload, signer)
     cid = dag.put(tx, receipt)
     tx.append_receipt(cid)
-    return {"result": result, "receipt": cid, "root": root}
+    return {"result": result, "receipt": cid, "root": root, "opened": extra.get("opened")}
 
 
-def _prepare(tx, ledger, verified, registers, before, extra) -> Optional[dict]:
-    """Registration and the `before` hook; a refusal here fails the run like a host error."""
-    try:
-        _register(tx, ledger, verified)
-        if registers is not None:
-            _register(tx, ledger, registers)
-        if before is not None:
-            extra.update(before(ledger) or {})
-    except Refused as r:
-        d = Diagnostic("host", "H0600", f"refused ({r.rule}): {r.message}", Span(verified.module.source),
-                       (r.hint,) if r.hint else ())
-        return {"result": RunResult(False, error=d)}
-    return None
+def _open(tx, ledger: Ledger, caller: str, action: dict, attachments: dict, mode: str) -> dict:
+    spec_fields = ("kind", "args", "method", "options", "delay_s", "timelock_s", "allow_changes")
+    spec = {k: action.get(k) for k in spec_fields}
+    spec.update(method=spec["method"] or "binary", delay_s=spec["delay_s"] or 0, timelock_s=spec["timelock_s"] or 0,
+                allow_changes=bool(spec["allow_changes"]), args=spec["args"] if spec["args"] is not None else [])
+    if not G.is_member(ledger, caller):
+        raise Refused("member", f"{caller} is not a member, so cannot open proposals")
+    key, kind = G.kind_spec(ledger, str(spec["kind"]))
+    _check_args(tx, kind, spec["args"])
+    if key == G.AMENDMENT:
+        from ccl.runtime import amend
 
-
-def _entry_index(module, entry: str, hidden: bool) -> int:
-    from ccl.vm.run import find_entry
-
-    return find_entry(module, entry, hidden)
+        for v in attachments.values():
+            tx.put_block(v.cid, v.encoded)
+        spec["extra"] = {"amendment": amend.prepare(tx, ledger, spec["args"], attachments,
+                                                    list(action.get("tests") or []), caller)}
+    pid = G.open_from_spec(ledger, caller, spec)
+    recorded = {"op": "open_proposal", **{k: v for k, v in spec.items() if k != "extra"}}
+    if action.get("tests"):
+        recorded["tests"] = action["tests"]
+    return {"action": recorded, "opened": pid}
 
 
 def _json_field(v):
@@ -220,51 +426,57 @@ class ReplayStep:
     why: str = ""
 
 
-def _replay_governance(p: dict, modules: dict) -> dict:
-    """Re-create a receipt's governance context: the contract it registered, the proposal whose
-    execution it was."""
-    kw = {}
-    if isinstance(p.get("registers"), Link):
-        kw["registers"] = modules[p["registers"].cid]
-    if p.get("proposal"):
-        pid = p["proposal"]
-        kw["authority"] = pid
-        kw["before"] = lambda ledger: (G.begin_execution(ledger, p["caller"], pid), None)[1]
-    action = p.get("action")
-    if isinstance(action, dict) and action.get("op") == "open_proposal":
-        kw["before"] = lambda ledger: (G.open_from_spec(ledger, p["caller"], action), None)[1]
-    request = p.get("request")
-    if isinstance(request, dict):                  # a node recorded the member's request nonce
-        inner = kw.get("before")
-
-        def with_nonce(ledger):
-            ledger.s.put("node.nonces", f"{request['did']}|{request['nonce']}", request["time"])
-            return inner(ledger) if inner else None     # the node records the nonce first, then the rest
-        kw["before"] = with_nonce
-    return kw
-
-
 def replay(store, *, mode: str = "fast") -> list[ReplayStep]:
-    """Re-execute every receipt from genesis into a fresh in-memory store; each step must give
-    the recorded result, gas and state root. Stops at the first mismatch."""
+    """Re-execute every record from genesis into a fresh in-memory store; each step must give
+    the recorded result, gas and state root. Stops at the first mismatch, and refuses a history
+    format version this ccl cannot reproduce."""
     fresh = SqliteStore.memory()
     steps: list[ReplayStep] = []
     with store.transaction() as tx:
         receipts = tx.receipts()
-        blocks = {cid: (dag.get(tx, cid)) for cid in receipts}
-        modules = {}
+        blocks = {cid: dag.get(tx, cid) for cid in receipts}
+        modules: dict[str, Verified] = {}
         for cid, block in blocks.items():
-            for link in (block["payload"]["module"], block["payload"].get("registers")):
+            p = block["payload"]
+            links = [*(p.get("bylaws") or []), p.get("module")]
+            for link in links:
                 if isinstance(link, Link) and link.cid not in modules:
-                    modules[link.cid] = verify(module_from_cbor(canon.decode(tx.get_block(link.cid)), link.cid),
-                                               link.cid)
+                    modules[link.cid] = load_module(tx, link.cid)
+            action = p.get("action") or {}
+            cids = list(action.get("tests") or [])
+            if action.get("kind") == "Amendment" and len(action.get("args") or []) > 1:
+                cids.append(action["args"][1])
+            for t in cids:
+                if isinstance(t, str) and canon.is_cid(t) and t not in modules and tx.get_block(t) is not None:
+                    modules[t] = load_module(tx, t)
     for seq, cid in enumerate(receipts, 1):
-        p = blocks[cid]["payload"]
-        verified = modules[p["module"].cid]
-        # data blocks a run's dag_get may read come from earlier runs: replayed runs put them again
-        outcome = run(verified, p["entry"], p["args"], store=fresh, caller=p["caller"], signer=None,
-                      now=p["time"], gas_limit=p["gas_limit"], mode=mode, log=lambda m: None, record=False,
-                      **_replay_governance(p, modules))
+        block = blocks[cid]
+        p = block["payload"]
+        version = p.get("history")
+        if version != HISTORY_VERSION:
+            steps.append(ReplayStep(seq, cid, False, f"it was written under history format {version!r}; this ccl "
+                                    f"replays format {HISTORY_VERSION} only"))
+            break
+        if block.get("kind") == "genesis":
+            if seq != 1:
+                steps.append(ReplayStep(seq, cid, False, "a second genesis record"))
+                break
+            with fresh.transaction() as ftx:
+                root = _found_in(ftx, p, modules)
+            why = "" if root == p["state_root"] else f"state root {root} differs from the recorded {p['state_root']}"
+            steps.append(ReplayStep(seq, cid, not why, why))
+            if why:
+                break
+            continue
+        action = p.get("action")
+        attachments = {}
+        if isinstance(action, dict) and action.get("op") == "open_proposal":
+            wanted = [*(action.get("tests") or []), *(action.get("args") or [])[1:2]]
+            attachments = {c: modules[c] for c in wanted if isinstance(c, str) and c in modules}
+        outcome = run(modules[p["module"].cid], p["entry"], p["args"], store=fresh,
+                      caller=p.get("triggered_by", p["caller"]), signer=None, now=p["time"], gas_limit=p["gas_limit"],
+                      mode=mode, log=lambda m: None, record=False, action=action, request=p.get("request"),
+                      attachments=attachments)
         r = outcome.run
         why = ""
         if not r.ok:

@@ -79,6 +79,9 @@ class PostgresTx:
         rows = self.c.execute("SELECT key, value FROM kv WHERE namespace = %s ORDER BY key COLLATE \"C\"", (namespace,))
         return [(k, bytes(v)) for k, v in rows.fetchall()]
 
+    def kv_namespaces(self) -> list[str]:
+        return [r[0] for r in self.c.execute('SELECT DISTINCT namespace FROM kv ORDER BY namespace COLLATE "C"')]
+
 
 class PostgresStore:
     def __init__(self, url: str, *, pool_size: int = 4):

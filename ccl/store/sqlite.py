@@ -90,6 +90,9 @@ class SqliteTx:
         return [(k, bytes(v)) for k, v in
                 self.c.execute("SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", (namespace,))]
 
+    def kv_namespaces(self) -> list[str]:
+        return [r[0] for r in self.c.execute("SELECT DISTINCT namespace FROM kv ORDER BY namespace")]
+
 
 def checked(cid: str, data: bytes) -> bytes:
     """A block's bytes, after re-checking that they hash to its CID (on every read)."""

@@ -1,0 +1,137 @@
+"""The one place that decides who may do what: host rows, guards and entry points.
+
+Every effectful host row declares in the host table who may call it (`HostFn.who`), as
+alternatives joined by ` or `:
+
+- `anyone` — any member (membership is always required, see below)
+- `caller is PARAM` — the caller is the argument PARAM (one's own funds, one's own request)
+- `holds PERM` — the caller holds PERM through a role of the adopted bylaws; `{param}` in PERM
+  is replaced by that argument (`holds mint:{symbol}`); holding `mint` covers `mint:RIV`
+- `receiver of PARAM` / `proposer of PARAM` / `requester of PARAM` — the caller is the member
+  the record PARAM names (the hours record's receiver, the proposal's proposer, the aid match's
+  requester)
+- `nobody` — a retired operation
+
+Before any of that, the caller must be an active member — unless the adopted bylaws open the
+operation to non-members (`open_operations: "request_aid, offer_resource";` in a contract's
+metadata), or the caller is the co-op itself acting in a proposal's execution. In an execution
+the principal is the co-op: `caller is P` holds when P is the co-op's DID, and `holds PERM` holds
+exactly when the proposal kind's `can:` lists PERM (or its base before `:`), so a vote can do
+what its kind declares and nothing more. Engines keep asserting their own invariants as a
+second line. Imports leaves, ccl.hosttable, ccl.governance and ccl.ledger.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+import attrs
+
+from ccl import governance as G
+from ccl.hosttable import HOST_TABLE
+from ccl.ledger import Ledger, Refused
+
+WHO = {row.name: row for row in HOST_TABLE if row.who}
+_ATOM = re.compile(r"^(anyone|nobody|caller is (\w+)|holds ([\w:{}]+)|(receiver|proposer|requester) of (\w+))$")
+
+
+@attrs.define
+class Principal:
+    """Who a run acts as: the caller, or the co-op during a proposal's execution (`ccl test`'s
+    `as_member` changes the caller mid-run, so this is not frozen)."""
+    caller: str
+    coop: Optional[str] = None              # the co-op's DID
+    can: Optional[frozenset] = None         # in an execution: what its kind declares
+    open_ops: frozenset = frozenset()       # operations the adopted bylaws open to non-members
+
+    @property
+    def executing(self) -> bool:
+        return self.can is not None
+
+
+def parse(who: str) -> list[re.Match]:
+    atoms = [_ATOM.match(part.strip()) for part in who.split(" or ")]
+    if not all(atoms):
+        raise ValueError(f"malformed authority `{who}`")
+    return atoms
+
+
+# parsed once; a test asserts every effectful row parses and names only its own parameters
+_PARSED = {name: parse(row.who) for name, row in WHO.items()}
+
+
+def holds(L: Ledger, p: Principal, permission: str) -> bool:
+    if p.executing:
+        return permission in p.can or permission.split(":")[0] in p.can
+    return G.has_permission(L, p.caller, permission)
+
+
+def check_member(L: Ledger, p: Principal, operation: str) -> None:
+    if p.executing and p.caller == p.coop:
+        return
+    if operation in p.open_ops:
+        return
+    if not G.is_member(L, p.caller):
+        raise Refused("member", f"{p.caller} is not a member of this co-op, so cannot {operation}",
+                      "a member with `manage_members` admits members: ccl member add NAME")
+
+
+def authorize(L: Ledger, p: Principal, name: str, args: tuple) -> None:
+    """Refuse (raise Refused) unless `p` may call host row `name` with `args`."""
+    row = WHO.get(name)
+    if row is None:
+        return                                   # pure, context and read rows
+    check_member(L, p, name)
+    params = [n for n, _ in row.params]
+    value = dict(zip(params, args))
+    reasons = []
+    for atom in _PARSED[name]:
+        text = atom.group(0)
+        if text == "anyone":
+            return
+        if text == "nobody":
+            raise Refused("retired", f"`{name}` is retired: permissions come only from the roles of the adopted "
+                          "bylaws", "give the member a role whose `can:` lists it: ccl role grant MEMBER ROLE")
+        if atom.group(2):
+            if value[atom.group(2)] == p.caller:
+                return
+            reasons.append(f"the caller is not `{atom.group(2)}`")
+        elif atom.group(3):
+            perm = re.sub(r"\{(\w+)\}", lambda m: str(value[m.group(1)]), atom.group(3))
+            if holds(L, p, perm):
+                return
+            reasons.append(f"{'this proposal kind does not declare' if p.executing else 'the caller lacks'} "
+                           f"`{perm}`")
+        else:
+            owner = _owner(L, atom.group(4), value[atom.group(5)])
+            if owner == p.caller:
+                return
+            reasons.append(f"only {owner} may" if owner else f"there is no such {atom.group(4)} record")
+    hint = ("add it to the proposal kind's `can:`" if p.executing else
+            "permissions come from roles of the adopted bylaws: `ccl role list` shows who holds what")
+    raise Refused("permission", f"{p.caller} may not {name}: " + "; ".join(reasons), hint)
+
+
+def guard(L: Ledger, p: Principal, need: str) -> None:
+    """A `needs NAME` function's prologue: the caller holds the role or permission NAME."""
+    if p.executing:
+        if need in p.can:
+            return
+        raise Refused("permission", f"this proposal kind does not declare `{need}`",
+                      "add it to the proposal kind's `can:`")
+    if G.has_role(L, p.caller, need) or G.has_permission(L, p.caller, need):
+        return
+    raise Refused("permission", f"{p.caller} does not hold `{need}`",
+                  "permissions come from roles of the adopted bylaws: `ccl role list` shows who holds what")
+
+
+def _owner(L: Ledger, kind: str, record) -> Optional[str]:
+    if kind == "receiver":
+        c = L.s.get("hours.claims", record) if isinstance(record, str) else None
+        return c["from"] if c is not None else None
+    if kind == "proposer":
+        p = L.s.get("gov.proposals", record)
+        return p["proposer"] if p else None
+    m = L.s.get("aid.matches", record)
+    return m["requester"] if m else None
