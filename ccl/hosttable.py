@@ -334,6 +334,10 @@ HOST_TABLE: tuple[HostFn, ...] = (
          "Confirm delivery (the requester, or a coordinator); may earn the provider time-bank minutes."),
     _row("set_aid_setting(key: String, value: Integer) -> Bool", "icn::aid::set_setting", (300, 0), "aid",
          "emergency (0/1), reputation_weight (0/1), hours_per_unit (minutes).", permission="manage_aid"),
+    # authority (the prologue codegen emits for a `needs` function; bound by ccl.runtime.host)
+    _row("guard(need: String) -> Bool", "icn::governance::guard", (100, 0), "read",
+         "Stop the run with a host error unless the caller holds the permission or role `need` "
+         "(the prologue of a `needs` function)."),
 )
 
 HOST_INDEX: dict[str, int] = {row.name: i for i, row in enumerate(HOST_TABLE)}
