@@ -99,6 +99,11 @@ CODES: dict[str, tuple[str, str]] = {
     "E0218": ("type", "argument does not match the parameter type"),
     "E0219": ("type", "unsupported construct"),
     "E0220": ("type", "missing field"),
+    "E0221": ("type", "`open` or `needs` outside a contract"),
+    "E0222": ("type", "unknown role"),
+    "E0223": ("type", "unknown permission"),
+    "E0224": ("type", "a proposal's execution does more than its kind's `can:`"),
+    "E0225": ("type", "malformed `Amendment` kind"),
     # runtime
     "R0300": ("runtime", "integer overflow"),
     "R0301": ("runtime", "division by zero"),

@@ -73,3 +73,18 @@ class running_node:
     def __exit__(self, *exc):
         self.proc.terminate()
         self.proc.wait(timeout=15)
+
+
+# PENDING(runtime): the host row `guard` — the prologue codegen emits for a `needs` function — is
+# bound by ccl/runtime/host.py in the runtime's authority work, not on the language branch. Until
+# it is, any run that enters a guarded function stops with this error; the tests that meet it
+# (template suites, walkthroughs) say so with `pending_guard` instead of failing.
+GUARD_UNBOUND = "`guard` is not available here"          # H0600, rendered or in --json output
+
+
+def pending_guard(output: str) -> None:
+    """xfail the calling test when `output` shows only the not-yet-bound `guard` stopping runs."""
+    import pytest
+
+    if GUARD_UNBOUND in output and "H0600" in output:
+        pytest.xfail("`guard` is bound by the runtime's authority work (ccl/runtime/host.py)")

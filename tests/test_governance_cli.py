@@ -55,6 +55,7 @@ contract CreditUnion {
         duration: 3 days;
         quorum: 50%;
         threshold: majority;
+        can: [approve_loan];
         execution: { approve_loan(loan); }
     }
 }""")

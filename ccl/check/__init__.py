@@ -6,6 +6,7 @@ consumes; the first error stops the run with one located diagnostic.
 
 from __future__ import annotations
 
+from ccl.check.authority import stage_authority
 from ccl.check.body import stage_bodies
 from ccl.check.program import Loader, Program, stage_collect, stage_consts, stage_types
 from ccl.syntax.ast import Module
@@ -15,6 +16,7 @@ STAGES = (
     ("types", "resolve every written type"),
     ("consts", "evaluate constants at compile time"),
     ("bodies", "resolve names, type every expression, check definite assignment and returns"),
+    ("authority", "guards in contracts only; known roles and permissions; what each kind's execution reaches"),
 )
 
 
@@ -25,4 +27,5 @@ def check(module: Module, load: Loader | None = None) -> Program:
     stage_types(program)
     stage_consts(program)
     stage_bodies(program)
+    stage_authority(program)
     return program

@@ -97,6 +97,8 @@ class ContractInfo:
     roles: list = attrs.Factory(list)
     proposals: list = attrs.Factory(list)
     meta: dict = attrs.Factory(dict)
+    founder: Optional[str] = None                                 # the `founder:` role (authority stage)
+    kind_param_types: dict[str, list[T]] = attrs.Factory(dict)    # kind → its parameters' types
 
 
 @attrs.define

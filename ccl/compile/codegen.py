@@ -126,6 +126,19 @@ def compile_program(program: Program, source: str) -> Module:
 
 
 def contract_metadata(program: Program, contract) -> dict:
+    """What the runtime knows of a contract without running it (part of the module's CBOR):
+
+    {"roles": [{"name", "extends": name | None, "can": [permission…], "requires": {key: literal | None}}],
+     "proposals": [{"name", "description", "eligible": role | None, "duration_s", "quorum_pct",
+                    "threshold": [kind, numerator, denominator] | None,
+                    "params": [[name, written type name]…],
+                    "param_types": [type descriptor…]      (ccl.types.to_descriptor, one per parameter),
+                    "execution": "Contract::proposal::Kind" | None,
+                    "can": [name…]                          (sorted; [] when the kind declares none)}],
+     "functions": {name: {"needs": permission or role | None, "open": bool}}
+                  (every function the contract declares; not the synthesized executions and `init`),
+     "meta": {key: literal, …, "founder": "Role" when declared}}
+    """
     roles = [{"name": r.name, "extends": r.extends, "can": list(r.can),
               "requires": {q.key: _literal(q.value) for q in r.requires}} for r in contract.roles]
     proposals = []
@@ -136,10 +149,15 @@ def contract_metadata(program: Program, contract) -> dict:
             "duration_s": p.duration_s, "quorum_pct": p.quorum_pct,
             "threshold": [t.kind, t.numerator, t.denominator] if t else None,
             "params": [[q.name, q.type.name] for q in p.params],
+            "param_types": [ty.to_descriptor(t) for t in contract.kind_param_types.get(p.name, ())],
             "execution": f"{contract.name}::proposal::{p.name}" if p.execution is not None else None,
+            "can": sorted(set(p.can or ())),
         })
+    functions = {f.name: {"needs": f.needs, "open": f.open} for f in contract.node.items if isinstance(f, A.Fn)}
     meta = {k: v.value for k, v in contract.meta.items() if isinstance(v, (A.StrLit, A.IntLit, A.BoolLit))}
-    return {"roles": roles, "proposals": proposals, "meta": meta}
+    if contract.founder is not None:
+        meta["founder"] = contract.founder
+    return {"roles": roles, "proposals": proposals, "functions": functions, "meta": meta}
 
 
 def _literal(node):
@@ -178,6 +196,8 @@ def _relative(file: str, root: str) -> str:
 def gen_function(e: Emitter, fn: FnInfo) -> None:
     body = fn.node.body
     e.at(fn.node)
+    if getattr(fn.node, "needs", None):
+        gen_guard(e, fn.node)
     end = (body.span.end_line, max(body.span.end_col - 1, 1))
     if fn.ret == ty.UNIT:
         gen_block(e, body, value=False)
@@ -190,6 +210,16 @@ def gen_function(e: Emitter, fn: FnInfo) -> None:
         if e.program.ref.get(id(body)) is not None:
             e.emit(O.RET)
         e.emit(O.TRAP, O.TRAP_NO_RETURN)
+
+
+def gen_guard(e: Emitter, fn: A.Fn) -> None:
+    """The prologue of a `needs` function: `guard(need)` stops the run unless the caller holds
+    it, on every call (not only at the entry)."""
+    guard = _host("guard")
+    e.const(fn.needs)
+    e.hosts.add(guard)
+    e.emit(O.CALL_HOST, guard)
+    e.emit(O.POP)
 
 
 def gen_initializer(e: Emitter, program: Program, contract: str) -> None:

@@ -342,6 +342,9 @@ class Fn:
     ret: Optional[TypeName]
     body: Block
     span: Span
+    open: bool = False              # `open fn`: callable by non-members (contracts only)
+    needs: Optional[str] = None     # `needs NAME`: the permission or role a caller must hold
+    needs_span: Optional[Span] = None
 
 
 @node
@@ -373,6 +376,8 @@ class Role:
     can: tuple[str, ...]
     requires: tuple[Requirement, ...]
     span: Span
+    extends_span: Optional[Span] = None
+    can_spans: tuple[Span, ...] = ()      # one per name in `can`
 
 
 @node
@@ -394,6 +399,9 @@ class Proposal:
     threshold: Optional[Threshold]
     execution: Optional[Block]
     span: Span
+    can: Optional[tuple[str, ...]] = None  # `can: [...]`: what the execution may do (None: not given)
+    can_spans: tuple[Span, ...] = ()
+    eligible_span: Optional[Span] = None
 
 
 @node

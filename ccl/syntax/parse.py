@@ -65,6 +65,15 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 _ESCAPE_RE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.S)
 
 
+class _Names(tuple):
+    """The names of a `can: [...]` list, with the span of each (for diagnostics)."""
+
+    def __new__(cls, file, toks):
+        names = super().__new__(cls, (t.value for t in toks))
+        names.spans = tuple(_tok_span(file, t) for t in toks)
+        return names
+
+
 class _Build(Transformer):
     """Callbacks named after grammar rules and aliases; each returns an AST node."""
 
@@ -178,6 +187,10 @@ class _Build(Transformer):
         return A.Param(name=ch[0].value, type=ch[2], span=self.sp(ch))
 
     def fn_decl(self, ch):
+        is_open = bool(self.tokens(ch, "OPEN"))
+        start = ch[:3] if is_open else ch[:2]
+        if is_open:
+            ch = ch[1:]
         rest = [c for c in ch[2:] if c is not None and not isinstance(c, Token)]
         tparams = ()
         if rest and isinstance(rest[0], tuple):
@@ -185,8 +198,11 @@ class _Build(Transformer):
         body = rest.pop()
         params = tuple(r for r in rest if isinstance(r, A.Param))
         ret = next((r for r in rest if isinstance(r, A.TypeName)), None)
+        names = self.tokens(ch, "NAME")
+        needs = names[1] if self.tokens(ch, "NEEDS") else None
         return A.Fn(name=ch[1].value, type_params=tparams, params=params, ret=ret, body=body,
-                    span=self.sp(ch[:2]))
+                    span=self.sp(start), open=is_open, needs=needs.value if needs else None,
+                    needs_span=_tok_span(self.file, needs) if needs else None)
 
     # -- contracts
     def contract_decl(self, ch):
@@ -233,11 +249,14 @@ class _Build(Transformer):
                 can.extend(n)
             else:
                 requires.extend(n)
+        spans = tuple(s for n in self.nodes(ch) if isinstance(n, tuple) for s in n.spans)
         return A.Role(name=names[0].value, extends=names[1].value if len(names) > 1 else None,
-                      can=tuple(can), requires=tuple(requires), span=self.sp(ch[:2]))
+                      can=tuple(can), requires=tuple(requires), span=self.sp(ch[:2]),
+                      extends_span=_tok_span(self.file, names[1]) if len(names) > 1 else None,
+                      can_spans=spans)
 
     def can_clause(self, ch):
-        return tuple(t.value for t in self.tokens(ch, "NAME"))
+        return _Names(self.file, self.tokens(ch, "NAME"))
 
     def requires_clause(self, ch):
         return list(self.nodes(ch))
@@ -256,16 +275,24 @@ class _Build(Transformer):
                 if key in fields:
                     raise error("E0109", f"proposal field `{key}` given twice", span)
                 fields[key] = value
+        eligible = fields.get("eligible")
+        can = fields.get("can")
         return A.Proposal(name=ch[1].value, params=tuple(params), description=fields.get("description"),
-                          eligible=fields.get("eligible"), duration_s=fields.get("duration"),
+                          eligible=eligible.value if eligible else None, duration_s=fields.get("duration"),
                           quorum_pct=fields.get("quorum"), threshold=fields.get("threshold"),
-                          execution=fields.get("execution"), span=self.sp(ch[:2]))
+                          execution=fields.get("execution"), span=self.sp(ch[:2]),
+                          can=tuple(can) if can is not None else None,
+                          can_spans=can.spans if can is not None else (),
+                          eligible_span=_tok_span(self.file, eligible) if eligible else None)
 
     def description_field(self, ch):
         return ("description", self.string_value(ch[2]), self.sp(ch))
 
     def eligible_field(self, ch):
-        return ("eligible", ch[2].value, self.sp(ch))
+        return ("eligible", ch[2], self.sp(ch))
+
+    def kind_can_field(self, ch):
+        return ("can", _Names(self.file, self.tokens(ch, "NAME")), self.sp(ch))
 
     def duration_field(self, ch):
         return ("duration", ch[2], self.sp(ch))
