@@ -75,16 +75,33 @@ class running_node:
         self.proc.wait(timeout=15)
 
 
-# PENDING(runtime): the host row `guard` — the prologue codegen emits for a `needs` function — is
-# bound by ccl/runtime/host.py in the runtime's authority work, not on the language branch. Until
-# it is, any run that enters a guarded function stops with this error; the tests that meet it
-# (template suites, walkthroughs) say so with `pending_guard` instead of failing.
-GUARD_UNBOUND = "`guard` is not available here"          # H0600, rendered or in --json output
+def found(cwd, founder: str = "alice", members=("bob", "carol"), bylaws=(), roles: dict | None = None):
+    """A demo co-op in `cwd` through the CLI, as a reader would make it: `ccl init --founder …
+    --demo [--bylaws …]`, keys for `members`, each admitted by the founder, and `roles`
+    (member name → role) granted by the founder. Returns the CLI invoker for that folder."""
+    import os
 
+    from click.testing import CliRunner
 
-def pending_guard(output: str) -> None:
-    """xfail the calling test when `output` shows only the not-yet-bound `guard` stopping runs."""
-    import pytest
+    from ccl.cli.main import cli
 
-    if GUARD_UNBOUND in output and "H0600" in output:
-        pytest.xfail("`guard` is bound by the runtime's authority work (ccl/runtime/host.py)")
+    def ccl(*args):
+        old = os.getcwd()
+        os.chdir(cwd)
+        try:
+            return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        finally:
+            os.chdir(old)
+
+    extra = [x for b in bylaws for x in ("--bylaws", b)]
+    r = ccl("init", "--founder", founder, "--demo", *extra)
+    assert r.exit_code == 0, r.output
+    for name in members:
+        assert ccl("id", "new", name).exit_code == 0
+        r = ccl("member", "add", name, "--as", founder)
+        assert r.exit_code == 0, r.output
+    for name, role in (roles or {}).items():
+        r = ccl("role", "grant", name, role, "--as", founder)
+        assert r.exit_code == 0, r.output
+    return ccl
+

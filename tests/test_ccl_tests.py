@@ -5,7 +5,6 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ccl.cli.main import cli
-from helpers import GUARD_UNBOUND, pending_guard
 
 ROOT = Path(__file__).parent.parent
 
@@ -14,9 +13,6 @@ def test_stdlib_and_template_suites_pass(tmp_path):
     junit = tmp_path / "junit.xml"
     r = CliRunner().invoke(cli, ["test", str(ROOT / "stdlib" / "tests"), str(ROOT / "contracts" / "tests"),
                                  "--junit", str(junit)])
-    failures = [block for block in r.output.split("\nFAIL  ")[1:]]
-    assert all(GUARD_UNBOUND in block for block in failures), r.output   # nothing else may fail
-    pending_guard(r.output)
     assert r.exit_code == 0, r.output
     assert r.stdout.strip().splitlines()[-1].endswith(" 0 failed")
     assert 'failures="0"' in junit.read_text()
@@ -52,7 +48,6 @@ def test_new_scaffolds_a_coop_whose_tests_pass(tmp_path):
         r = CliRunner().invoke(cli, ["test"])
     finally:
         os.chdir(old)
-    pending_guard(r.output)
     assert r.exit_code == 0 and r.stdout.strip().endswith("1 passed, 0 failed")
     listing = CliRunner().invoke(cli, ["new"])
     assert "housing_coop" in listing.stdout and "participatory_budget" in listing.stdout

@@ -16,7 +16,7 @@ from ccl.cli.main import cli
 from ccl.ledger import EngineState, Ledger, Refused
 from ccl.ledger import engines as E
 from ccl.store.sqlite import SqliteStore
-from helpers import pending_guard, value
+from helpers import value
 
 
 # ---------------------------------------------------------------- splits
@@ -220,8 +220,6 @@ def template_ws(tmp_path, contract):
 
 def run_fn(tmp_path, contract, fn, args, who, at=0):
     r = ws_cli(tmp_path, "run", contract, "--fn", fn, "--args", json.dumps(args), "--as", who, "--at", at, "--json")
-    if r.exit_code != 0:
-        pending_guard(r.output)
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout.splitlines()[-1])["result"]
 
