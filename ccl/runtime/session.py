@@ -79,10 +79,11 @@ def encode_state(verified: Verified, globals_: list) -> dict[str, bytes]:
 
 
 def state_root(tx) -> str:
-    """The CID of everything the workspace's bylaws hold: contract states (with the module
-    that last wrote each) and the engines' tables."""
-    contracts = {c: {"module": Link(m), "state": canon.decode(v)} for c, m, v in tx.states()}
-    return canon.cid_of({"contracts": contracts, "engines": tx.kv_get("meta", "digest") or b""})
+    """The CID of everything the workspace's bylaws hold: {"v": 2, "rows": the store's multiset
+    hash of its contract-state rows (with the module that last wrote each) and engine rows}."""
+    from ccl.store.root import state_root_of
+
+    return state_root_of(tx.root_accumulator())
 
 
 def run(verified: Verified, entry: str, args: list, *, store, caller: str, signer: Optional[Identity],
@@ -133,7 +134,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
             extra, registers) -> dict:
     module = verified.module
     before_state = {c: (tx.get_state(c) or (None, None))[1] for c in contracts_of(verified)}
-    digest_before = tx.kv_get("meta", "digest")
+    rows_before = tx.root_accumulator()
     ledger = Ledger(EngineState(tx), now, authority)
     refused = _prepare(tx, ledger, verified, registers, before, extra)
     if refused is not None:
@@ -149,7 +150,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
         effects.ledger.check_invariants()          # the engines' invariants, re-checked at commit
     after = encode_state(verified, result.state)
     changed = [c for c in after if after[c] != before_state.get(c)]
-    engines_changed = tx.kv_get("meta", "digest") != digest_before
+    engines_changed = tx.root_accumulator() != rows_before      # no contract state is written yet
     if not changed and not effects.records and not effects.events and not result.events and not engines_changed:
         return {"result": result}
     if record and signer is None:
@@ -244,9 +245,11 @@ def _replay_governance(p: dict, modules: dict) -> dict:
     return kw
 
 
-def replay(store, *, mode: str = "fast") -> list[ReplayStep]:
+def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]:
     """Re-execute every receipt from genesis into a fresh in-memory store; each step must give
-    the recorded result, gas and state root. Stops at the first mismatch."""
+    the recorded result, gas and state root. Stops at the first mismatch. With `live`, the rows
+    replayed must then equal the store's own: if not, a last failed step (numbered as the head
+    receipt) names the first rows that differ."""
     fresh = SqliteStore.memory()
     steps: list[ReplayStep] = []
     with store.transaction() as tx:
@@ -278,5 +281,14 @@ def replay(store, *, mode: str = "fast") -> list[ReplayStep]:
         steps.append(ReplayStep(seq, cid, not why, why))
         if why:
             break
+    if live and all(s.ok for s in steps):
+        from ccl.store.root import diff_rows
+
+        with fresh.transaction() as expected, store.transaction() as tx:
+            differ = diff_rows(expected, tx)
+        if differ:
+            more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
+            steps.append(ReplayStep(len(receipts), receipts[-1] if receipts else "", False,
+                                    "the live state differs from the receipts: " + "; ".join(differ[:3]) + more))
     fresh.close()
     return steps
