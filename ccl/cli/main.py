@@ -670,8 +670,7 @@ def dag_show(cid, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @guarded
 def dag_verify(as_json):
-    """Re-check every block's content id and every receipt's signature and chain, and that the
-    live state (recomputed from every row) has the head receipt's state root."""
+    """Re-check every block's content id, every receipt's signature and chain, and the live state's root."""
     from ccl import dag as D
     from ccl.store.root import state_root_of
 
@@ -726,8 +725,7 @@ def _state_differs(store, head, recorded, live) -> Failure:
 @click.option("--json", "as_json", is_flag=True)
 @guarded
 def dag_replay(engine, as_json):
-    """Re-run every receipt from genesis in a fresh store and compare state roots, then the
-    replayed rows with the live ones."""
+    """Re-run every receipt from genesis in a fresh store; compare state roots, then the live rows."""
     from ccl.runtime.session import replay
     from ccl.store.sqlite import IntegrityFailure
 
