@@ -73,8 +73,8 @@ class Rooted:
         """The stored accumulator (32 bytes), as the writes have kept it."""
         if self._acc is None:
             text = self._meta_get(META_KEY)
-            if text is None:                # a store made before the accumulator: count its rows once
-                self._save(total(rows_of(self)))
+            if text is None:                # a new store, or one made before the accumulator: count its
+                self._acc = total(rows_of(self))        # rows (kept by the transaction's first write)
             elif len(text) == 64 and all(c in "0123456789abcdef" for c in text):
                 self._acc = int(text, 16)
             else:
