@@ -708,9 +708,10 @@ def _state_differs(store, head, recorded, live) -> Failure:
     """The failure for a live state whose root is not the head receipt's, naming the rows that
     differ from a replay of the receipts (or the replay's own first mismatch)."""
     from ccl.runtime.session import replay
+    from ccl.store.root import LIVE_DIFFERS
 
     bad = [s for s in replay(store, live=True) if not s.ok]
-    if bad and bad[0].why.startswith("the live state"):
+    if bad and bad[0].why.startswith(LIVE_DIFFERS):
         message = bad[0].why
     else:
         message = f"the live state's root {live} is not the head receipt's {recorded}"
@@ -727,6 +728,7 @@ def _state_differs(store, head, recorded, live) -> Failure:
 def dag_replay(engine, as_json):
     """Re-run every receipt from genesis in a fresh store; compare state roots, then the live rows."""
     from ccl.runtime.session import replay
+    from ccl.store.root import LIVE_DIFFERS
     from ccl.store.sqlite import IntegrityFailure
 
     ws = _ctx().workspace(required=True)
@@ -737,7 +739,7 @@ def dag_replay(engine, as_json):
     bad = [s for s in steps if not s.ok]
     if bad:
         s = bad[0]
-        if s.why.startswith("the live state"):
+        if s.why.startswith(LIVE_DIFFERS):
             raise Failure(Diagnostic("integrity", "I0804", f"after replaying receipt #{s.seq}: {s.why}",
                                      Span(s.receipt or ws.store.path),
                                      ("the state was changed outside ccl; restore the store from a copy",)), 4)

@@ -282,13 +282,13 @@ def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]
         if why:
             break
     if live and all(s.ok for s in steps):
-        from ccl.store.root import diff_rows
+        from ccl.store.root import LIVE_DIFFERS, diff_rows
 
         with fresh.transaction() as expected, store.transaction() as tx:
             differ = diff_rows(expected, tx)
         if differ:
             more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
             steps.append(ReplayStep(len(receipts), receipts[-1] if receipts else "", False,
-                                    "the live state differs from the receipts: " + "; ".join(differ[:3]) + more))
+                                    f"{LIVE_DIFFERS}: " + "; ".join(differ[:3]) + more))
     fresh.close()
     return steps

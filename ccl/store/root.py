@@ -26,6 +26,7 @@ MOD = 1 << 256
 META_KEY = "state_rows"                 # the accumulator's row in the meta table: 64 hex digits
 KV, CONTRACT = "kv", "contract_state"
 ROOT_VERSION = 2
+LIVE_DIFFERS = "the live state differs from the receipts"      # how a replay's last step says so
 
 Row = tuple[str, str, str, bytes]       # (table, namespace or contract, key or module CID, value)
 
