@@ -137,6 +137,7 @@ CODES: dict[str, tuple[str, str]] = {
     "I0801": ("integrity", "content id mismatch"),
     "I0802": ("integrity", "bad signature"),
     "I0803": ("integrity", "replay mismatch"),
+    "I0804": ("integrity", "the state differs from its root"),
     # environment
     "N0900": ("environment", "cannot read or write a file"),
 }

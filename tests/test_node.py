@@ -103,7 +103,7 @@ def test_replay_reproduces_node_runs(node):
     ws, client = node
     for amount in (3, 4):
         assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": amount}).status_code == 200
-    steps = replay(ws.store)
+    steps = replay(ws.store, live=True)
     assert len(steps) == 2 and all(s.ok for s in steps), steps
 
 
@@ -187,4 +187,4 @@ contract Club {
     r = call(client, BO, "POST", f"/api/v1/proposals/{pid}/execute")
     assert r.status_code == 200, r.text
     assert call(client, ANA, "POST", f"/api/v1/contracts/{cid}/call", {"function": "current"}).json()["result"] == 25
-    assert all(step.ok for step in replay(ws.store))
+    assert all(step.ok for step in replay(ws.store, live=True))

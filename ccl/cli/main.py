@@ -691,11 +691,10 @@ def store_migrate(target, as_json):
             out.append_receipt(cid)
         for contract, module, value in src.states():
             out.put_state(contract, module, value)
-        for (ns,) in src.c.execute("SELECT DISTINCT namespace FROM kv ORDER BY namespace").fetchall():
-            for key, value in src.kv_scan(ns):
-                out.kv_put(ns, key, value)
+        for ns, key, value in src.kv_rows():          # through kv_put: the accumulator is rebuilt
+            out.kv_put(ns, key, value)
         before, after = state_root(src), state_root(out)
-        if before != after:
+        if before != after or out.recompute_root_accumulator() != out.root_accumulator():
             raise Failure(Diagnostic("integrity", "I0803", f"state roots differ after copying ({before} vs {after})",
                                      Span(dest.path)), 4)
         receipts = len(out.receipts())
@@ -825,23 +824,55 @@ def dag_show(cid, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @guarded
 def dag_verify(as_json):
-    """Re-check every block's content id and every receipt's signature and chain."""
+    """Re-check every block's content id, every receipt's signature and chain, and the live state's root."""
     from ccl import dag as D
+    from ccl.store.root import state_root_of
 
     ws = _ctx().workspace(required=True)
     with ws.store.transaction() as tx:
         problems = D.verify_all(tx)
         blocks = sum(1 for _ in tx.iter_blocks())
         receipts = len(tx.receipts())
+        head = tx.head()
+        if not problems:
+            recorded = D.get(tx, head)["payload"].get("state_root") if head else state_root_of(bytes(32))
+            rows = tx.recompute_root_accumulator()
+            try:
+                kept = tx.root_accumulator()
+            except CclError:
+                kept = None
     if problems:
         p = problems[0]
         code = "I0802" if "signature" in p.why or "signed" in p.why else "I0801"
         raise Failure(Diagnostic("integrity", code, f"block {p.cid}: {p.why}", Span(p.cid),
                                  (f"{len(problems)} problem(s) in all; the first is shown",)), 4)
+    if state_root_of(rows) != recorded:
+        raise _state_differs(ws.store, head, recorded, state_root_of(rows))
+    if kept != rows:
+        raise Failure(Diagnostic("integrity", "I0804", "the store's state-root accumulator (meta table) does "
+                                 "not match its rows, though the rows match the head receipt", Span(ws.store.path),
+                                 ("the accumulator was changed outside ccl; restore the store from a copy",)), 4)
     if as_json:
-        emit_json({"ok": True, "blocks": blocks, "receipts": receipts})
+        emit_json({"ok": True, "blocks": blocks, "receipts": receipts, "state_root": recorded})
     else:
-        click.echo(f"ok: {blocks} blocks and {receipts} receipts verified")
+        click.echo(f"ok: {blocks} blocks and {receipts} receipts verified; the live state has the head's state root")
+
+
+def _state_differs(store, head, recorded, live) -> Failure:
+    """The failure for a live state whose root is not the head receipt's, naming the rows that
+    differ from a replay of the receipts (or the replay's own first mismatch)."""
+    from ccl.runtime.session import replay
+    from ccl.store.root import LIVE_DIFFERS
+
+    bad = [s for s in replay(store, live=True) if not s.ok]
+    if bad and bad[0].why.startswith(LIVE_DIFFERS):
+        message = bad[0].why
+    else:
+        message = f"the live state's root {live} is not the head receipt's {recorded}"
+        if bad:
+            message += f"; replay of receipt #{bad[0].seq} {bad[0].receipt}: {bad[0].why}"
+    return Failure(Diagnostic("integrity", "I0804", message, Span(head or store.path),
+                              ("the state was changed outside ccl; restore the store from a copy",)), 4)
 
 
 @dag.command("replay")
@@ -849,24 +880,29 @@ def dag_verify(as_json):
 @click.option("--json", "as_json", is_flag=True)
 @guarded
 def dag_replay(engine, as_json):
-    """Re-run every receipt from genesis in a fresh store and compare state roots."""
+    """Re-run every receipt from genesis in a fresh store; compare state roots, then the live rows."""
     from ccl.runtime.session import replay
+    from ccl.store.root import LIVE_DIFFERS
     from ccl.store.sqlite import IntegrityFailure
 
     ws = _ctx().workspace(required=True)
     try:
-        steps = replay(ws.store, mode="fast" if engine == "fast" else "interp")
+        steps = replay(ws.store, mode="fast" if engine == "fast" else "interp", live=True)
     except IntegrityFailure as e:
         raise _integrity(e.cid, e.why) from None
     bad = [s for s in steps if not s.ok]
     if bad:
         s = bad[0]
+        if s.why.startswith(LIVE_DIFFERS):
+            raise Failure(Diagnostic("integrity", "I0804", f"after replaying receipt #{s.seq}: {s.why}",
+                                     Span(s.receipt or ws.store.path),
+                                     ("the state was changed outside ccl; restore the store from a copy",)), 4)
         raise Failure(Diagnostic("integrity", "I0803", f"replay of receipt #{s.seq} {s.receipt}: {s.why}",
                                  Span(s.receipt)), 4)
     if as_json:
         emit_json({"ok": True, "replayed": len(steps)})
     else:
-        click.echo(f"ok: replayed {len(steps)} receipts; every state root matches")
+        click.echo(f"ok: replayed {len(steps)} receipts; every state root and the live state match")
 
 
 @dag.command("export")

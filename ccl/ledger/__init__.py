@@ -8,8 +8,8 @@ A linked group posts all-or-nothing. Every account keeps a floor (lowest balance
 ceiling (highest), and a history from which balance-as-of-time is read.
 
 State lives in the store's key-value rows (namespaces `ledger.*`), inside the run's transaction,
-through `EngineState`, which also folds every write into the engines' digest (part of the state
-root). Invariants are asserted as entries post and re-checked by `check_invariants` at commit:
+through `EngineState` (the store keeps the state root's accumulator over those rows as they are
+written). Invariants are asserted as entries post and re-checked by `check_invariants` at commit:
 per currency, the balances of all accounts sum to zero (system accounts hold the other side of
 issued money), and an issued currency's supply equals what its members hold.
 
@@ -18,7 +18,6 @@ Imports leaves only: the ledger knows nothing of the language.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Optional
 
 from ccl import canon
@@ -37,13 +36,12 @@ class Refused(Exception):
 
 
 class EngineState:
-    """Typed access to the store's key-value rows, with a digest of every write."""
+    """Typed access to the store's key-value rows, with a cache of what this transaction read."""
 
     def __init__(self, tx):
         self.tx = tx
         self.cache: dict = {}
         self.touched: set[str] = set()            # currencies changed in this transaction
-        self._digest: Optional[bytes] = None      # the engines' digest, read once per transaction
 
     def get(self, namespace: str, key: str):
         k = (namespace, key)
@@ -58,13 +56,6 @@ class EngineState:
         data = canon.encode(value)
         self.cache[(namespace, key)] = canon.decode_trusted(data)
         self.tx.kv_put(namespace, key, data)
-        if self._digest is None:
-            self._digest = self.tx.kv_get("meta", "digest") or b""
-        h = hashlib.sha256(self._digest)
-        for part in (namespace.encode(), key.encode(), data):
-            h.update(len(part).to_bytes(8, "big") + part)
-        self._digest = h.digest()
-        self.tx.kv_put("meta", "digest", self._digest)
 
     def scan(self, namespace: str) -> list[tuple[str, object]]:
         """Rows in key order; a row put to None is deleted (skipped)."""
@@ -75,10 +66,6 @@ class EngineState:
         n = (self.get("ledger.seq", name) or 0) + 1
         self.put("ledger.seq", name, n)
         return n
-
-
-def engines_digest(tx) -> Optional[bytes]:
-    return tx.kv_get("meta", "digest")
 
 
 # ---------------------------------------------------------------- accounts and currencies

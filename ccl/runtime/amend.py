@@ -173,9 +173,8 @@ def _copy(tx) -> SqliteStore:
             out.append_receipt(cid)
         for contract, module, value in tx.states():
             out.put_state(contract, module, value)
-        for ns in tx.kv_namespaces():
-            for key, value in tx.kv_scan(ns):
-                out.kv_put(ns, key, value)
+        for ns, key, value in tx.kv_rows():
+            out.kv_put(ns, key, value)
     return scratch
 
 

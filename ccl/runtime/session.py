@@ -115,10 +115,11 @@ def encode_state(verified: Verified, globals_: list, previous: Optional[dict] = 
 
 
 def state_root(tx) -> str:
-    """The CID of everything the workspace's bylaws hold: contract states (with the module
-    that last wrote each) and the engines' tables."""
-    contracts = {c: {"module": Link(m), "state": canon.decode(v)} for c, m, v in tx.states()}
-    return canon.cid_of({"contracts": contracts, "engines": tx.kv_get("meta", "digest") or b""})
+    """The CID of everything the workspace's bylaws hold: {"v": 2, "rows": the store's multiset
+    hash of its contract-state rows (with the module that last wrote each) and engine rows}."""
+    from ccl.store.root import state_root_of
+
+    return state_root_of(tx.root_accumulator())
 
 
 # ---------------------------------------------------------------- founding
@@ -271,7 +272,7 @@ def _time(tx, L: Ledger, now: Optional[int], demo: bool, clock) -> tuple[int, Op
 def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record, action, request,
             attachments, testing, clock) -> dict:
     module = verified.module
-    digest_before = tx.kv_get("meta", "digest")        # before anything (a nonce, an opening) is written
+    rows_before = tx.root_accumulator()               # before anything (a nonce, an opening) is written
     ledger = Ledger(EngineState(tx), 0)
     genesis = G.coop(ledger)
     if genesis is None:
@@ -349,7 +350,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     previous = {c: canon.decode(v) if v else None for c, v in before_state.items()}
     after = encode_state(verified, result.state, previous)
     changed = [c for c in after if after[c] != before_state.get(c)]
-    engines_changed = tx.kv_get("meta", "digest") != digest_before
+    engines_changed = tx.root_accumulator() != rows_before      # no contract state is written yet
     if not changed and not effects.records and not effects.events and not result.events and not engines_changed:
         return {"result": result, "opened": extra.get("opened"), "unchanged": True}
     if not (principal.executing or entry_open or G.is_member(ledger, principal.caller)):
@@ -426,10 +427,12 @@ class ReplayStep:
     why: str = ""
 
 
-def replay(store, *, mode: str = "fast") -> list[ReplayStep]:
+def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]:
     """Re-execute every record from genesis into a fresh in-memory store; each step must give
     the recorded result, gas and state root. Stops at the first mismatch, and refuses a history
-    format version this ccl cannot reproduce."""
+    format version this ccl cannot reproduce. With `live`, the rows replayed must then equal
+    the store's own: if not, a last failed step (numbered as the head receipt) names the first rows
+    that differ."""
     fresh = SqliteStore.memory()
     steps: list[ReplayStep] = []
     with store.transaction() as tx:
@@ -490,5 +493,14 @@ def replay(store, *, mode: str = "fast") -> list[ReplayStep]:
         steps.append(ReplayStep(seq, cid, not why, why))
         if why:
             break
+    if live and all(s.ok for s in steps):
+        from ccl.store.root import LIVE_DIFFERS, diff_rows
+
+        with fresh.transaction() as expected, store.transaction() as tx:
+            differ = diff_rows(expected, tx)
+        if differ:
+            more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
+            steps.append(ReplayStep(len(receipts), receipts[-1] if receipts else "", False,
+                                    f"{LIVE_DIFFERS}: " + "; ".join(differ[:3]) + more))
     fresh.close()
     return steps

@@ -8,6 +8,8 @@ release implements the same methods:
 - receipts: the ordered log of receipt CIDs, and the head
 - contract state: per contract name, the module CID that last wrote it and its value
 - kv: namespaced keys for the engines (ledger, governance, …)
+- meta: the schema version and the state root's accumulator over the contract-state and kv rows
+  (ccl.store.root), kept up to date by every `put_state` and `kv_put`
 
 Imports leaves only.
 """
@@ -30,6 +32,9 @@ class Tx(Protocol):
     def kv_get(self, namespace: str, key: str) -> Optional[bytes]: ...
     def kv_put(self, namespace: str, key: str, value: bytes) -> None: ...
     def kv_scan(self, namespace: str) -> list[tuple[str, bytes]]: ...
+    def kv_rows(self) -> list[tuple[str, str, bytes]]: ...          # every (namespace, key, value)
+    def root_accumulator(self) -> bytes: ...                         # as the writes kept it
+    def recompute_root_accumulator(self) -> bytes: ...               # from every row, from scratch
 
 
 class Store(Protocol):

@@ -4,7 +4,9 @@ methods as the SQLite store, for several node processes or machines sharing one 
 Every run is one transaction that first takes a transaction-scoped advisory lock, so runs from
 any number of nodes are serialized exactly as SQLite's `BEGIN IMMEDIATE` serializes them on one
 machine: no double spend, no lost vote, the same history and the same state root. Reads take no
-lock. Imports leaves and ccl.store.sqlite (for the shared integrity check).
+lock. Every write of a state row also updates the state root's accumulator (ccl.store.root), in
+the same transaction. Imports leaves, ccl.store.root and ccl.store.sqlite (for the shared
+integrity check).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from contextlib import contextmanager
 from typing import Iterator, Optional
 
 from ccl.diag import Span, error
+from ccl.store.root import CONTRACT, KV, Rooted
 from ccl.store.sqlite import checked
 
 SCHEMA = """
@@ -26,7 +29,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 RUN_LOCK = 0x63636c          # "ccl": the advisory lock every writing transaction takes
 
 
-class PostgresTx:
+class PostgresTx(Rooted):
     def __init__(self, conn):
         self.c = conn
 
@@ -59,6 +62,8 @@ class PostgresTx:
         return (row[0], bytes(row[1])) if row else None
 
     def put_state(self, contract: str, module_cid: str, value: bytes) -> None:
+        old = self.get_state(contract)
+        self._replaced(None if old is None else (CONTRACT, contract, *old), (CONTRACT, contract, module_cid, value))
         self.c.execute("INSERT INTO contract_state (contract, module_cid, value) VALUES (%s, %s, %s) "
                        "ON CONFLICT (contract) DO UPDATE SET module_cid = EXCLUDED.module_cid, value = EXCLUDED.value",
                        (contract, module_cid, value))
@@ -72,6 +77,8 @@ class PostgresTx:
         return bytes(row[0]) if row else None
 
     def kv_put(self, namespace: str, key: str, value: bytes) -> None:
+        old = self.kv_get(namespace, key)
+        self._replaced(None if old is None else (KV, namespace, key, old), (KV, namespace, key, value))
         self.c.execute("INSERT INTO kv (namespace, key, value) VALUES (%s, %s, %s) "
                        "ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value", (namespace, key, value))
 
@@ -79,8 +86,18 @@ class PostgresTx:
         rows = self.c.execute("SELECT key, value FROM kv WHERE namespace = %s ORDER BY key COLLATE \"C\"", (namespace,))
         return [(k, bytes(v)) for k, v in rows.fetchall()]
 
-    def kv_namespaces(self) -> list[str]:
-        return [r[0] for r in self.c.execute('SELECT DISTINCT namespace FROM kv ORDER BY namespace COLLATE "C"')]
+    def kv_rows(self) -> list[tuple[str, str, bytes]]:
+        rows = self.c.execute("SELECT namespace, key, value FROM kv "
+                              "ORDER BY namespace COLLATE \"C\", key COLLATE \"C\"")
+        return [(n, k, bytes(v)) for n, k, v in rows.fetchall()]
+
+    def _meta_get(self, key: str) -> Optional[str]:
+        row = self._one("SELECT value FROM meta WHERE key = %s", (key,))
+        return row[0] if row else None
+
+    def _meta_set(self, key: str, value: str) -> None:
+        self.c.execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
+                       "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value))
 
 
 class PostgresStore:

@@ -3,7 +3,8 @@
 `BEGIN IMMEDIATE` takes the write lock before a run reads anything, so two processes working on
 one workspace serialize their runs and never lose an update; `synchronous=FULL` makes a commit
 durable before the run reports success. `SqliteStore.memory()` gives the same store in memory
-for runs without a workspace. Imports leaves only.
+for runs without a workspace. Every write of a state row also updates the state root's
+accumulator (ccl.store.root), in the same transaction. Imports leaves and ccl.store.root.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Iterator, Optional
 
 from ccl import canon
 from ccl.diag import Span, error
+from ccl.store.root import CONTRACT, KV, Rooted
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (cid TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
@@ -35,7 +37,7 @@ class IntegrityFailure(Exception):
         self.why = why
 
 
-class SqliteTx:
+class SqliteTx(Rooted):
     def __init__(self, conn: sqlite3.Connection):
         self.c = conn
 
@@ -69,6 +71,8 @@ class SqliteTx:
         return (row[0], bytes(row[1])) if row else None
 
     def put_state(self, contract: str, module_cid: str, value: bytes) -> None:
+        old = self.get_state(contract)
+        self._replaced(None if old is None else (CONTRACT, contract, *old), (CONTRACT, contract, module_cid, value))
         self.c.execute("INSERT INTO contract_state (contract, module_cid, value) VALUES (?, ?, ?) "
                        "ON CONFLICT (contract) DO UPDATE SET module_cid = excluded.module_cid, value = excluded.value",
                        (contract, module_cid, value))
@@ -83,6 +87,8 @@ class SqliteTx:
         return bytes(row[0]) if row else None
 
     def kv_put(self, namespace: str, key: str, value: bytes) -> None:
+        old = self.kv_get(namespace, key)
+        self._replaced(None if old is None else (KV, namespace, key, old), (KV, namespace, key, value))
         self.c.execute("INSERT INTO kv (namespace, key, value) VALUES (?, ?, ?) "
                        "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value", (namespace, key, value))
 
@@ -90,8 +96,18 @@ class SqliteTx:
         return [(k, bytes(v)) for k, v in
                 self.c.execute("SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", (namespace,))]
 
-    def kv_namespaces(self) -> list[str]:
-        return [r[0] for r in self.c.execute("SELECT DISTINCT namespace FROM kv ORDER BY namespace")]
+    def kv_rows(self) -> list[tuple[str, str, bytes]]:
+        return [(n, k, bytes(v)) for n, k, v in
+                self.c.execute("SELECT namespace, key, value FROM kv ORDER BY namespace, key")]
+
+    # the meta table (the state root's accumulator)
+    def _meta_get(self, key: str) -> Optional[str]:
+        row = self.c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _meta_set(self, key: str, value: str) -> None:
+        self.c.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
 
 def checked(cid: str, data: bytes) -> bytes:
