@@ -480,7 +480,7 @@ def emit_json(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
-def _found(ws, founder: str, bylaws: tuple, demo: bool, as_json: bool) -> dict:
+def _found(ws, founder: str, modules: list, demo: bool, as_json: bool) -> dict:
     """Found the workspace `ws`: the co-op key, the founder (a key made here for a NAME; a DID
     keeps its key elsewhere), the founding bylaws adopted, one genesis record."""
     import time
@@ -499,7 +499,6 @@ def _found(ws, founder: str, bylaws: tuple, demo: bool, as_json: bool) -> dict:
         founder_did = founder
     else:
         founder_did = (ws.keys.load(founder) if founder in ws.keys.names() else ws.keys.create(founder)).did
-    modules = [build(f) for f in bylaws]
     now = int(time.time())
     coop = ws.coop_key()
     try:
@@ -529,13 +528,14 @@ def init(folder, founder, bylaws, demo, as_json):
     if (bylaws or demo) and not founder:
         raise Failure(Diagnostic("usage", "U0700", "--bylaws and --demo are part of founding", Span(),
                                  ("add --founder NAME",)), 2)
+    modules = [build(f) for f in bylaws]            # bylaws that do not check found nothing
     Path(folder).mkdir(parents=True, exist_ok=True)
     existing = Path(folder) / DIR
     fresh = not (existing / "state.db").exists()
     ws = Workspace(existing) if founder and not fresh else make(Path(folder))
     out = {"workspace": str(ws.root)}
     if founder:
-        out.update(_found(ws, founder, bylaws, demo, as_json))
+        out.update(_found(ws, founder, modules, demo, as_json))
     if as_json:
         emit_json({"ok": True, **out})
         return
@@ -580,11 +580,12 @@ def new(template, folder, founder, demo, as_json):
         raise Failure(Diagnostic("usage", "U0700", f"{target} already holds a co-op", Span(str(target))), 2)
     (target / "tests").mkdir(parents=True, exist_ok=True)
     shutil.copy(templates / f"{template}.ccl", target / f"{template}.ccl")
+    modules = [build(str(target / f"{template}.ccl"))] if founder else []
     test = templates / "tests" / f"{template}_test.ccl"
     if test.exists():
         shutil.copy(test, target / "tests" / f"{template}_test.ccl")
     ws = make(target)
-    founded = _found(ws, founder, (str(target / f"{template}.ccl"),), demo, as_json) if founder else None
+    founded = _found(ws, founder, modules, demo, as_json) if founder else None
     if as_json:
         click.echo(json.dumps({"ok": True, "folder": str(target), "bylaws": f"{template}.ccl",
                                **({"founded": founded} if founded else {})}))
