@@ -58,8 +58,7 @@ def last_json(result):
 @pytest.fixture
 def ws(tmp_path):
     (tmp_path / "counter.ccl").write_text(COUNTER)
-    assert ccl("init", cwd=tmp_path).exit_code == 0
-    assert ccl("id", "new", "ana", cwd=tmp_path).exit_code == 0
+    assert ccl("init", "--founder", "ana", "--demo", cwd=tmp_path).exit_code == 0     # makes ana's key
     return tmp_path
 
 
@@ -79,9 +78,11 @@ def test_state_persists_across_runs_with_receipts(ws):
     out = last_json(ccl("run", "counter.ccl", "--fn", "peek", "--json", cwd=ws))
     assert out["result"] == 5 and "receipt" not in out          # a read changes nothing: no receipt
     log = last_json(ccl("dag", "log", "--json", cwd=ws))["receipts"]
+    genesis = log.pop()                                    # the chain starts at the co-op's founding
+    assert genesis["function"] == "genesis" and genesis["seq"] == 1
     assert [r["result"] for r in log] == [5, 2]
     did = last_json(ccl("id", "show", "ana", "--json", cwd=ws))["did"]
-    assert all(r["caller"] == did for r in log)
+    assert all(r["caller"] == did for r in log) and genesis["result"] == {"founder": did}
     show = json.loads(ccl("dag", "show", log[0]["cid"], "--json", cwd=ws).stdout)
     assert show["payload"]["prev"] == {"/": log[1]["cid"]}
     assert show["payload"]["module"]["/"].startswith("bafyrei")
@@ -99,11 +100,19 @@ def test_failed_run_changes_nothing(ws, kind, code):
 
 def test_state_change_without_a_key_is_refused(tmp_path):
     (tmp_path / "counter.ccl").write_text(COUNTER)
-    ccl("init", cwd=tmp_path)
+    ccl("init", cwd=tmp_path)                                   # not founded: nothing can change
     before = dump(tmp_path)
     r = ccl("run", "counter.ccl", "--fn", "bump", "--args", "[1]", "--json", cwd=tmp_path)
+    assert r.exit_code == 2 and last_json(r)["error"]["code"] == "U0704"
+    assert "ccl init --founder" in last_json(r)["error"]["hint"]
+    assert dump(tmp_path) == before
+    founder = Identity.from_seed("far away", bytes([9]) * 32).did    # a founder whose key is elsewhere
+    assert ccl("init", "--founder", founder, cwd=tmp_path).exit_code == 0
+    before = dump(tmp_path)
+    r = ccl("run", "counter.ccl", "--fn", "bump", "--args", "[1]", "--as", founder, "--json", cwd=tmp_path)
     assert r.exit_code == 2 and last_json(r)["error"]["code"] == "U0703"
     assert dump(tmp_path) == before
+    assert not list((tmp_path / ".ccl" / "keys").glob("*.pem"))     # the founder's key never touched it
 
 
 def test_dag_put_get_calculate_cid_in_a_run(ws):
@@ -273,8 +282,11 @@ def test_sigkill_loses_no_acknowledged_run(ws):
         store = SqliteStore(str(ws / ".ccl" / "state.db"))
         with store.transaction() as tx:
             receipts = tx.receipts()
-            row = tx.get_state("Counter")        # none yet if the first process was killed before a commit
+            # a module that is not adopted keeps its state under its CID; none yet if the first
+            # process was killed before a commit
+            row = tx.get_state(f"{build(COUNTER, 'counter.ccl').cid}/Counter")
             count = canon.decode(row[1])["count"]["value"] if row else 0
+            receipts = receipts[1:]                                  # after the genesis
         store.close()
         # every acknowledged run is there, in order (a run killed after its commit but before it
         # reported success may be there too: that is allowed, it was never acknowledged)
