@@ -23,6 +23,15 @@ contract Counter {
 """
 ANA = Identity.from_seed("ana", b"\x01" * 32)
 BO = Identity.from_seed("bo", b"\x02" * 32)
+COOP = Identity.from_seed("the co-op", b"\x03" * 32)
+
+
+def founded(store):
+    """Found a demo co-op in `store` with ana as founder and bo admitted by her."""
+    session.found(store, coop=COOP, founder=ANA.did, bylaws=[], now=0, demo=True)
+    admit = build(f'fn admit() -> Bool {{ add_member({BO.did}) }}', "admit.ccl")
+    assert session.run(admit, "admit", [], store=store, caller=ANA.did, signer=ANA, now=0).receipt
+    return store
 
 
 def test_blocks_receipts_state_kv(store):
@@ -59,6 +68,7 @@ def test_a_block_is_rechecked_on_read(store):
 
 
 def history(store):
+    founded(store)
     verified = build(COUNTER, "counter.ccl")
     roots = []
     for i, n in enumerate((3, 4, 5)):
@@ -89,6 +99,7 @@ def test_same_history_same_state_root_on_both_stores(tmp_path, pg_server):
 
 
 def test_concurrent_writers_lose_no_update(store):
+    founded(store)
     verified = build(COUNTER, "counter.ccl")
     errors = []
 
@@ -110,7 +121,7 @@ def test_concurrent_writers_lose_no_update(store):
     r = session.run(verified, "bump", [0], store=store, caller=ANA.did, signer=ANA, now=99)
     assert r.run.value == 50
     with store.transaction() as tx:
-        assert len(tx.receipts()) == 50 and dag.verify_all(tx) == []
+        assert len(tx.receipts()) == 2 + 50 and dag.verify_all(tx) == []     # the founding, bo's admission
 
 
 def test_two_pools_on_one_postgres_database_never_double_spend(pg_server):
@@ -119,6 +130,7 @@ def test_two_pools_on_one_postgres_database_never_double_spend(pg_server):
 
     url = pg_server.new_database()
     nodes = [PostgresStore(url), PostgresStore(url)]
+    founded(nodes[0])
     with nodes[0].transaction() as tx:
         L = Ledger(EngineState(tx), 0)
         E.ensure_credit(L)
@@ -162,8 +174,7 @@ def test_cli_migrates_a_workspace_to_postgres_and_keeps_working(tmp_path, pg_ser
             os.chdir(old)
 
     (tmp_path / "counter.ccl").write_text(COUNTER)
-    ccl("init")
-    ccl("id", "new", "ana")
+    ccl("init", "--founder", "ana")
     ccl("run", "counter.ccl", "--fn", "bump", "--args", "[5]")
     url = pg_server.new_database()
     r = ccl("store", "migrate", "--to", url, "--json")
