@@ -352,6 +352,9 @@ HOST_TABLE: tuple[HostFn, ...] = (
 )
 
 HOST_INDEX: dict[str, int] = {row.name: i for i, row in enumerate(HOST_TABLE)}
+# every permission some row's `who` names (`holds mint:{symbol}` names `mint`): the built-in ones
+HOST_PERMISSIONS: frozenset = frozenset(m.split(":")[0] for row in HOST_TABLE
+                                        for m in re.findall(r"holds ([\w:{}]+)", row.who))
 HOST_BY_PATH: dict[str, int] = {row.path: i for i, row in enumerate(HOST_TABLE)}
 
 # Method syntax: (receiver constructor, method) → row name. The receiver is the first argument.

@@ -24,7 +24,7 @@ import attrs
 
 from ccl.check.program import FnInfo, Program, resolve_type
 from ccl.diag import did_you_mean, error
-from ccl.hosttable import HOST_TABLE
+from ccl.hosttable import HOST_PERMISSIONS, HOST_TABLE
 from ccl.syntax import ast as A
 
 BUILTIN_ROLES = ("founder",)
@@ -63,7 +63,7 @@ def known_roles(program: Program) -> set[str]:
 
 
 def known_permissions(program: Program, roles: set[str]) -> set[str]:
-    names = {base_permission(row.permission) for row in HOST_TABLE if row.permission}
+    names = set(HOST_PERMISSIONS)
     names |= set(BUILTIN_PERMISSIONS)
     for fn in program.functions:
         if isinstance(fn.node, A.Fn) and fn.node.needs and fn.node.needs not in roles:

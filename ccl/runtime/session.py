@@ -285,6 +285,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
         ledger.now = now
     now = ledger.now
     extra: dict = {}
+    was_member = G.is_member(ledger, caller)           # (a member who leaves in this run still keeps it)
     principal = AUTH.Principal(caller, genesis["coop"], None, G.open_operations(ledger))
     hidden = False
     local: Optional[str] = None
@@ -353,7 +354,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     engines_changed = tx.root_accumulator() != rows_before      # no contract state is written yet
     if not changed and not effects.records and not effects.events and not result.events and not engines_changed:
         return {"result": result, "opened": extra.get("opened"), "unchanged": True}
-    if not (principal.executing or entry_open or G.is_member(ledger, principal.caller)):
+    if not (principal.executing or entry_open or was_member):
         return _failed(_refusal(Refused("member", f"{caller} is not a member of this co-op, so nothing it runs is kept",
                                         "a member with `manage_members` admits members: ccl member add NAME"),
                                 module.source))

@@ -1,0 +1,615 @@
+"""The attack suite: what the audit found, each as a test, and a matrix of actors × operations.
+
+Each numbered test is one finding of the audit ("The bylaws govern"): it failed on the main of
+that day and passes now. The matrix runs every state-changing CLI command as the founder, a
+treasurer (a member with the economic permissions), a plain member, a member who left and an
+outsider, each in a fresh copy of one demo co-op: allowed cells must succeed; refused cells must
+end in one categorized diagnostic with the store unchanged — compared as a logical dump of every
+table plus the state root, after a WAL checkpoint. Then every effectful host row, every proposal
+kind of every template and every HTTP route are tried by the actors they must refuse.
+"""
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ccl.cli.main import cli
+from ccl.identity import Identity
+
+ROOT = Path(__file__).parent.parent
+
+BYLAWS = """
+contract Coop {
+    founder: Steward;
+    role Member { can: [vote]; }
+    role Steward extends Member { can: [manage_members, manage_roles]; }
+    role Treasurer extends Member {
+        can: [manage_credit, manage_currency, mint, approve_loan, write_off, manage_pool, approve_claim,
+            manage_coop, manage_aid, record_purchases, coordinate_aid];
+    }
+
+    state reserve: Integer = 1000;
+    state owner_only: Integer = 7;
+
+    proposal LoanApproval(loan: String) {
+        description: "Approve a member loan from the lending pool";
+        eligible: Member;
+        duration: 3 days;
+        quorum: 50%;
+        threshold: majority;
+        can: [approve_loan];
+        execution: { approve_loan(loan); }
+    }
+
+    fn pay_out(amount: Integer) -> Integer needs manage_credit {
+        reserve = reserve - amount;
+        reserve
+    }
+    fn reserve_now() -> Integer { reserve }
+    open fn hello() -> String { "hello, neighbour" }
+}
+"""
+
+# a module that is not adopted but declares the adopted contract's name, to overwrite its state
+HOSTILE_STATE = """
+contract Coop {
+    state owner_only: Integer = 0;
+    fn take() -> Integer { owner_only = 999; owner_only }
+}
+"""
+
+# a module that declares a role of the adopted bylaws' name with more permissions, then uses them
+HOSTILE_ROLE = """
+contract Other {
+    role Member { can: [manage_credit, manage_roles]; }
+    fn raise_limit(who: Did) -> Bool { set_credit_limit(who, -1000000, 1000000) }
+}
+"""
+
+ACTORS = ("ana", "tess", "mo", "lee", "out")        # founder, treasurer, member, left, outsider
+T0 = 1_800_000_000
+
+
+def invoke(cwd, *args):
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def dump(cwd) -> tuple:
+    """Every row of every table, and the state root, after a WAL checkpoint."""
+    from ccl.runtime.session import state_root
+    from ccl.store.sqlite import SqliteStore
+
+    db = Path(cwd) / ".ccl" / "state.db"
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(FULL)")
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        rows = tuple((t, tuple(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2"))) for t in tables)
+    finally:
+        conn.close()
+    store = SqliteStore(str(db))
+    with store.reader() as tx:
+        root = state_root(tx) if tx.head() else None
+    store.close()
+    return rows, root
+
+
+def json_of(r) -> dict:
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+class Coop:
+    """The demo co-op every cell starts from (built once, copied per cell)."""
+
+    def __init__(self, folder: Path):
+        self.dir = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "coop.ccl").write_text(BYLAWS)
+        (folder / "hostile_state.ccl").write_text(HOSTILE_STATE)
+        (folder / "hostile_role.ccl").write_text(HOSTILE_ROLE)
+        self.ok("init", "--founder", "ana", "--bylaws", "coop.ccl", "--demo")
+        for name in ("tess", "mo", "lee", "out"):
+            self.ok("id", "new", name)
+        self.did = {n: json_of(self.ok("id", "show", n, "--json"))["did"] for n in ACTORS}
+        for name in ("tess", "mo", "lee"):
+            self.ok("member", "add", name, "--as", "ana")
+        for name, role in (("tess", "Treasurer"), ("mo", "Member"), ("lee", "Treasurer")):
+            self.ok("role", "grant", name, role, "--as", "ana")
+        self.ok("currency", "create", "RIV", "River", "--as", "tess")
+        self.ok("currency", "mint", "RIV", "mo", "50", "--as", "tess")
+        self.ok("loan", "deposit", "8000", "--as", "tess")
+        self.loan = json_of(self.ok("loan", "request", "500", "tools", "90", "--as", "mo", "--json"))["result"]
+        self.active = json_of(self.ok("loan", "request", "300", "bike", "90", "--as", "mo", "--json"))["result"]
+        self.ok("loan", "approve", self.active, "--as", "tess")
+        self.ok("pool", "create", "care", "10", "1000", "--as", "tess")
+        self.ok("pool", "join", "care", "--as", "mo")
+        self.ok("pool", "contribute", "care", "100", "--as", "mo")
+        self.claim = json_of(self.ok("pool", "claim", "care", "20", "dentist", "--as", "mo", "--json"))["result"]
+        self.record = json_of(self.ok("hours", "log", "tess", "60", "garden", "--as", "mo", "--json"))["result"]
+        self.ok("work", "log", "mo", "120", "bread", "--as", "mo")
+        self.ok("purchase", "mo", "250", "--as", "mo")
+        from ccl.coop import period_of
+
+        self.period = period_of(json_of(self.ok("clock", "show", "--json"))["time"])
+        self.ok("aid", "offer", "soup", "4", "--location", "0,0", "--as", "tess")
+        self.ok("aid", "request", "soup", "2", "--location", "1,1", "--as", "mo")
+        matches = json_of(self.ok("aid", "match", "--as", "ana", "--json"))["result"]
+        self.match = matches[0]["id"]
+        self.proposal = json_of(self.ok("proposal", "open", "LoanApproval", "--args", json.dumps([self.loan]),
+                                        "--as", "ana", "--json"))["proposal"]
+        self.mine = json_of(self.ok("proposal", "open", "LoanApproval", "--args", json.dumps([self.loan]),
+                                    "--as", "mo", "--json"))["proposal"]
+        self.ok("delegate", "tess", "--as", "mo")
+        self.ok("member", "remove", "lee", "--as", "ana")
+        self.newcomer = Identity.from_seed("newcomer", bytes([42]) * 32).did
+
+    def ok(self, *args):
+        r = invoke(self.dir, *args)
+        assert r.exit_code == 0, (args, r.output)
+        return r
+
+
+@pytest.fixture(scope="module")
+def coop(tmp_path_factory):
+    return Coop(tmp_path_factory.mktemp("coop") / "coop")
+
+
+def cell(coop: Coop, tmp_path: Path, argv: list, actor: str):
+    """Run one command as `actor` in a fresh copy of the co-op: (result, dump before, dump after)."""
+    folder = tmp_path / f"cell-{actor}"
+    shutil.copytree(coop.dir, folder)
+    before = dump(folder)
+    at = argv.index("--") if "--" in argv else len(argv)          # options go before a `--`
+    r = invoke(folder, *argv[:at], "--as", actor, *argv[at:])
+    return r, before, dump(folder)
+
+
+def operations(c: Coop) -> list:
+    """(name, argv, actors allowed). Every state-changing command, with arguments that are valid
+    for the actors allowed; anyone else must be refused with nothing changed."""
+    d = c.did
+    members = {"ana", "tess", "mo"}
+    return [
+        ("credit issue", ["credit", "issue", "mo", "10"], members - {"mo"}),
+        ("credit transfer", ["credit", "transfer", "ana", "1"], members - {"ana"}),
+        ("credit limit", ["credit", "limit", "mo", "--", "-500", "500"], {"tess"}),
+        ("hours log", ["hours", "log", "tess", "30", "help"], members - {"tess"}),
+        ("hours confirm", ["hours", "confirm", c.record], {"tess"}),
+        ("hours decline", ["hours", "decline", c.record], {"tess"}),
+        ("hours trade", ["hours", "trade", "ana", "1"], members - {"ana"}),
+        ("currency create", ["currency", "create", "OAK", "Oak"], {"tess"}),
+        ("currency mint", ["currency", "mint", "RIV", "mo", "5"], {"tess"}),
+        ("currency burn", ["currency", "burn", "RIV", "1"], {"mo"}),
+        ("currency transfer", ["currency", "transfer", "RIV", "ana", "1"], {"mo"}),
+        ("currency policy", ["currency", "policy", "RIV", "cap", "100000"], {"tess"}),
+        ("loan deposit", ["loan", "deposit", "10"], members),
+        ("loan request", ["loan", "request", "100", "tools", "30"], members),
+        ("loan evaluate", ["loan", "evaluate", c.loan], members),
+        ("loan approve", ["loan", "approve", c.loan], {"tess"}),
+        ("loan repay", ["loan", "repay", c.active, "1"], members),
+        ("loan write-off", ["loan", "write-off", c.active], {"tess"}),
+        ("pool create", ["pool", "create", "roof", "10", "100"], {"tess"}),
+        ("pool join", ["pool", "join", "care"], {"ana", "tess"}),
+        ("pool contribute", ["pool", "contribute", "care", "10"], {"mo"}),
+        ("pool claim", ["pool", "claim", "care", "5", "glasses"], {"mo"}),
+        ("pool approve", ["pool", "approve", c.claim], {"tess"}),
+        ("member add", ["member", "add", c.newcomer], {"ana"}),
+        ("member remove", ["member", "remove", "mo"], {"ana", "mo"}),
+        ("member set", ["member", "set", "mo", "tenure", "5"], {"ana"}),
+        ("role grant", ["role", "grant", "mo", "Treasurer"], {"ana"}),
+        ("role revoke", ["role", "revoke", "tess", "Treasurer"], {"ana"}),
+        ("proposal open", ["proposal", "open", "LoanApproval", "--args", json.dumps([c.loan])], members),
+        ("proposal vote", ["proposal", "vote", c.proposal, "yes"], members),
+        ("proposal cancel", ["proposal", "cancel", c.mine], {"mo"}),
+        ("proposal execute", ["proposal", "execute", c.proposal], set()),        # voting is still open
+        ("proposal close", ["proposal", "close", c.proposal], set()),
+        ("delegate", ["delegate", "tess"], {"ana", "mo"}),            # mo's delegation is replaced
+        ("undelegate", ["undelegate"], {"mo"}),
+        ("work log", ["work", "log", "mo", "30", "bread"], {"mo", "tess"}),
+        ("purchase", ["purchase", "mo", "100"], {"mo", "tess"}),
+        ("patronage rule", ["patronage", "rule", "2027", "5000"], {"tess"}),
+        ("patronage calculate", ["patronage", "calculate", c.period, "100"], {"tess"}),
+        ("coop policy", ["coop", "policy", "reserve_bps", "1000"], {"tess"}),
+        ("coop distribute", ["coop", "distribute", d["ana"], "100"], {"tess"}),
+        ("aid request", ["aid", "request", "bread", "1"], members),
+        ("aid offer", ["aid", "offer", "bread", "1"], members),
+        ("aid match", ["aid", "match"], members),
+        ("aid fulfil", ["aid", "fulfil", c.match], {"mo", "tess"}),
+        ("aid setting", ["aid", "setting", "emergency", "1"], {"tess"}),
+        ("call guarded", ["call", "Coop", "pay_out", "--args", "[1]"], {"tess"}),
+        ("call member fn", ["call", "Coop", "reserve_now"], members),
+        ("call open fn", ["call", "Coop", "hello"], set(ACTORS)),
+        ("run hostile state", ["run", "hostile_state.ccl", "--fn", "take"], set()),
+        ("run hostile role", ["run", "hostile_role.ccl", "--fn", "raise_limit", "--args", json.dumps([d["mo"]])],
+         {"tess"}),
+        ("adopt", ["adopt", "coop.ccl"], set()),                          # the same version: already adopted
+        ("grant (retired)", ["grant", "mo", "manage_credit"], set()),
+        ("revoke (retired)", ["revoke", "tess", "manage_credit"], set()),
+    ]
+
+
+OPERATION_NAMES = [op[0] for op in operations(type("C", (), {"did": {a: "did:key:x" for a in ACTORS}, "record": "r",
+                                                                "loan": "l", "active": "a", "claim": "c",
+                                                                "proposal": "p", "mine": "m", "match": "x", "period": "2026",
+                                                                "newcomer": "n"})())]
+
+
+@pytest.mark.parametrize("name", OPERATION_NAMES)
+def test_matrix(coop, tmp_path, name):
+    """One operation as every actor: allowed cells succeed, refused cells change nothing."""
+    _, argv, allowed = next(op for op in operations(coop) if op[0] == name)
+    for actor in ACTORS:
+        r, before, after = cell(coop, tmp_path, argv, actor)
+        if actor in allowed:
+            assert r.exit_code == 0, (name, actor, r.output)
+            continue
+        assert r.exit_code in (1, 2), (name, actor, r.exit_code, r.output)
+        assert re.search(r"\b[A-Z]\d{4}\b", r.output), (name, actor, r.output)      # one categorized diagnostic
+        assert "Traceback" not in r.output and "X9999" not in r.output
+        assert after == before, (name, actor, "the store changed")
+
+
+def test_matrix_covers_every_state_changing_command():
+    """A new state-changing command must get a row in the matrix."""
+    import click
+
+    reads = {"aid list", "bylaws diff", "bylaws history", "bylaws show", "check", "clock show", "compile",
+             "coop analytics", "credit balance", "credit history", "currency balance", "dag export", "dag log",
+             "dag replay", "dag show", "dag verify", "disasm", "fmt", "highlight", "hours balance", "hours history",
+             "hours pending", "id list", "id show", "loan list", "loan show", "member list", "patronage notices",
+             "proposal list", "proposal show", "proposal tally", "role list", "test", "work list", "serve",
+             "store migrate", "new", "init", "id new", "clock advance"}
+    # run and call are covered as "run hostile …" and "call …"; bylaws retire opens an amendment like adopt
+    covered = {n.split(" (")[0] for n in OPERATION_NAMES} | {"run", "call", "bylaws retire"}
+    names = []
+
+    def walk(cmd, prefix):
+        if isinstance(cmd, click.Group):
+            for n, c in cmd.commands.items():
+                walk(c, prefix + [n])
+        else:
+            names.append(" ".join(prefix))
+    walk(cli, [])
+    missing = [n for n in names if n not in reads and n not in covered and not any(c.startswith(n) for c in covered)]
+    assert not missing, missing
+
+
+# ---------------------------------------------------------------- the audit's findings, one by one
+
+def test_1_running_a_file_with_a_role_of_the_same_name_registers_nothing(coop, tmp_path):
+    """Finding 1: `role Member { can: [admin]; }` in any file made every Member an admin."""
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    (folder / "evil.ccl").write_text("contract Evil { role Member { can: [manage_credit, manage_roles]; }\n"
+                                     "fn hi() -> Integer { 1 } }\n")
+    roles = invoke(folder, "role", "list", "--json").stdout
+    before = dump(folder)
+    assert invoke(folder, "run", "evil.ccl", "--fn", "hi", "--as", "mo").exit_code == 0      # it runs…
+    assert dump(folder) == before and invoke(folder, "role", "list", "--json").stdout == roles   # …registers nothing
+    r = invoke(folder, "proposal", "open", "evil.ccl", "--as", "mo")
+    assert r.exit_code == 2 and "not from a file" in r.output
+    r = invoke(folder, "credit", "limit", "mo", "--as", "mo", "--", "-9000", "9000")          # still no power
+    assert r.exit_code == 1 and "lacks `manage_credit`" in r.output
+    assert dump(folder) == before
+
+
+def test_2_a_member_cannot_bring_his_own_proposal_rules(coop, tmp_path):
+    """Finding 2: a member's own kind (quorum 0%, 1 second) opened from his file passed alone."""
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    (folder / "mine.ccl").write_text(
+        "contract Mine { role Member { can: [vote]; }\n proposal Grab { description: \"x\"; eligible: Member; "
+        "duration: 1 seconds; quorum: 0%; threshold: majority; can: [manage_roles]; "
+        "execution: { grant_role(caller(), \"Steward\"); } } }\n")
+    before = dump(folder)
+    r = invoke(folder, "proposal", "open", "Grab", "--as", "mo")
+    assert r.exit_code == 1 and "proposal_kind" in r.output
+    r = invoke(folder, "proposal", "open", "Mine::Grab", "--as", "mo")
+    assert r.exit_code == 1
+    assert dump(folder) == before
+    # the adopted rules hold: one yes of three eligible after one day neither meets quorum nor ends the vote
+    assert invoke(folder, "proposal", "vote", coop.proposal, "yes", "--as", "mo").exit_code == 0
+    assert invoke(folder, "clock", "advance", "1d").exit_code == 0
+    r = invoke(folder, "proposal", "execute", coop.proposal, "--as", "mo")
+    assert r.exit_code == 1 and "active" in r.output
+    assert invoke(folder, "clock", "advance", "3d").exit_code == 0
+    r = invoke(folder, "proposal", "execute", coop.proposal, "--as", "mo")
+    assert r.exit_code == 1 and "defeated" in r.output                # 1 of 3 < 50% quorum
+
+
+def test_3_another_module_cannot_overwrite_an_adopted_contracts_state(coop, tmp_path):
+    """Finding 3: `contract Treasury { state owner_only … }` elsewhere overwrote the real one."""
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    before = dump(folder)
+    r = invoke(folder, "run", "hostile_state.ccl", "--fn", "take", "--as", "ana", "--json")
+    assert r.exit_code == 2 and json_of(r)["error"]["code"] == "U0707"
+    assert "ccl call Coop" in json_of(r)["error"]["hint"]
+    assert dump(folder) == before
+    # a module that is not adopted keeps its own state under its CID, apart from everyone's
+    (folder / "mine.ccl").write_text("contract Notes { state n: Integer = 0; fn add() -> Integer { n = n + 1; n } }")
+    assert invoke(folder, "run", "mine.ccl", "--fn", "add", "--as", "mo").stdout.strip() == "1"
+    from ccl.pipeline import build
+
+    cid = build((folder / "mine.ccl").read_text(), "mine.ccl").cid
+    conn = sqlite3.connect(folder / ".ccl" / "state.db")
+    keys = [r[0] for r in conn.execute("SELECT contract FROM contract_state")]
+    conn.close()
+    assert f"{cid}/Notes" in keys and "Notes" not in keys
+
+
+def test_4_guarded_functions_refuse_outsiders_and_members_without_the_permission(coop, tmp_path):
+    """Finding 4: `can:` protected nothing; a non-member closed a work order paid from the reserve."""
+    for actor, code in (("out", "not a member"), ("lee", "not a member"), ("mo", "does not hold `manage_credit`")):
+        r, before, after = cell(coop, tmp_path / actor, ["call", "Coop", "pay_out", "--args", "[600]"], actor)
+        assert r.exit_code == 1 and code in r.output, r.output
+        assert after == before
+
+
+def test_4_housing_template_refuses_a_non_member(tmp_path):
+    """The housing co-op from its template: a non-member cannot move in, report or close."""
+    r = invoke(tmp_path, "new", "housing_coop", "home", "--founder", "ana", "--demo")
+    assert r.exit_code == 0, r.output
+    home = tmp_path / "home"
+    assert invoke(home, "id", "new", "stranger").exit_code == 0
+    before = dump(home)
+    stranger = json_of(invoke(home, "id", "show", "stranger", "--json"))["did"]
+    for fn, args in (("move_in", [1, stranger]), ("report", [1, "leak", True]), ("close", [0, 100])):
+        r = invoke(home, "call", "Housing", fn, "--args", json.dumps(args), "--as", "stranger")
+        assert r.exit_code == 1 and "not a member" in r.output, (fn, r.output)
+    assert dump(home) == before
+
+
+def test_5_non_members_do_not_transact(coop, tmp_path):
+    """Finding 5: a fresh key issued 100,000 of credit, logged hours for a member, requested loans,
+    wrote to the DAG."""
+    (coop.dir / "put.ccl").write_text('fn run() -> String { dag_put("graffiti") }')
+    for argv in (["credit", "issue", "mo", "100000"], ["hours", "log", "mo", "600", "nothing"],
+                 ["loan", "request", "1000", "x", "30"], ["run", "put.ccl"]):
+        r, before, after = cell(coop, tmp_path / argv[0], argv, "out")
+        assert r.exit_code == 1 and "not a member" in r.output, (argv, r.output)
+        assert after == before
+
+
+def test_5_hours_logged_for_a_member_stay_pending_and_reserve_nothing(coop, tmp_path):
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    record = json_of(invoke(folder, "hours", "log", "mo", "600", "big job", "--as", "tess", "--json"))["result"]
+    pending = json_of(invoke(folder, "hours", "pending", "mo", "--json"))["pending"]
+    assert [p["id"] for p in pending] == [record]
+    assert json_of(invoke(folder, "hours", "balance", "mo", "--json"))["balance"] == 0
+    assert invoke(folder, "hours", "trade", "ana", "600", "--as", "mo").exit_code == 0    # her floor is hers
+    assert invoke(folder, "hours", "decline", record, "--as", "mo").exit_code == 0
+    r = invoke(folder, "hours", "confirm", record, "--as", "mo")
+    assert r.exit_code == 1 and "declined" in r.output
+    late = json_of(invoke(folder, "hours", "log", "ana", "60", "old", "--as", "tess", "--json"))["result"]
+    assert invoke(folder, "clock", "advance", "31d").exit_code == 0
+    r = invoke(folder, "hours", "confirm", late, "--as", "ana")
+    assert r.exit_code == 1 and "expired" in r.output
+
+
+def test_6_proposal_arguments_and_roles_are_checked_before_any_vote(coop, tmp_path):
+    """Finding 6: `--args '["lots"]'` for an Integer passed its vote; `eligible: Parnet` checked."""
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    before = dump(folder)
+    r = invoke(folder, "proposal", "open", "LoanApproval", "--args", "[5]", "--as", "mo", "--json")
+    assert r.exit_code == 1 and "proposal_args" in json_of(r)["error"]["message"]
+    r = invoke(folder, "proposal", "open", "LoanApproval", "--args", "[]", "--as", "mo")
+    assert r.exit_code == 1
+    assert dump(folder) == before
+    (folder / "typo.ccl").write_text("contract T { role Parent { can: [vote]; }\n proposal P { description: \"x\"; "
+                                     "eligible: Parnet; duration: 1 days; quorum: 50%; threshold: majority; } }\n")
+    r = invoke(folder, "check", "typo.ccl", "--json")
+    assert r.exit_code == 3 and "Parent" in r.stdout
+
+
+def test_7_granting_never_founds_and_an_unfounded_workspace_serves_nothing(tmp_path):
+    """Finding 7: the currencies page's `grant … mint:RIV` founded the workspace; a node served
+    right after `ccl init` belonged to whoever called it first."""
+    assert invoke(tmp_path, "init").exit_code == 0
+    assert invoke(tmp_path, "id", "new", "ana").exit_code == 0
+    before = dump(tmp_path)
+    r = invoke(tmp_path, "grant", "--as", "ana", "ana", "mint:RIV")
+    assert r.exit_code == 2 and "retired" in r.output
+    for argv in (["member", "add", "ana", "--as", "ana"], ["credit", "issue", "ana", "5", "--as", "ana"]):
+        r = invoke(tmp_path, *argv)
+        assert r.exit_code == 2 and "U0704" in r.output and "ccl init --founder" in r.output
+    r = invoke(tmp_path, "serve", "--port", "1")
+    assert r.exit_code == 2 and "serves only a founded co-op" in r.output
+    assert dump(tmp_path) == before
+
+
+def test_8_an_edited_balance_fails_verify_and_replay(coop, tmp_path):
+    """Finding 8: editing a balance directly in state.db passed `dag verify` and `dag replay`."""
+    from ccl import canon
+
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    assert invoke(folder, "dag", "verify").exit_code == 0
+    conn = sqlite3.connect(folder / ".ccl" / "state.db")
+    key, value = conn.execute("SELECT key, value FROM kv WHERE namespace = 'ledger.account' AND key LIKE 'RIV%'"
+                              ).fetchone()
+    account = canon.decode(value)
+    conn.execute("UPDATE kv SET value = ? WHERE namespace = 'ledger.account' AND key = ?",
+                 (canon.encode({**account, "balance": account["balance"] + 1000}), key))
+    conn.commit()
+    conn.close()
+    for argv in (["dag", "verify"], ["dag", "replay"]):
+        r = invoke(folder, *argv)
+        assert r.exit_code == 4 and "ledger.account" in r.output, r.output
+
+
+# ---------------------------------------------------------------- beyond the list
+
+def test_real_workspaces_refuse_time_travel(tmp_path):
+    assert invoke(tmp_path, "init", "--founder", "ana").exit_code == 0
+    before = dump(tmp_path)
+    r = invoke(tmp_path, "credit", "issue", "ana", "5", "--as", "ana", "--at", "0")
+    assert r.exit_code == 2 and "U0705" in r.output
+    r = invoke(tmp_path, "clock", "advance", "7d")
+    assert r.exit_code == 2 and "U0705" in r.output
+    assert dump(tmp_path) == before
+
+
+def test_nobody_grants_themself_a_role(coop, tmp_path):
+    r, before, after = cell(coop, tmp_path, ["role", "grant", "ana", "Treasurer"], "ana")
+    assert r.exit_code == 1 and "self_grant" in r.output and after == before
+
+
+def test_the_coop_key_cannot_act_directly(coop, tmp_path):
+    """The co-op's principal acts only through proposal executions."""
+    from ccl.identity import Keystore
+    from ccl.runtime import session
+    from ccl.cli.workspace import Workspace
+    from ccl.pipeline import build
+
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    ws = Workspace(folder / ".ccl")
+    key = Keystore(folder / ".ccl" / "coop").load("coop")
+    before = dump(folder)
+    v = build(f'fn run() -> Bool {{ transfer_credit(caller(), {coop.did["mo"]}, 1) }}', "x.ccl")
+    r = session.run(v, "run", [], store=ws.store, caller=key.did, signer=key, now=T0 + 10**6)
+    assert not r.run.ok and "coop_principal" in r.run.error.message
+    ws.store.close()
+    assert dump(folder) == before
+
+
+def test_an_execution_acts_as_the_coop_with_only_its_kinds_can(tmp_path):
+    """A kind that may approve loans cannot also mint money or grant roles, at run time too."""
+    ccl = invoke
+    bylaw = BYLAWS.replace("execution: { approve_loan(loan); }",
+                           'execution: { approve_loan(loan); require_permission(loan); }')
+    (tmp_path / "coop.ccl").write_text(bylaw)
+    assert ccl(tmp_path, "init", "--founder", "ana", "--bylaws", "coop.ccl", "--demo").exit_code == 0
+    for name in ("tess", "mo"):
+        ccl(tmp_path, "id", "new", name)
+        assert ccl(tmp_path, "member", "add", name, "--as", "ana").exit_code == 0
+    assert ccl(tmp_path, "role", "grant", "tess", "Treasurer", "--as", "ana").exit_code == 0
+    assert ccl(tmp_path, "role", "grant", "mo", "Member", "--as", "ana").exit_code == 0
+    assert ccl(tmp_path, "loan", "deposit", "800", "--as", "tess").exit_code == 0
+    loan = json_of(ccl(tmp_path, "loan", "request", "100", "x", "30", "--as", "mo", "--json"))["result"]
+    pid = json_of(ccl(tmp_path, "proposal", "open", "LoanApproval", "--args", json.dumps([loan]), "--as", "mo",
+                      "--json"))["proposal"]
+    for who in ("ana", "tess", "mo"):
+        assert ccl(tmp_path, "proposal", "vote", pid, "yes", "--as", who).exit_code == 0
+    assert ccl(tmp_path, "clock", "advance", "4d").exit_code == 0
+    before = dump(tmp_path)
+    r = ccl(tmp_path, "proposal", "execute", pid, "--as", "out" if False else "mo")
+    # the loan id is not a permission the kind declares: the dynamic check refuses, and nothing changes
+    assert r.exit_code == 1 and "lacks" in r.output, r.output
+    assert dump(tmp_path) == before
+
+
+def test_every_effectful_host_row_refuses_outsiders_and_members_without_its_authority():
+    """Each row's `who`, evaluated by the one enforcement point: an outsider is refused; a plain
+    member is refused unless the row is open to any member; the row's own principal passes."""
+    from ccl import governance as G
+    from ccl.hosttable import HOST_TABLE
+    from ccl.ledger import EngineState, Ledger, Refused
+    from ccl.runtime import authority as AUTH
+    from ccl.store.sqlite import SqliteStore
+
+    store = SqliteStore.memory()
+    member, outsider = "did:key:zMember", "did:key:zOutsider"
+    with store.transaction() as tx:
+        L = Ledger(EngineState(tx), 0)
+        G.found(L, "did:key:zCoop", "did:key:zFounder", [], demo=True)
+        G.add_member(L, "did:key:zFounder", member)              # a plain member: no role at all
+        rows = [r for r in HOST_TABLE if r.who]
+        assert len(rows) >= 50
+        for row in rows:
+            args = tuple(member if t.name == "Did" else "x" if t.name == "String" else 1 for _, t in row.params)
+            with pytest.raises(Refused, match="not a member"):
+                AUTH.authorize(L, AUTH.Principal(outsider, "did:key:zCoop"), row.name, args)
+            p = AUTH.Principal(member, "did:key:zCoop")
+            atoms = AUTH.parse(row.who)
+            names = [a.group(2) for a in atoms if a.group(2)]
+            if row.who == "anyone" or names:
+                AUTH.authorize(L, p, row.name, args)        # the member is every Did argument here
+            else:
+                with pytest.raises(Refused):
+                    AUTH.authorize(L, p, row.name, tuple(outsider if a == member else a for a in args))
+            for n in names:
+                assert n in [q for q, _ in row.params], (row.name, n)
+    store.close()
+
+
+def test_every_template_kind_refuses_outsiders_and_left_members(tmp_path):
+    """Every proposal kind of every template: an outsider and a member who left cannot open it."""
+    from ccl.pipeline import build
+
+    for template in sorted((ROOT / "contracts").glob("*.ccl")):
+        verified = build(template.read_text(), template.name)
+        kinds = [k["name"] for _, m in verified.module.contracts for k in m.get("proposals", [])
+                 if k["name"] != "Amendment"]
+        if not kinds:
+            continue
+        folder = tmp_path / template.stem
+        r = invoke(tmp_path, "new", template.stem, folder, "--founder", "ana", "--demo")
+        assert r.exit_code == 0, r.output
+        for name in ("lee", "out"):
+            invoke(folder, "id", "new", name)
+        assert invoke(folder, "member", "add", "lee", "--as", "ana").exit_code == 0, template
+        assert invoke(folder, "member", "remove", "lee", "--as", "ana").exit_code == 0
+        before = dump(folder)
+        for kind in kinds:
+            params = next(k for _, m in verified.module.contracts for k in m["proposals"] if k["name"] == kind)
+            args = [1 if t == "Integer" else "x" for _, t in params["params"]]
+            for actor in ("lee", "out"):
+                r = invoke(folder, "proposal", "open", kind, "--args", json.dumps(args), "--as", actor)
+                assert r.exit_code == 1 and "not a member" in r.output, (template.name, kind, actor, r.output)
+        assert dump(folder) == before
+
+
+def test_every_http_route_refuses_an_outsider(coop, tmp_path):
+    """Every state-changing route of the node, signed by a key that was never admitted."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from ccl.cli.workspace import Workspace
+    from ccl.node.app import create_app
+    from ccl.node.auth import sign
+
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    ws = Workspace(folder / ".ccl")
+    outsider = Identity.from_seed("stranger", bytes([77]) * 32)
+    app = create_app(ws, Identity.from_seed("node", bytes([78]) * 32),
+                     clock=lambda: ws.demo_now() + 10)
+    client = TestClient(app)
+    before = dump(folder)
+    bodies = {"to": coop.did["mo"], "amount": 5, "member": coop.did["mo"], "minutes": 5, "description": "x",
+              "floor": -5, "ceiling": 5, "record": coop.record, "symbol": "RIV", "name": "n", "cap": 5,
+              "key": "cap", "value": 5, "purpose": "x", "term_days": 5, "role": "Treasurer", "kind": "LoanApproval",
+              "args": [coop.loan], "ballot": "x", "category": "x", "quantity": 1, "function": "hello",
+              "source": "fn run() -> Integer { 1 }"}
+    posts = [r for r in app.routes if "POST" in getattr(r, "methods", ()) and r.path.startswith("/api/v1/")]
+    assert len(posts) >= 20
+    for route in posts:
+        path = route.path
+        for name, value in (("{symbol}", "RIV"), ("{loan}", coop.loan), ("{member}", coop.did["mo"]),
+                            ("{pid}", coop.proposal), ("{match}", coop.match), ("{name}", "cli_bank"),
+                            ("{function}", "credit_issue"), ("{cid}", "bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua")):
+            path = path.replace(name, value)
+        data = json.dumps(bodies).encode()
+        h = {"content-type": "application/json", **sign(outsider, "POST", path, data, int(time.time()))}
+        r = client.post(path, content=data, headers=h)
+        assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json") and "X9999" not in r.text, path
+    client.close()
+    ws.store.close()
+    assert dump(folder) == before
