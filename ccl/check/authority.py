@@ -20,6 +20,8 @@ Runs after the body stage, because it reads what each call resolved to (`Program
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 from ccl.check.program import FnInfo, Program, resolve_type
@@ -64,6 +66,8 @@ def known_roles(program: Program) -> set[str]:
 
 def known_permissions(program: Program, roles: set[str]) -> set[str]:
     names = {base_permission(row.permission) for row in HOST_TABLE if row.permission}
+    # a permission a row's `who` names as one alternative (`caller is member or holds record_purchases`)
+    names |= {base_permission(m) for row in HOST_TABLE for m in re.findall(r"\bholds ([\w:{}]+)", row.who)}
     names |= set(BUILTIN_PERMISSIONS)
     for fn in program.functions:
         if isinstance(fn.node, A.Fn) and fn.node.needs and fn.node.needs not in roles:
