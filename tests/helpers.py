@@ -105,3 +105,18 @@ def found(cwd, founder: str = "alice", members=("bob", "carol"), bylaws=(), role
         assert r.exit_code == 0, r.output
     return ccl
 
+
+
+def store_dump(cwd) -> dict:
+    """A logical dump of a workspace's store: every row of `blocks`, `receipts`, `contract_state`
+    and `kv`, sorted, after a WAL checkpoint — compare two dumps to show a refusal changed nothing."""
+    import sqlite3
+    from pathlib import Path
+
+    db = sqlite3.connect(Path(cwd) / ".ccl" / "state.db")
+    try:
+        db.execute("PRAGMA wal_checkpoint(FULL)")
+        return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall())
+                for t in ("blocks", "receipts", "contract_state", "kv")}
+    finally:
+        db.close()

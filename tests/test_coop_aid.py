@@ -16,7 +16,7 @@ from ccl.cli.main import cli
 from ccl.ledger import EngineState, Ledger, Refused
 from ccl.ledger import engines as E
 from ccl.store.sqlite import SqliteStore
-from helpers import value
+from helpers import found, store_dump, value
 
 
 # ---------------------------------------------------------------- splits
@@ -54,9 +54,7 @@ def ledger():
     store = SqliteStore.memory()
     cm = store.transaction()
     tx = cm.__enter__()
-    L = Ledger(EngineState(tx), 1_767_225_600)          # 2026-01-01
-    E.grant(L, "did:key:admin", "did:key:admin", "admin")
-    return L
+    return Ledger(EngineState(tx), 1_767_225_600)        # 2026-01-01 (engines check invariants, not who asks)
 
 
 def test_distribute_profits_reserve_education_and_capital_accounts():
@@ -166,6 +164,20 @@ def test_urgency_emergency_and_partial_fills():
     assert [(x["request"], x["quantity"]) for x in m] == [("need-2", 4), ("need-1", 1)]
 
 
+# The co-op of the command-line scenarios: ana founds it and is its Steward; cy is the Treasurer
+# (co-op policy, patronage, distributions) and the aid Coordinator; bo is a plain member; eve has
+# a key but was never admitted.
+BYLAWS = """\
+contract Commons {
+    founder: Steward;
+
+    role Steward { can: [manage_members, manage_roles]; }
+    role Treasurer { can: [manage_coop]; }
+    role Coordinator { can: [manage_aid]; }
+}
+"""
+
+
 def ws_cli(tmp_path, *args):
     old = os.getcwd()
     os.chdir(tmp_path)
@@ -175,12 +187,22 @@ def ws_cli(tmp_path, *args):
         os.chdir(old)
 
 
+def commons(tmp_path):
+    bylaws = tmp_path / "commons.ccl"
+    bylaws.write_text(BYLAWS)
+    found(tmp_path, "ana", ("bo", "cy"), bylaws=[str(bylaws)], roles={"cy": "Treasurer"})
+    assert ws_cli(tmp_path, "role", "grant", "cy", "Coordinator", "--as", "ana").exit_code == 0
+    assert ws_cli(tmp_path, "id", "new", "eve").exit_code == 0
+    return tmp_path
+
+
 def test_aid_scenario_with_hours_for_the_provider(tmp_path):
-    for cmd in (["init"], ["id", "new", "ana"], ["id", "new", "bo"], ["grant", "--as", "ana", "ana", "admin"],
-                ["aid", "setting", "hours_per_unit", 20, "--as", "ana"],
+    commons(tmp_path)
+    for cmd in (["aid", "setting", "hours_per_unit", 20, "--as", "cy"],            # the Coordinator
                 ["aid", "request", "meals", 3, "--urgency", 9, "--location", "0,0", "--as", "ana"],
                 ["aid", "offer", "meals", 5, "--location", "3,4", "--as", "bo"]):
-        assert ws_cli(tmp_path, *cmd).exit_code == 0
+        r = ws_cli(tmp_path, *cmd)
+        assert r.exit_code == 0, (cmd, r.output)
     matches = json.loads(ws_cli(tmp_path, "aid", "match", "--as", "ana", "--json").stdout.splitlines()[-1])["result"]
     assert matches == [{"id": matches[0]["id"], "request": "need-1", "offer": "offer-2", "quantity": 3, "distance": 5}]
     assert ws_cli(tmp_path, "aid", "fulfil", matches[0]["id"], "--as", "bo").exit_code == 1     # the requester confirms
@@ -190,15 +212,15 @@ def test_aid_scenario_with_hours_for_the_provider(tmp_path):
 
 
 def test_work_logs_feed_the_split_and_notices_print_as_csv(tmp_path):
-    for cmd in (["init"], ["id", "new", "ana"], ["id", "new", "bo"], ["grant", "--as", "ana", "ana", "admin"],
-                ["work", "log", "ana", 600, "baking", "--as", "ana", "--at", 100],
+    commons(tmp_path)
+    for cmd in (["work", "log", "ana", 600, "baking", "--as", "ana", "--at", 100],
                 ["work", "log", "bo", 300, "deliveries", "--as", "bo", "--at", 200],
                 ["purchase", "ana", 900, "--as", "ana", "--at", 300],
                 ["purchase", "bo", 100, "--as", "bo", "--at", 300],
-                ["patronage", "calculate", "1970", 50, "--as", "ana", "--at", 400]):
+                ["patronage", "calculate", "1970", 50, "--as", "cy", "--at", 400]):      # the Treasurer
         r = ws_cli(tmp_path, *cmd)
         assert r.exit_code == 0, (cmd, r.output)
-    r = ws_cli(tmp_path, "coop", "distribute", "did:web:bakery", 1000, "--as", "ana", "--json")
+    r = ws_cli(tmp_path, "coop", "distribute", "did:web:bakery", 1000, "--as", "cy", "--json")
     out = json.loads(r.stdout.splitlines()[-1])["result"]
     did = {n: ws_cli(tmp_path, "id", "show", n).stdout.strip() for n in ("ana", "bo")}
     assert [d["amount"] for d in out[:2]] == [300, 50]
@@ -207,60 +229,122 @@ def test_work_logs_feed_the_split_and_notices_print_as_csv(tmp_path):
     assert csv_text.splitlines()[0] == "member,purchases,dividend,cash,retained" and len(csv_text.splitlines()) == 3
 
 
+PRIVILEGED = {
+    "coop policy": (["coop", "policy", "reserve_bps", 9000], "manage_coop"),
+    "coop distribute": (["coop", "distribute", "did:web:bakery", 1000], "manage_coop"),
+    "patronage rule": (["patronage", "rule", "2030", 5000], "manage_coop"),
+    "patronage calculate": (["patronage", "calculate", "1970", 50, "--at", 400], "manage_coop"),
+    "aid setting": (["aid", "setting", "emergency", 1], "manage_aid"),
+}
+
+
+@pytest.mark.parametrize("op", sorted(PRIVILEGED))
+@pytest.mark.parametrize("who", ["eve", "bo"])
+def test_privileged_operations_are_refused_to_outsiders_and_plain_members(tmp_path, who, op):
+    commons(tmp_path)
+    for cmd in (["work", "log", "ana", 600, "baking", "--as", "ana", "--at", 100],
+                ["purchase", "ana", 900, "--as", "ana", "--at", 300]):
+        assert ws_cli(tmp_path, *cmd).exit_code == 0
+    args, permission = PRIVILEGED[op]
+    before = store_dump(tmp_path)
+    r = ws_cli(tmp_path, *args, "--as", who, "--json")
+    assert r.exit_code == 1, r.output
+    message = json.loads(r.stdout.splitlines()[-1])["error"]["message"]
+    assert ("not a member" if who == "eve" else f"lacks `{permission}`") in message
+    assert store_dump(tmp_path) == before
+    r = ws_cli(tmp_path, *args, "--as", "cy", "--json")                  # who holds the role may
+    assert r.exit_code == 0, r.output
+
+
+OPEN_AID = """\
+contract OpenAid {
+    open_operations: "request_aid";
+
+    open fn ask(category: String, quantity: Integer) -> String { request_aid(caller(), category, quantity, 5, "library") }
+    open fn panic() -> Bool { set_aid_setting("emergency", 1) }
+}
+"""
+
+
+def test_a_non_member_asks_for_aid_only_where_the_bylaws_open_it(tmp_path):
+    commons(tmp_path)
+    before = store_dump(tmp_path)
+    r = ws_cli(tmp_path, "aid", "request", "meals", 1, "--as", "eve", "--json")
+    assert r.exit_code == 1 and "not a member" in r.output
+    assert store_dump(tmp_path) == before
+    # bylaws that open `request_aid` to everyone, through an `open fn`
+    other = tmp_path / "open"
+    other.mkdir()
+    (other / "open_aid.ccl").write_text(OPEN_AID)
+    found(other, "ana", ("bo",), bylaws=[str(other / "open_aid.ccl")])
+    assert ws_cli(other, "id", "new", "eve").exit_code == 0
+    r = ws_cli(other, "call", "OpenAid", "ask", "--args", '["meals", 2]', "--as", "eve", "--json")
+    assert r.exit_code == 0, r.output
+    listed = ws_cli(other, "aid", "list", "--json").stdout
+    assert "meals" in listed
+    before = store_dump(other)
+    r = ws_cli(other, "call", "OpenAid", "panic", "--as", "eve", "--json")
+    assert r.exit_code == 1 and "not a member" in r.output           # only the operations the bylaws open
+    assert store_dump(other) == before
+
+
 # ---------------------------------------------------------------- the templates
 
-def template_ws(tmp_path, contract):
+def template_ws(tmp_path, contract, roles):
+    """A demo co-op that adopted the template at founding: ana founds it (the built-in
+    `founder` role: she admits members and grants roles), bo, cy and dee are members."""
     import shutil
     from pathlib import Path
 
     shutil.copy(Path(__file__).parent.parent / "contracts" / contract, tmp_path)
-    for cmd in (["init"], ["id", "new", "ana"], ["id", "new", "bo"], ["grant", "--as", "ana", "ana", "admin"]):
-        assert ws_cli(tmp_path, *cmd).exit_code == 0
+    found(tmp_path, "ana", ("bo", "cy", "dee"), bylaws=[str(tmp_path / contract)], roles=roles)
 
 
 def run_fn(tmp_path, contract, fn, args, who, at=0):
-    r = ws_cli(tmp_path, "run", contract, "--fn", fn, "--args", json.dumps(args), "--as", who, "--at", at, "--json")
+    r = ws_cli(tmp_path, "call", contract, fn, "--args", json.dumps(args), "--as", who, "--at", at, "--json")
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout.splitlines()[-1])["result"]
 
 
 def test_worker_coop_template(tmp_path):
-    template_ws(tmp_path, "worker_coop.ccl")
-    assert run_fn(tmp_path, "worker_coop.ccl", "adopt_policy", [], "ana") is True
-    run_fn(tmp_path, "worker_coop.ccl", "worked", [480, "baking"], "ana", at=100)
-    run_fn(tmp_path, "worker_coop.ccl", "worked", [60, "cleaning"], "bo", at=200)
-    out = run_fn(tmp_path, "worker_coop.ccl", "close_year", ["did:web:bakery", 100_000, 0, 1000], "ana", at=2000)
+    template_ws(tmp_path, "worker_coop.ccl", {"bo": "Worker", "cy": "Treasurer"})
+    assert run_fn(tmp_path, "WorkerCoop", "adopt_policy", [], "cy") is True
+    run_fn(tmp_path, "WorkerCoop", "worked", [480, "baking"], "cy", at=100)
+    run_fn(tmp_path, "WorkerCoop", "worked", [60, "cleaning"], "bo", at=200)
+    out = run_fn(tmp_path, "WorkerCoop", "close_year", ["did:web:bakery", 100_000, 0, 1000], "cy", at=2000)
     amounts = [d["amount"] for d in out]
     assert amounts[:2] == [30_000, 5_000] and sum(amounts) == 100_000
     assert amounts[2] <= 4 * amounts[3] + 1                       # the 4:1 cap (8 hours against 1)
-    r = ws_cli(tmp_path, "run", "worker_coop.ccl", "--fn", "close_year", "--args",
-               json.dumps(["did:web:bakery", 5, 0, 1000]), "--as", "ana", "--json")
+    r = ws_cli(tmp_path, "call", "WorkerCoop", "close_year", "--args",
+               json.dumps(["did:web:bakery", 5, 0, 1000]), "--as", "cy", "--json")
     assert r.exit_code == 1                                        # a year closes once
+    r = ws_cli(tmp_path, "call", "WorkerCoop", "worked", "--args", json.dumps([60, "x"]), "--as", "dee", "--json")
+    assert r.exit_code == 1 and "log_work" in r.output             # not a Worker
 
 
 def test_consumer_coop_template(tmp_path):
-    template_ws(tmp_path, "consumer_coop.ccl")
-    run_fn(tmp_path, "consumer_coop.ccl", "fix_rule", ["1970"], "ana", at=0)
+    template_ws(tmp_path, "consumer_coop.ccl", {"bo": "Cashier", "cy": "Board"})
+    run_fn(tmp_path, "FoodCoop", "fix_rule", ["1970"], "cy", at=0)
     bo = ws_cli(tmp_path, "id", "show", "bo").stdout.strip()
     ana = ws_cli(tmp_path, "id", "show", "ana").stdout.strip()
-    run_fn(tmp_path, "consumer_coop.ccl", "sale", [ana, 7500], "ana", at=10)
-    run_fn(tmp_path, "consumer_coop.ccl", "sale", [bo, 2500], "bo", at=10)
-    out = run_fn(tmp_path, "consumer_coop.ccl", "dividends", ["1970", 1000], "ana", at=20)
+    run_fn(tmp_path, "FoodCoop", "sale", [ana, 7500], "bo", at=10)      # the cashier rings up
+    run_fn(tmp_path, "FoodCoop", "sale", [bo, 2500], "bo", at=10)
+    out = run_fn(tmp_path, "FoodCoop", "dividends", ["1970", 1000], "cy", at=20)
     assert {d["member"]: d["amount"] for d in out} == {ana: 750, bo: 250}
     notices = json.loads(ws_cli(tmp_path, "patronage", "notices", "1970", "--json").stdout)["notices"]
     assert {n["member"]: (n["cash"], n["retained"]) for n in notices} == {ana: (525, 225), bo: (175, 75)}
 
 
 def test_mutual_aid_template(tmp_path):
-    template_ws(tmp_path, "mutual_aid_network.ccl")
-    run_fn(tmp_path, "mutual_aid_network.ccl", "setup", [], "ana")
-    need = run_fn(tmp_path, "mutual_aid_network.ccl", "need", ["firewood", 2, 7, "0,0"], "ana")
-    run_fn(tmp_path, "mutual_aid_network.ccl", "give", ["firewood", 5, "0,3"], "bo")
-    matches = run_fn(tmp_path, "mutual_aid_network.ccl", "match_now", [], "ana")
+    template_ws(tmp_path, "mutual_aid_network.ccl", {"bo": "Neighbour", "cy": "Coordinator", "dee": "Neighbour"})
+    run_fn(tmp_path, "MutualAid", "setup", [], "cy")
+    need = run_fn(tmp_path, "MutualAid", "need", ["firewood", 2, 7, "0,0"], "dee")
+    run_fn(tmp_path, "MutualAid", "give", ["firewood", 5, "0,3"], "bo")
+    matches = run_fn(tmp_path, "MutualAid", "match_now", [], "cy")
     assert [(m["request"], m["quantity"], m["distance"]) for m in matches] == [(need, 2, 3)]
-    assert run_fn(tmp_path, "mutual_aid_network.ccl", "received", [matches[0]["id"]], "ana") is True
+    assert run_fn(tmp_path, "MutualAid", "received", [matches[0]["id"]], "dee") is True
     assert ws_cli(tmp_path, "hours", "balance", "bo").stdout.strip() == "60"
-    assert run_fn(tmp_path, "mutual_aid_network.ccl", "emergency", [True], "ana") is True
+    assert run_fn(tmp_path, "MutualAid", "emergency", [True], "cy") is True
 
 
 def test_member_discount_is_a_benefit_of_active_members():

@@ -94,15 +94,22 @@ def run_console(session: str, cwd: Path) -> dict:
 
 @pytest.mark.parametrize("page", sorted((DOCS / "engines").glob("*.md")), ids=lambda p: p.stem)
 def test_engine_pages(page, tmp_path):
-    """Each engine page's console session, in a fresh workspace with alice (the founder), bob
-    and carol."""
-    import shutil
+    """Each engine page's console session exactly as written, from an empty folder: it founds
+    its co-op first, and the only thing written before it runs is the bylaw file the page shows
+    ("with `FILE`:" and a ```ccl block)."""
+    import shlex
 
-    for template in (Path(__file__).parent.parent / "contracts").glob("*.ccl"):
-        shutil.copy(template, tmp_path)
-    run_console("$ ccl init\n$ ccl id new alice\n$ ccl id new bob\n$ ccl id new carol\n"
-                "$ ccl grant --as alice alice admin\n", tmp_path)
-    session = re.search(r"```console\n(.*?)```", page.read_text(), re.S).group(1)
+    text = page.read_text()
+    session = re.search(r"```console\n(.*?)```", text, re.S).group(1)
+    first = session.splitlines()[0]
+    assert first.startswith("$ ccl init --founder ") and "--demo" in first, "the session founds its co-op first"
+    args = shlex.split(first)
+    wanted = [args[i + 1] for i, a in enumerate(args) if a == "--bylaws"]
+    shown = dict(re.findall(r"with `([\w.-]+\.ccl)`:\n\n```ccl\n(.*?)```", text, re.S))
+    assert wanted and set(wanted) <= set(shown), f"the page shows the bylaws it founds with ({wanted})"
+    assert not any(tmp_path.iterdir())
+    for name in wanted:
+        (tmp_path / name).write_text(shown[name])
     run_console(session, tmp_path)
 
 

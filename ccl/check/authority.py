@@ -20,6 +20,8 @@ Runs after the body stage, because it reads what each call resolved to (`Program
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 from ccl.check.program import FnInfo, Program, resolve_type

@@ -63,7 +63,8 @@ def read(fn):
     workspace = ws()
     try:
         with workspace.store.reader() as tx:      # reads may create default currencies: keep none of it
-            return fn(Ledger(EngineState(tx), int(time.time())), workspace)
+            now = workspace.demo_now()          # a demo workspace reads at its demo clock
+            return fn(Ledger(EngineState(tx), int(time.time()) if now is None else now), workspace)
     except Refused as r:
         from ccl.diag import Diagnostic, Span
 
