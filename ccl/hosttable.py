@@ -217,7 +217,8 @@ HOST_TABLE: tuple[HostFn, ...] = (
          (500, 0), "ledger", "Change a currency policy.", who="holds manage_currency:{symbol}"),
     _row("create_token_class(class_id: String, name: String, symbol: String, issuer: Did) -> Bool",
          "icn::economics::currency::create_token_class", (1000, 0), "ledger",
-         "icn-core's name: a new issued currency `class_id`, with mint permission for `issuer`.", who="holds manage_currency"),
+         "icn-core's name: a new issued currency `class_id` (who may mint it is a role's `can: [mint]`; "
+         "`issuer` is recorded by icn-core, not a grant here).", who="holds manage_currency"),
     # loans
     _row("request_loan(borrower: Did, amount: Integer, purpose: String, term_days: Integer) -> String",
          "icn::economics::loans::request", (500, 0), "ledger", "The caller asks for a loan; returns its id.", who="caller is borrower"),
@@ -247,11 +248,11 @@ HOST_TABLE: tuple[HostFn, ...] = (
          "Pay a claim from the pool (never one's own).", who="holds approve_claim"),
     # permissions
     _row("grant_permission(member: Did, permission: String) -> Bool", "icn::governance::grant", (300, 0), "ledger",
-         "Give a member a permission (the first grant of a workspace founds it).", who="nobody"),
+         "Retired: permissions come only from roles of the adopted bylaws (`grant_role`).", who="nobody"),
     _row("revoke_permission(member: Did, permission: String) -> Bool", "icn::governance::revoke", (300, 0),
-         "ledger", "Take a permission back.", who="nobody"),
+         "ledger", "Retired: take a role back instead (`revoke_role`).", who="nobody"),
     _row("has_permission(member: Did, permission: String) -> Bool", "icn::governance::has_permission", (100, 0),
-         "read", "Whether a member holds a permission (or `admin`)."),
+         "read", "Whether a member holds a permission through a role of the adopted bylaws."),
     # governance (ccl.governance)
     _row("require_permission(permission: String) -> Bool", "icn::governance::require_permission", (100, 0), "read",
          "Stop the run with a host error unless the caller holds the permission."),
@@ -260,7 +261,7 @@ HOST_TABLE: tuple[HostFn, ...] = (
     _row("has_role(member: Did, role: String) -> Bool", "icn::governance::has_role", (100, 0), "read",
          "Whether `member` holds `role` (or a role that extends it)."),
     _row("add_member(member: Did) -> Bool", "icn::governance::add_member", (400, 0), "governance",
-         "Admit a member (the first founds the workspace; then `manage_members`).", who="holds manage_members"),
+         "Admit a member (needs `manage_members`; founding admits the first).", who="holds manage_members"),
     _row("remove_member(member: Did) -> Bool", "icn::governance::remove_member", (400, 0), "governance",
          "A member leaves (their roles go with them).", who="caller is member or holds manage_members"),
     _row("set_member_attribute(member: Did, key: String, value: String) -> Bool",

@@ -20,7 +20,6 @@ Runs after the body stage, because it reads what each call resolved to (`Program
 
 from __future__ import annotations
 
-import re
 
 import attrs
 

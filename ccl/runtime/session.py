@@ -354,7 +354,9 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     engines_changed = tx.root_accumulator() != rows_before      # no contract state is written yet
     if not changed and not effects.records and not effects.events and not result.events and not engines_changed:
         return {"result": result, "opened": extra.get("opened"), "unchanged": True}
-    if not (principal.executing or entry_open or was_member):
+    opened_only = not changed and not result.events and not effects.events and all(
+        r["host"] in principal.open_ops for r in effects.records)      # only what the bylaws open to all
+    if not (principal.executing or entry_open or was_member or (opened_only and effects.records)):
         return _failed(_refusal(Refused("member", f"{caller} is not a member of this co-op, so nothing it runs is kept",
                                         "a member with `manage_members` admits members: ccl member add NAME"),
                                 module.source))
