@@ -334,6 +334,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     except Refused as r:
         return _failed(_refusal(r, module.source))
     before_state = {c: (tx.get_state(state_key(c, local)) or (None, None))[1] for c in contracts_of(verified)}
+    member_before = G.is_member(ledger, caller)          # (a member who leaves in this run is still kept)
     effects = host_rows.Effects()
     result = execute(verified, entry, args, gas_limit=gas_limit, now=now, caller=caller, mode=mode, log=log,
                      state=values, initialize=initialize, hidden=hidden,
@@ -352,7 +353,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     engines_changed = tx.kv_get("meta", "digest") != digest_before
     if not changed and not effects.records and not effects.events and not result.events and not engines_changed:
         return {"result": result, "opened": extra.get("opened"), "unchanged": True}
-    if not (principal.executing or entry_open or G.is_member(ledger, principal.caller)):
+    if not (principal.executing or entry_open or member_before or G.is_member(ledger, principal.caller)):
         return _failed(_refusal(Refused("member", f"{caller} is not a member of this co-op, so nothing it runs is kept",
                                         "a member with `manage_members` admits members: ccl member add NAME"),
                                 module.source))
