@@ -527,3 +527,27 @@ def test_a_real_workspace_refuses_at(tmp_path):
         assert run(cli, ["member", "add", "bo", "--as", "ana"]).exit_code == 0
     finally:
         os.chdir(old)
+
+
+def test_the_guides_amendment_example_runs(tmp_path):
+    """docs/governance.md's "Amending the bylaws" commands, after its walkthrough, as written."""
+    import re
+    import shlex
+
+    from test_docs import run_console
+
+    text = (Path(__file__).parent.parent / "docs" / "governance.md").read_text()
+    bylaw = re.search(r"with `credit_union.ccl`:\n\n```ccl\n(.*?)```", text, re.S).group(1)
+    (tmp_path / "credit_union.ccl").write_text(bylaw)
+    (tmp_path / "credit_union_v2.ccl").write_text(bylaw.replace(
+        "    role Member", "    state reserve: Integer = 0;\n    fn current_reserve() -> Integer { reserve }\n\n"
+        "    role Member"))
+    run_console(re.search(r"```console\n(.*?)```", text, re.S).group(1), tmp_path)
+    block = re.search(r"### Amending the bylaws.*?```sh\n(.*?)```", text, re.S).group(1)
+    session = "\n".join("$ " + shlex.join(shlex.split(line, comments=True)) for line in block.splitlines())
+    outputs = run_console(session, tmp_path)
+    assert "+ state field reserve" in outputs["$ ccl bylaws diff credit_union_v2.ccl"]
+    assert outputs["$ ccl adopt credit_union_v2.ccl --as ana"].strip() == "proposal-2"
+    assert "dry-run: passed" in outputs["$ ccl proposal show proposal-2"]
+    assert "by proposal-2" in outputs["$ ccl bylaws show"]
+    assert "replace" in outputs["$ ccl bylaws history"]
