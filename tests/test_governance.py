@@ -8,13 +8,16 @@ from ccl import canon
 from ccl import governance as G
 from ccl.identity import Identity
 from ccl.ledger import EngineState, Ledger, Refused
+from ccl.runtime import authority as AUTH
 from ccl.store.sqlite import SqliteStore
 
 DAY = 86_400
 
 
 class World:
-    """An in-memory workspace with members m0…m{n-1} (m0 the founder, with admin)."""
+    """An in-memory co-op founded with G.found: members m0…m{n-1}, m0 the founder holding the
+    bylaws' Steward role (which can manage members and roles, and extends Member), everyone
+    else granted Member by m0."""
 
     def __init__(self, n=5, threshold=("majority", 1, 2), quorum=50, eligible="Member", duration=3 * DAY):
         self.store = SqliteStore.memory()
@@ -23,22 +26,24 @@ class World:
         self.L = Ledger(EngineState(self.tx), 0)
         self.ids = [Identity.from_seed(f"m{i}", bytes([i + 1]) * 32) for i in range(n)]
         self.dids = [i.did for i in self.ids]
-        G.add_member(self.L, self.dids[0], self.dids[0])
-        from ccl.ledger import engines as E
-        E.grant(self.L, self.dids[0], self.dids[0], "admin")
-        for d in self.dids[1:]:
-            G.add_member(self.L, self.dids[0], d)
-        meta = {"roles": [{"name": "Member", "can": ["vote"], "extends": None, "requires": {}},
+        self.coop = Identity.from_seed("coop", b"\xc0" * 32).did
+        meta = {"meta": {"founder": "Steward"},
+                "roles": [{"name": "Member", "can": ["vote"], "extends": None, "requires": {}},
+                          {"name": "Steward", "can": ["manage_members", "manage_roles"], "extends": "Member",
+                           "requires": {}},
                           {"name": "Elder", "can": [], "extends": "Member", "requires": {"tenure": 5}}],
                 "proposals": [{"name": "Motion", "description": "d", "eligible": eligible, "duration_s": duration,
                                "quorum_pct": quorum, "threshold": list(threshold), "params": [],
                                "execution": "Coop::proposal::Motion"}]}
-        G.register_kinds(self.L, "Coop", canon.cid_of({}), meta)
-        for d in self.dids:
+        self.module = canon.cid_of({"bylaws": "Coop"})
+        G.found(self.L, self.coop, self.dids[0], [(self.module, [("Coop", meta)])], demo=True)
+        assert G.roles_of(self.L, self.dids[0]) == ["Steward"]
+        for d in self.dids[1:]:
+            G.add_member(self.L, self.dids[0], d)
             G.grant_role(self.L, self.dids[0], d, "Member")
 
     def open(self, **kw):
-        return G.open_proposal(self.L, self.dids[0], "Coop", "Motion", [], **kw)
+        return G.open_proposal(self.L, self.dids[0], "Coop::Motion", [], **kw)
 
     def vote(self, pid, i, choice, seq=0, actor=None, signer=None, proposal=None):
         payload = G.ballot_payload(proposal or pid, self.dids[i], choice, "", seq, self.L.now)
@@ -207,9 +212,12 @@ def test_role_requires_is_checked(world):
 
 
 def test_only_permitted_members_admit(world):
+    """Who may admit is the host row's `who` (holds manage_members), evaluated by authority.py;
+    the Steward holds it through the bylaws' role, a plain Member does not."""
     newcomer = "did:key:z6MkNewcomer"
     with pytest.raises(Refused, match="manage_members"):
-        G.add_member(world.L, world.dids[1], newcomer)
+        AUTH.authorize(world.L, AUTH.Principal(world.dids[1], world.coop), "add_member", (newcomer,))
+    AUTH.authorize(world.L, AUTH.Principal(world.dids[0], world.coop), "add_member", (newcomer,))
     assert G.add_member(world.L, world.dids[0], newcomer)
 
 
@@ -251,3 +259,162 @@ def test_tally_equals_a_brute_force_recount(choices, delegations, threshold, quo
     assert t["participation"] == len(votes) <= 6                 # nobody counted twice
     assert t["passed"] == (quorum_met and support)
     w.close()
+
+
+# ---------------------------------------------------------------- the authority model on the engine
+
+def test_founding_gives_the_founder_only_the_bylaws_founder_role(world):
+    m0 = world.dids[0]
+    assert G.coop(world.L)["founder"] == m0 and G.coop(world.L)["coop"] == world.coop
+    assert G.permissions_of(world.L, m0) == {"manage_members", "manage_roles", "vote"}
+    assert not G.has_permission(world.L, m0, "admin")                  # no all-powerful permission
+    assert not G.has_permission(world.L, m0, "approve_loan")
+    with pytest.raises(Refused) as e:
+        G.found(world.L, world.coop, m0, [], demo=True)                # founded once
+    assert e.value.rule == "founded"
+
+
+def test_without_a_founder_role_the_builtin_one_manages_members_and_roles_only():
+    store = SqliteStore.memory()
+    with store.transaction() as tx:
+        L = Ledger(EngineState(tx), 0)
+        ana = Identity.from_seed("ana", b"\x01" * 32).did
+        G.found(L, Identity.from_seed("coop", b"\xc0" * 32).did, ana, [], demo=True)
+        assert G.roles_of(L, ana) == ["founder"]
+        assert G.permissions_of(L, ana) == {"manage_members", "manage_roles"}
+        with pytest.raises(Refused) as e:
+            G.grant_role(L, ana, ana, "founder")                      # not a grantable role
+        assert e.value.rule == "role_exists"
+    store.close()
+
+
+def test_nobody_grants_a_role_to_themself(world):
+    with pytest.raises(Refused) as e:
+        G.grant_role(world.L, world.dids[0], world.dids[0], "Member")
+    assert e.value.rule == "self_grant"
+
+
+def test_unknown_role_is_refused_with_a_did_you_mean(world):
+    with pytest.raises(Refused) as e:
+        G.grant_role(world.L, world.dids[0], world.dids[1], "Membr")
+    assert e.value.rule == "role_exists" and "Member" in e.value.hint
+
+
+def test_a_kind_no_adopted_module_declares_is_refused(world):
+    before = canon.encode(world.L.s.scan("gov.proposals"))
+    with pytest.raises(Refused) as e:
+        G.open_proposal(world.L, world.dids[0], "LoanApproval", [])
+    assert e.value.rule == "proposal_kind"
+    with pytest.raises(Refused) as e:
+        G.open_proposal(world.L, world.dids[0], "Motoin", [])
+    assert e.value.rule == "proposal_kind" and "Motion" in e.value.hint      # did you mean
+    with pytest.raises(Refused) as e:
+        G.open_proposal(world.L, world.dids[0], "Other::Motion", [])
+    assert e.value.rule == "proposal_kind"
+    assert canon.encode(world.L.s.scan("gov.proposals")) == before
+
+
+def test_non_members_open_and_execute_nothing(world):
+    outsider = Identity.from_seed("x", b"\x99" * 32).did
+    with pytest.raises(Refused) as e:
+        G.open_proposal(world.L, outsider, "Coop::Motion", [])
+    assert e.value.rule == "member"
+    pid = world.open()
+    for i in range(3):
+        world.vote(pid, i, "yes")
+    with pytest.raises(Refused) as e:
+        G.begin_execution(world.at(4 * DAY).L, outsider, pid)
+    assert e.value.rule == "member"
+
+
+def test_leaving_takes_roles_delegations_both_ways_and_open_ballots(world):
+    d = world.dids
+    closed = world.open()
+    world.vote(closed, 1, "yes")
+    world.at(DAY)
+    G.delegate(world.L, d[1], d[2])                  # bob → carol (bob's own delegation)
+    G.delegate(world.L, d[3], d[1])                  # dan → bob (a delegation to bob)
+    pid = world.open()
+    world.vote(pid, 1, "no")
+    world.vote(pid, 4, "yes")
+    t = world.result(pid)
+    assert t["eligible"] == 5 and t["participation"] == 3 and t["counts"]["no"] == 2   # bob carries dan
+    world.at(5 * DAY)                                # `closed` has ended: its ballots are history
+    pid2 = world.open()
+    world.vote(pid2, 1, "no")
+    world.vote(pid2, 2, "yes")
+    G.remove_member(world.L, d[0], d[1])
+    assert not G.is_member(world.L, d[1])
+    assert G.roles_of(world.L, d[1]) == [] and not G.has_role(world.L, d[1], "Member")
+    assert all("revoked" in x for _, x in world.L.s.scan("gov.delegations") if d[1] in (x["from"], x["to"]))
+    p2 = G.proposal(world.L, pid2)
+    assert d[1] not in p2["eligible"] and d[1] not in p2["ballots"]
+    t = world.result(pid2)
+    assert t["eligible"] == 4 and t["counts"] == {"yes": 1, "no": 0, "abstain": 0, "block": 0}
+    assert d[3] not in t["via"]                      # dan's delegation to bob went with bob
+    assert d[1] in G.proposal(world.L, closed)["ballots"]        # a finished vote keeps its ballots
+    # the earlier proposal `pid` had ended too (3 days): it keeps bob as it was counted
+    assert G.status(world.L, G.proposal(world.L, pid)) in ("defeated", "succeeded")
+    # bob can no longer vote, delegate, or open
+    with pytest.raises(Refused):
+        world.vote(pid2, 1, "yes", seq=0)
+    with pytest.raises(Refused):
+        G.delegate(world.L, d[1], d[2])
+    with pytest.raises(Refused):
+        G.open_proposal(world.L, d[1], "Coop::Motion", [])
+    with pytest.raises(Refused):
+        G.remove_member(world.L, d[0], d[1])         # once
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["yes", "no", "abstain", None]), min_size=6, max_size=6),
+       st.lists(st.integers(-1, 5), min_size=6, max_size=6),
+       st.sets(st.integers(1, 5), max_size=3))
+def test_tallies_count_only_members(choices, delegations, leaving):
+    """Whoever leaves while a proposal is open stops counting, directly or through a delegation;
+    the tally equals a recount on the members who stayed."""
+    w = World(n=6, quorum=0)
+    for i, target in enumerate(delegations):
+        if target >= 0 and target != i:
+            G.delegate(w.L, w.dids[i], w.dids[target])
+    pid = w.open()
+    for i, c in enumerate(choices):
+        if c is not None:
+            w.vote(pid, i, c)
+    for i in sorted(leaving):
+        G.remove_member(w.L, w.dids[0], w.dids[i])
+    t = w.result(pid)
+    stay = [i for i in range(6) if i not in leaving]
+
+    def follow(i):
+        seen = set()
+        while i not in seen and i not in leaving:
+            if choices[i] is not None:
+                return choices[i]
+            seen.add(i)
+            j = delegations[i]
+            if j < 0 or j == i:
+                return None
+            i = j
+        return None
+    votes = [c for c in (follow(i) for i in stay) if c is not None]
+    assert t["eligible"] == len(stay)
+    assert t["participation"] == len(votes)
+    assert t["counts"]["yes"] == votes.count("yes") and t["counts"]["no"] == votes.count("no")
+    assert set(t["via"]) <= {w.dids[i] for i in stay} and not set(t["via"].values()) & {w.dids[i] for i in leaving}
+    w.close()
+
+
+def test_an_execution_holds_exactly_what_its_kind_declares(world):
+    coop = world.coop
+    executing = AUTH.Principal(coop, coop, frozenset({"approve_loan"}))
+    AUTH.authorize(world.L, executing, "approve_loan", ("loan-1",))      # declared: allowed
+    with pytest.raises(Refused) as e:
+        AUTH.authorize(world.L, executing, "add_member", ("did:key:z6MkX",))
+    assert e.value.rule == "permission" and "does not declare `manage_members`" in e.value.message
+    # the member who triggers it cannot do either on their own
+    with pytest.raises(Refused):
+        AUTH.authorize(world.L, AUTH.Principal(world.dids[1], coop), "approve_loan", ("loan-1",))
+    AUTH.guard(world.L, executing, "approve_loan")
+    with pytest.raises(Refused):
+        AUTH.guard(world.L, executing, "Steward")

@@ -61,9 +61,9 @@ def read(fn):
     """Run `fn(ledger, workspace)` against the workspace's store; nothing it does is kept."""
     m = main()
     workspace = ws()
+    now = workspace.demo_now()                     # a demo workspace reads at its demo clock
     try:
         with workspace.store.reader() as tx:      # reads may create default currencies: keep none of it
-            now = workspace.demo_now()          # a demo workspace reads at its demo clock
             return fn(Ledger(EngineState(tx), int(time.time()) if now is None else now), workspace)
     except Refused as r:
         from ccl.diag import Diagnostic, Span
