@@ -7,6 +7,8 @@ docs/errors.md (diagnostic codes).
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 from ccl.compile import opcodes as O
@@ -100,6 +102,20 @@ def _template_parts(path):
     return " ".join(intro), path.read_text()
 
 
+def _start(name: str, source: str) -> str:
+    """How to found a co-op from a template and act in it (from its `contract` and `founder:`)."""
+    contract = re.search(r"^contract (\w+)", source, re.M)
+    founder = re.search(r"^\s*founder: (\w+);", source, re.M)
+    start = f"Start a co-op from it with `ccl new {name} FOLDER --founder NAME`"
+    if contract is None:
+        return start + f"; run it with `ccl run {name}.ccl --as NAME`."
+    role = f"the role `{founder.group(1)}`" if founder else "the built-in role `founder`"
+    return (f"{start}: NAME founds it holding {role}, admits members (`ccl member add MEMBER`) and grants "
+            f"roles (`ccl role grant MEMBER ROLE`). Members act with `ccl call {contract.group(1)} FUNCTION "
+            "--args JSON --as NAME`; a function marked `needs` is for those who hold that role or permission, "
+            "an `open fn` for anyone.")
+
+
 def template_pages() -> dict:
     from ccl.cli.files import data_dir
 
@@ -116,11 +132,11 @@ def template_pages() -> dict:
                  f"{test.read_text()}```\n") if test.exists() else ""
         pages[f"gallery/{name}.md"] = (
             f"# {title}\n\nGenerated from `contracts/{name}.ccl` by `python -m ccl.docgen` — do not edit.\n\n"
-            f"{intro}\n\nStart a co-op from it with `ccl new {name} FOLDER`.\n\n```ccl\n{source}```\n{tests}")
+            f"{intro}\n\n{_start(name, source)}\n\n```ccl\n{source}```\n{tests}")
     pages["gallery/index.md"] = (
         "# Bylaw templates\n\nGenerated from `contracts/` by `python -m ccl.docgen` — do not edit.\n\n"
-        "Each template is a working set of bylaws with its tests. `ccl new NAME FOLDER` copies one into a new\n"
-        "co-op.\n\n| template | start with |\n| --- | --- |\n" + "\n".join(rows) + "\n")
+        "Each template is a working set of bylaws with its tests. `ccl new NAME FOLDER --founder YOU` founds a\n"
+        "new co-op with one adopted, YOU holding its founder role.\n\n| template | start with |\n| --- | --- |\n" + "\n".join(rows) + "\n")
     return pages
 
 

@@ -48,7 +48,18 @@ def test_new_scaffolds_a_coop_whose_tests_pass(tmp_path):
         r = CliRunner().invoke(cli, ["test"])
     finally:
         os.chdir(old)
-    assert r.exit_code == 0 and r.stdout.strip().endswith("1 passed, 0 failed")
+    assert r.exit_code == 0 and r.stdout.strip().endswith(" passed, 0 failed"), r.output
+    assert "test_a_non_member_cannot_log_work" in r.stdout
+    # with a named founder, who holds the template's founder role
+    named = tmp_path / "named"
+    r = CliRunner().invoke(cli, ["new", "worker_coop", str(named), "--founder", "ana"])
+    assert r.exit_code == 0, r.output
+    os.chdir(named)
+    try:
+        r = CliRunner().invoke(cli, ["test"])
+    finally:
+        os.chdir(old)
+    assert r.exit_code == 0 and r.stdout.strip().endswith(" passed, 0 failed"), r.output
     listing = CliRunner().invoke(cli, ["new"])
     assert "housing_coop" in listing.stdout and "participatory_budget" in listing.stdout
     assert CliRunner().invoke(cli, ["new", "worker_co-op"]).exit_code == 2

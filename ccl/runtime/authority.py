@@ -120,6 +120,7 @@ def guard(L: Ledger, p: Principal, need: str) -> None:
             return
         raise Refused("permission", f"this proposal kind does not declare `{need}`",
                       "add it to the proposal kind's `can:`")
+    check_member(L, p, f"call a function that needs `{need}`")   # roles are members' alone
     if G.has_role(L, p.caller, need) or G.has_permission(L, p.caller, need):
         return
     raise Refused("permission", f"{p.caller} does not hold `{need}`",
