@@ -353,9 +353,25 @@ HOST_TABLE: tuple[HostFn, ...] = (
 )
 
 HOST_INDEX: dict[str, int] = {row.name: i for i, row in enumerate(HOST_TABLE)}
+# A proposal's execution acts as the co-op: a kind's `can:` may list `treasury` to let it act with
+# the co-op's own identity and accounts (rows whose `who` is `anyone` or `caller is …`).
+TREASURY = "treasury"
 # every permission some row's `who` names (`holds mint:{symbol}` names `mint`): the built-in ones
-HOST_PERMISSIONS: frozenset = frozenset(m.split(":")[0] for row in HOST_TABLE
-                                        for m in re.findall(r"holds ([\w:{}]+)", row.who))
+HOST_PERMISSIONS: frozenset = frozenset({TREASURY, *(m.split(":")[0] for row in HOST_TABLE
+                                                     for m in re.findall(r"holds ([\w:{}]+)", row.who))})
+
+
+def execution_needs(row: HostFn) -> frozenset:
+    """What a proposal kind's `can:` must list (one of) for its execution to call `row`: the
+    permissions its `holds` alternatives name, and `treasury` when another alternative would let
+    the co-op act as itself. Reads and DAG records need nothing."""
+    if not row.who or row.effect == "dag":
+        return frozenset()
+    parts = [p.strip() for p in row.who.split(" or ")]
+    names = {p.removeprefix("holds ").split(":")[0] for p in parts if p.startswith("holds ")}
+    if any(not p.startswith("holds ") for p in parts):
+        names.add(TREASURY)
+    return frozenset(names)
 HOST_BY_PATH: dict[str, int] = {row.path: i for i, row in enumerate(HOST_TABLE)}
 
 # Method syntax: (receiver constructor, method) → row name. The receiver is the first argument.

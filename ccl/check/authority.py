@@ -25,7 +25,7 @@ import attrs
 
 from ccl.check.program import FnInfo, Program, resolve_type
 from ccl.diag import did_you_mean, error
-from ccl.hosttable import HOST_PERMISSIONS, HOST_TABLE
+from ccl.hosttable import HOST_PERMISSIONS, HOST_TABLE, TREASURY, execution_needs
 from ccl.syntax import ast as A
 
 BUILTIN_ROLES = ("founder",)
@@ -53,10 +53,6 @@ def stage_authority(program: Program) -> None:
 
 
 # ---------------------------------------------------------------- known names
-
-def base_permission(permission: str) -> str:
-    """`mint:SYMBOL` → `mint`: the name a role or kind grants."""
-    return permission.split(":", 1)[0]
 
 
 def known_roles(program: Program) -> set[str]:
@@ -206,17 +202,18 @@ def demands_of(program: Program, call: A.Call):
     if ref[0] == "host":
         row = HOST_TABLE[ref[1]]
         out = []
-        if row.permission:
-            out.append((row.name, base_permission(row.permission)))
+        needs = execution_needs(row)
+        if needs:
+            out.append((row.name, tuple(sorted(needs))))
         if row.name in DEMANDS:
             literal = permission_literal(program, call)
             if literal is not None:
-                out.append((row.name, literal))
+                out.append((row.name, (literal,)))
         return out, None
     if ref[0] == "fn":
         fn = program.functions[ref[1]]
         needs = fn.node.needs if isinstance(fn.node, A.Fn) else None
-        return ([(fn.qualname, needs)] if needs else []), fn
+        return ([(fn.qualname, (needs,))] if needs else []), fn
     return [], None
 
 
@@ -231,13 +228,16 @@ def check_execution_reach(program: Program, kind: A.Proposal, execution: FnInfo)
         for call in calls_in(fn):
             start = origin or call
             demands, callee = demands_of(program, call)
-            for what, need in demands:
-                if need not in allowed:
+            for what, needs in demands:
+                if not set(needs) & allowed:
                     via = " → ".join((*path, what))
+                    need = needs[0] if len(needs) == 1 else " or ".join(f"`{n}`" for n in needs).strip("`")
+                    why = (" (it acts with the co-op's own identity and accounts)"
+                           if needs == (TREASURY,) else "")
                     raise error("E0224", f"the execution of `{kind.name}` can call `{via}`, which needs "
-                                f"`{need}`, and the kind does not declare it", start.span,
-                                f"add `{need}` to the kind's `can:`" if kind.can is not None
-                                else f"declare it: `can: [{need}];`")
+                                f"`{need}`{why}, and the kind does not declare it", start.span,
+                                f"add `{needs[0]}` to the kind's `can:`" if kind.can is not None
+                                else f"declare it: `can: [{needs[0]}];`")
             if callee is not None and callee.index not in seen:
                 seen.add(callee.index)
                 queue.append((callee, start, (*path, callee.qualname)))

@@ -27,6 +27,7 @@ from ccl.ledger import Ledger, Refused
 CHOICES = ("yes", "no", "abstain", "block")
 METHODS = ("binary", "ranked", "approval", "quadratic", "score")
 EXECUTION_WINDOW_S = 14 * 86_400
+MAX_WAIT_S = 366 * 86_400              # the longest delay before voting opens, or timelock after
 QUADRATIC_CREDITS = 100
 SCORE_MAX = 5
 
@@ -59,6 +60,8 @@ def found(L: Ledger, coop_did: str, founder: str, bylaws: list[tuple[str, list]]
     L.s.put("gov.members", founder, {"did": founder, "joined": L.now, "active": True, "attributes": {}})
     named = []
     for cid, contracts in bylaws:
+        if not contracts:
+            raise Refused("bylaws", f"module {cid} declares no contract, so it cannot be bylaws")
         adopt_module(L, cid, contracts, "genesis")
         named += [m.get("meta", {}).get("founder") for _, m in contracts if m.get("meta", {}).get("founder")]
     if not named:
@@ -82,7 +85,7 @@ def adopt_module(L: Ledger, cid: str, contracts: list, via: str, replaces: Optio
     if L.s.get("gov.constitution", cid) is not None and replaces != cid:
         raise Refused("adopted", f"module {cid} is already adopted")
     if replaces is not None:
-        retire_module(L, replaces, via)
+        retire_module(L, replaces, via, keep={r["name"] for _, m in contracts for r in m.get("roles", [])})
     names = adopted(L)
     roles = {r: d for r, d in L.s.scan("gov.role_defs") if d.get("module")}
     kinds = {k for k, d in L.s.scan("gov.kinds") if d.get("module")}
@@ -121,9 +124,10 @@ def adopt_module(L: Ledger, cid: str, contracts: list, via: str, replaces: Optio
                                           "time": L.now, "via": via, "contracts": [c for c, _ in contracts]})
 
 
-def retire_module(L: Ledger, cid: str, via: str) -> None:
+def retire_module(L: Ledger, cid: str, via: str, keep: frozenset = frozenset()) -> None:
     """Take a module out of the constitution: its contracts, roles and kinds go; members lose the
-    roles it declared (proposals already open finish under the version they were opened with)."""
+    roles it declared, except those a replacement declares again (`keep`); proposals already open
+    finish under the version they were opened with."""
     entry = L.s.get("gov.constitution", cid)
     if entry is None:
         raise Refused("adopted", f"module {cid} is not adopted")
@@ -135,9 +139,10 @@ def retire_module(L: Ledger, cid: str, via: str) -> None:
     for k, d in L.s.scan("gov.kinds"):
         if d.get("module") == cid:
             L.s.put("gov.kinds", k, AMENDMENT_DEFAULTS if k == AMENDMENT else None)
+    lost = gone - set(keep)
     for did, held in L.s.scan("gov.roles"):
-        if any(r in gone for r in held):
-            L.s.put("gov.roles", did, [r for r in held if r not in gone])
+        if any(r in lost for r in held):
+            L.s.put("gov.roles", did, [r for r in held if r not in lost])
     L.s.put("gov.constitution", cid, None)
     seq = L.s.next_seq("constitution")
     L.s.put("gov.history", f"{seq:08d}", {"op": "retire", "cid": cid, "old": None, "time": L.now, "via": via,
@@ -311,6 +316,14 @@ def open_proposal(L: Ledger, actor: str, kind_name: str, args: list, *, method: 
         raise Refused("method", f"`{method}` is not a voting method", "methods: " + ", ".join(METHODS))
     if (method == "binary") != (not options):
         raise Refused("options", "ranked, approval, quadratic and score votes need options; yes/no votes take none")
+    if method != "binary" and spec.get("execution"):
+        raise Refused("method", f"`{kind}` executes when it passes, so it is decided yes or no by its threshold",
+                      "votes over options are for kinds without an execution (polls, choices to record)")
+    if options and (len(set(options)) != len(options) or any(not isinstance(o, str) or not o.strip()
+                                                               for o in options)):
+        raise Refused("options", "options are distinct, non-empty names")
+    if not (0 <= delay_s <= MAX_WAIT_S and 0 <= timelock_s <= MAX_WAIT_S):
+        raise Refused("proposal_timing", f"a delay or timelock runs from 0 to {MAX_WAIT_S // 86_400} days")
     if len(args) != len(spec.get("params", [])):
         raise Refused("proposal_args", f"`{kind}` takes {len(spec.get('params', []))} argument(s), given {len(args)}")
     eligible_role = spec.get("eligible")
@@ -325,7 +338,7 @@ def open_proposal(L: Ledger, actor: str, kind_name: str, args: list, *, method: 
     L.s.put("gov.proposals", proposal_id, {
         "id": proposal_id, "contract": contract, "kind": kind, "module": spec["module"], "args": args,
         "description": spec.get("description"), "proposer": actor, "created": L.now, "start": start,
-        "end": start + duration, "timelock_s": max(timelock_s, 0), "quorum_pct": spec.get("quorum_pct") or 0,
+        "end": start + duration, "timelock_s": timelock_s, "quorum_pct": spec.get("quorum_pct") or 0,
         "threshold": threshold, "eligible_role": eligible_role, "eligible": eligible, "method": method,
         "options": options or [], "allow_changes": allow_changes, "ballots": {}, "cancelled": False,
         "executed": None, "execution": spec.get("execution"), "can": spec.get("can", []), **(extra or {})})

@@ -156,8 +156,8 @@ def migrate(tx, L: Ledger, new: Verified, coop: str, mode: str) -> list[str]:
             values[index[(contract, field)]] = result.raw
         moved.append(f"{contract}.{field}")
     after = encode_state(new, values)
-    for contract in {c for c, _, _, _ in plan}:
-        tx.put_state(contract, new.cid, after[contract])
+    for contract in sorted({c for c, _, _, _ in plan}):
+        tx.put_state(contract, new.cid, after.get(contract, canon.encode({})))   # every field may be gone
     return moved
 
 

@@ -29,7 +29,7 @@ from typing import Optional
 import attrs
 
 from ccl import governance as G
-from ccl.hosttable import HOST_TABLE
+from ccl.hosttable import HOST_TABLE, TREASURY, execution_needs
 from ccl.ledger import Ledger, Refused
 
 WHO = {row.name: row for row in HOST_TABLE if row.who}
@@ -86,6 +86,9 @@ def authorize(L: Ledger, p: Principal, name: str, args: tuple) -> None:
     params = [n for n, _ in row.params]
     value = dict(zip(params, args))
     reasons = []
+    if p.executing:
+        _authorize_execution(row, p, value)
+        return
     for atom in _PARSED[name]:
         text = atom.group(0)
         if text == "anyone":
@@ -111,6 +114,25 @@ def authorize(L: Ledger, p: Principal, name: str, args: tuple) -> None:
     hint = ("add it to the proposal kind's `can:`" if p.executing else
             "permissions come from roles of the adopted bylaws: `ccl role list` shows who holds what")
     raise Refused("permission", f"{p.caller} may not {name}: " + "; ".join(reasons), hint)
+
+
+def _authorize_execution(row, p: Principal, value: dict) -> None:
+    """In a proposal's execution the co-op acts, with exactly what the kind's `can:` lists: a
+    `holds P` alternative needs P there; any other alternative (the co-op acting as itself, with
+    its own accounts) needs `treasury`. DAG records need nothing."""
+    if row.effect == "dag":
+        return
+    for atom in _PARSED[row.name]:
+        if atom.group(3):
+            perm = re.sub(r"\{(\w+)\}", lambda m: str(value[m.group(1)]), atom.group(3))
+            if perm in p.can or perm.split(":")[0] in p.can:
+                return
+        elif atom.group(0) != "nobody" and TREASURY in p.can:
+            return
+    needs = sorted(execution_needs(row)) or ["(nothing: it is retired)"]
+    raise Refused("permission", f"this proposal kind's `can:` does not let its execution call `{row.name}`, "
+                  f"which needs {' or '.join(f'`{n}`' for n in needs)}",
+                  "the kind must declare it: `can: [...]` (`treasury` lets the co-op act with its own accounts)")
 
 
 def guard(L: Ledger, p: Principal, need: str) -> None:

@@ -272,7 +272,6 @@ def _time(tx, L: Ledger, now: Optional[int], demo: bool, clock) -> tuple[int, Op
 def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record, action, request,
             attachments, testing, clock) -> dict:
     module = verified.module
-    rows_before = tx.root_accumulator()               # before anything (a nonce, an opening) is written
     ledger = Ledger(EngineState(tx), 0)
     genesis = G.coop(ledger)
     if genesis is None:
@@ -298,6 +297,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
                 raise Refused("replayed_request", "this request was already handled (its nonce was used)")
             ledger.s.put("node.nonces", key, request["time"])
             extra["request"] = request
+        rows_before = tx.root_accumulator()   # after the nonce (alone it is no change), before an opening
         op = (action or {}).get("op")
         executing = None
         if op == "open_proposal":
@@ -316,8 +316,9 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
                 extra["amendment"] = amend.switch(tx, ledger, p, mode)
                 executing = None
             else:
-                if p["module"] != verified.cid or entry != p["execution"]:
-                    raise Refused("execution", "an execution runs the proposal's own block from its module")
+                if p["module"] != verified.cid or entry != p["execution"] or args != p["args"]:
+                    raise Refused("execution", "an execution runs the proposal's own block from its module, "
+                                  "with the arguments voted on")
                 # it finishes under the version it was opened with, on the adopted contract's state
                 principal = AUTH.Principal(genesis["coop"], genesis["coop"], frozenset(p.get("can", [])),
                                            principal.open_ops)
