@@ -151,6 +151,7 @@ class Coop:
         self.mine = json_of(self.ok("proposal", "open", "LoanApproval", "--args", json.dumps([self.loan]),
                                     "--as", "mo", "--json"))["proposal"]
         self.ok("delegate", "tess", "--as", "mo")
+        self.ok("call", "Coop", "pay_out", "--args", "[1]", "--as", "tess")     # the contract's state exists
         self.ok("member", "remove", "lee", "--as", "ana")
         self.newcomer = Identity.from_seed("newcomer", bytes([42]) * 32).did
 
@@ -613,3 +614,156 @@ def test_every_http_route_refuses_an_outsider(coop, tmp_path):
     client.close()
     ws.store.close()
     assert dump(folder) == before
+
+
+# ---------------------------------------------------------------- found by our own adversarial review
+
+def _vote_all(folder, pid, choice, voters=("ana", "tess", "mo")):
+    for who in voters:
+        assert invoke(folder, "proposal", "vote", pid, choice, "--as", who).exit_code == 0
+
+
+def test_an_option_vote_cannot_decide_a_proposal_that_executes(coop, tmp_path):
+    """Opened with `--method approval`, a proposal passed whatever the options said, even a
+    unanimous "reject", and executed; over HTTP the same retired the bylaws."""
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    before = dump(folder)
+    for kind, args in (("LoanApproval", [coop.loan]), ("Amendment", ["retire", coop.did["ana"]])):
+        r = invoke(folder, "proposal", "open", kind, "--args", json.dumps(args), "--method", "approval",
+                   "--options", "reject,accept", "--as", "mo")
+        assert r.exit_code == 1 and "decided yes or no" in r.output, r.output
+    r = invoke(folder, "proposal", "open", "LoanApproval", "--args", json.dumps([coop.loan]), "--method", "ranked",
+               "--options", "a,a", "--as", "mo")
+    assert r.exit_code == 1
+    assert dump(folder) == before
+
+
+def test_a_kind_without_treasury_cannot_spend_the_coops_money(tmp_path):
+    """`can: []` read as powerless, yet `transfer_credit(caller(), …)` moved the co-op's credit."""
+    spend = BYLAWS.replace("    fn pay_out(", '''    proposal Gift(to: Did) {
+        description: "a gift from the co-op";
+        eligible: Member;
+        duration: 1 days;
+        quorum: 50%;
+        threshold: majority;
+        can: [];
+        execution: { transfer_credit(caller(), to, 400); }
+    }
+
+    fn pay_out(''')
+    (tmp_path / "coop.ccl").write_text(spend)
+    r = invoke(tmp_path, "check", "coop.ccl")
+    assert r.exit_code == 3 and "E0224" in r.output and "treasury" in r.output, r.output
+    (tmp_path / "coop.ccl").write_text(spend.replace("can: [];\n        execution: { transfer_credit",
+                                                     "can: [treasury];\n        execution: { transfer_credit"))
+    assert invoke(tmp_path, "check", "coop.ccl").exit_code == 0
+
+
+def test_migrations_cannot_move_money(tmp_path):
+    """A `migrate_FIELD` ran as the co-op with no checks and left no trace in the receipt."""
+    (tmp_path / "coop.ccl").write_text(BYLAWS)
+    assert invoke(tmp_path, "init", "--founder", "ana", "--bylaws", "coop.ccl", "--demo").exit_code == 0
+    invoke(tmp_path, "id", "new", "mo")
+    assert invoke(tmp_path, "member", "add", "mo", "--as", "ana").exit_code == 0
+    assert invoke(tmp_path, "role", "grant", "mo", "Treasurer", "--as", "ana").exit_code == 0
+    assert invoke(tmp_path, "call", "Coop", "pay_out", "--args", "[1]", "--as", "mo").exit_code == 0   # state kept
+    mo = json_of(invoke(tmp_path, "id", "show", "mo", "--json"))["did"]
+    v2 = BYLAWS.replace("state owner_only: Integer = 7;", "state owner_only: String = \"seven\";").replace(
+        "    fn reserve_now()", f"    fn migrate_owner_only(old: Integer) -> String {{\n"
+        f"        transfer_credit(caller(), {mo}, 5000);\n        \"seven\"\n    }}\n    fn reserve_now()")
+    (tmp_path / "v2.ccl").write_text(v2)
+    before = dump(tmp_path)
+    r = invoke(tmp_path, "adopt", "v2.ccl", "--as", "ana")
+    assert r.exit_code == 1 and "migrate_owner_only failed" in r.output and "transfer_credit" in r.output, r.output
+    assert dump(tmp_path) == before
+
+
+def test_replacing_the_bylaws_keeps_the_roles_it_declares_again(tmp_path):
+    """A wording-only replacement took every role from every member, founder included."""
+    (tmp_path / "coop.ccl").write_text(BYLAWS)
+    assert invoke(tmp_path, "init", "--founder", "ana", "--bylaws", "coop.ccl", "--demo").exit_code == 0
+    for name in ("tess", "mo"):
+        invoke(tmp_path, "id", "new", name)
+        assert invoke(tmp_path, "member", "add", name, "--as", "ana").exit_code == 0
+    assert invoke(tmp_path, "role", "grant", "tess", "Treasurer", "--as", "ana").exit_code == 0
+    assert invoke(tmp_path, "role", "grant", "mo", "Member", "--as", "ana").exit_code == 0
+    (tmp_path / "v2.ccl").write_text(BYLAWS.replace("Approve a member loan", "Approve a loan"))
+    pid = json_of(invoke(tmp_path, "adopt", "v2.ccl", "--as", "mo", "--json"))["proposal"]
+    _vote_all(tmp_path, pid, "yes")
+    assert invoke(tmp_path, "clock", "advance", "8d").exit_code == 0
+    assert invoke(tmp_path, "proposal", "execute", pid, "--as", "mo").exit_code == 0
+    roles = {m["did"]: m["roles"] for m in json_of(invoke(tmp_path, "member", "list", "--json"))["members"]}
+    assert sorted(map(tuple, roles.values())) == [("Member",), ("Steward",), ("Treasurer",)]
+    assert invoke(tmp_path, "dag", "replay").exit_code == 0
+
+
+def test_an_outsider_calling_an_open_function_leaves_no_receipt(coop, tmp_path):
+    """Through the node, each fresh nonce on an `open fn` wrote a receipt: outsiders filled the DAG."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from ccl.cli.workspace import Workspace
+    from ccl.node.app import create_app
+    from ccl.node.auth import sign
+
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    ws = Workspace(folder / ".ccl")
+    client = TestClient(create_app(ws, Identity.from_seed("node", bytes([78]) * 32), clock=lambda: ws.demo_now() + 10))
+    with ws.store.reader() as tx:
+        from ccl import governance as G
+        from ccl.ledger import EngineState, Ledger
+
+        cid = G.adopted(Ledger(EngineState(tx), 0))["Coop"]
+    before = dump(folder)
+    stranger = Identity.from_seed("stranger", bytes([79]) * 32)
+    for i in range(3):
+        path = f"/api/v1/contracts/{cid}/call"
+        data = json.dumps({"function": "hello", "args": []}).encode()
+        r = client.post(path, content=data, headers={"content-type": "application/json",
+                                                     **sign(stranger, "POST", path, data, int(time.time()))})
+        assert r.status_code == 200 and r.json()["result"] == "hello, neighbour" and not r.json()["receipt"]
+    client.close()
+    ws.store.close()
+    assert dump(folder) == before
+
+
+def test_an_execution_runs_with_the_arguments_voted_on(tmp_path):
+    """Members voted on one loan; the library could execute the kind with another."""
+    from ccl.cli.workspace import Workspace
+    from ccl.runtime import session
+
+    (tmp_path / "coop.ccl").write_text(BYLAWS)
+    assert invoke(tmp_path, "init", "--founder", "ana", "--bylaws", "coop.ccl", "--demo").exit_code == 0
+    pid = json_of(invoke(tmp_path, "proposal", "open", "LoanApproval", "--args", '["loan-1"]', "--as", "ana",
+                         "--json"))["proposal"]
+    assert invoke(tmp_path, "proposal", "vote", pid, "yes", "--as", "ana").exit_code == 0
+    assert invoke(tmp_path, "clock", "advance", "4d").exit_code == 0
+    ws = Workspace(tmp_path / ".ccl")
+    with ws.store.reader() as tx:
+        from ccl import governance as G
+        from ccl.ledger import EngineState, Ledger
+
+        p = G.proposal(Ledger(EngineState(tx), 0), pid)
+        verified = session.load_module(tx, p["module"])
+    ana = ws.keys.load("ana")
+    before = dump(tmp_path)
+    r = session.run(verified, p["execution"], ["loan-2"], store=ws.store, caller=ana.did, signer=ana,
+                    now=ws.demo_now(), action={"op": "execute", "proposal": pid})
+    assert not r.run.ok and "arguments voted on" in r.run.error.message
+    ws.store.close()
+    assert dump(tmp_path) == before
+
+
+def test_delays_and_timelocks_are_bounded(coop, tmp_path):
+    r, before, after = cell(coop, tmp_path, ["proposal", "open", "LoanApproval", "--args", json.dumps([coop.loan]),
+                                             "--delay", str(10**12)], "mo")
+    assert r.exit_code == 1 and "proposal_timing" in r.output and after == before
+
+
+def test_bylaws_without_a_contract_found_nothing(tmp_path):
+    (tmp_path / "plain.ccl").write_text("fn run() -> Integer { 1 }")
+    r = invoke(tmp_path, "init", "--founder", "ana", "--bylaws", "plain.ccl")
+    assert r.exit_code == 2 and "declares no contract" in r.output

@@ -312,18 +312,7 @@ def open_proposal(L: Ledger, actor: str, kind_name: str, args: list, *, method: 
     contract, kind = key.split("::")
     if not is_member(L, actor):
         raise Refused("member", f"{actor} is not a member, so cannot open proposals")
-    if method not in METHODS:
-        raise Refused("method", f"`{method}` is not a voting method", "methods: " + ", ".join(METHODS))
-    if (method == "binary") != (not options):
-        raise Refused("options", "ranked, approval, quadratic and score votes need options; yes/no votes take none")
-    if method != "binary" and spec.get("execution"):
-        raise Refused("method", f"`{kind}` executes when it passes, so it is decided yes or no by its threshold",
-                      "votes over options are for kinds without an execution (polls, choices to record)")
-    if options and (len(set(options)) != len(options) or any(not isinstance(o, str) or not o.strip()
-                                                               for o in options)):
-        raise Refused("options", "options are distinct, non-empty names")
-    if not (0 <= delay_s <= MAX_WAIT_S and 0 <= timelock_s <= MAX_WAIT_S):
-        raise Refused("proposal_timing", f"a delay or timelock runs from 0 to {MAX_WAIT_S // 86_400} days")
+    check_opening(spec, kind, method, options, delay_s, timelock_s)
     if len(args) != len(spec.get("params", [])):
         raise Refused("proposal_args", f"`{kind}` takes {len(spec.get('params', []))} argument(s), given {len(args)}")
     eligible_role = spec.get("eligible")
@@ -343,6 +332,22 @@ def open_proposal(L: Ledger, actor: str, kind_name: str, args: list, *, method: 
         "options": options or [], "allow_changes": allow_changes, "ballots": {}, "cancelled": False,
         "executed": None, "execution": spec.get("execution"), "can": spec.get("can", []), **(extra or {})})
     return proposal_id
+
+
+def check_opening(spec: dict, kind: str, method: str, options, delay_s: int, timelock_s: int) -> None:
+    """The parts of opening a proposal that depend only on the kind and the request."""
+    if method not in METHODS:
+        raise Refused("method", f"`{method}` is not a voting method", "methods: " + ", ".join(METHODS))
+    if (method == "binary") != (not options):
+        raise Refused("options", "ranked, approval, quadratic and score votes need options; yes/no votes take none")
+    if method != "binary" and spec.get("execution"):
+        raise Refused("method", f"`{kind}` executes when it passes, so it is decided yes or no by its threshold",
+                      "votes over options are for kinds without an execution (polls, choices to record)")
+    if options and (len(set(options)) != len(options) or any(not isinstance(o, str) or not o.strip()
+                                                               for o in options)):
+        raise Refused("options", "options are distinct, non-empty names")
+    if not (0 <= delay_s <= MAX_WAIT_S and 0 <= timelock_s <= MAX_WAIT_S):
+        raise Refused("proposal_timing", f"a delay or timelock runs from 0 to {MAX_WAIT_S // 86_400} days")
 
 
 def open_from_spec(L: Ledger, actor: str, spec: dict) -> str:

@@ -400,6 +400,7 @@ def _open(tx, ledger: Ledger, caller: str, action: dict, attachments: dict, mode
     if not G.is_member(ledger, caller):
         raise Refused("member", f"{caller} is not a member, so cannot open proposals")
     key, kind = G.kind_spec(ledger, str(spec["kind"]))
+    G.check_opening(kind, kind["name"], spec["method"], spec["options"], spec["delay_s"], spec["timelock_s"])
     _check_args(tx, kind, spec["args"])
     if key == G.AMENDMENT:
         from ccl.runtime import amend
