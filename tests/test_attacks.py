@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from ccl.cli.main import cli
 from ccl.identity import Identity
+from helpers import found
 
 ROOT = Path(__file__).parent.parent
 
@@ -767,3 +768,21 @@ def test_bylaws_without_a_contract_found_nothing(tmp_path):
     (tmp_path / "plain.ccl").write_text("fn run() -> Integer { 1 }")
     r = invoke(tmp_path, "init", "--founder", "ana", "--bylaws", "plain.ccl")
     assert r.exit_code == 2 and "declares no contract" in r.output
+
+
+def test_a_scoped_permission_mints_one_currency_only(tmp_path):
+    """`can: [mint:RIV]` lets a role mint RIV and nothing else (a role could only hold all of `mint`)."""
+    (tmp_path / "bank.ccl").write_text("""
+contract Bank {
+    founder: Steward;
+    role Steward { can: [manage_members, manage_roles, manage_currency]; }
+    role RiverMinter { can: [mint:RIV]; }
+}
+""")
+    ccl = found(tmp_path, founder="ana", members=("mo",), bylaws=["bank.ccl"], roles={"mo": "RiverMinter"})
+    for symbol in ("RIV", "OAK"):
+        assert ccl("currency", "create", symbol, symbol, "--as", "ana").exit_code == 0
+    assert ccl("currency", "mint", "RIV", "ana", "5", "--as", "mo").exit_code == 0
+    before = dump(tmp_path)
+    r = ccl("currency", "mint", "OAK", "ana", "5", "--as", "mo")
+    assert r.exit_code == 1 and "mint:OAK" in r.output and dump(tmp_path) == before

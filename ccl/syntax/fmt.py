@@ -96,9 +96,17 @@ def _join(line: list[tuple[str, str]]) -> str:
     parts: list[str] = []
     generic = 0
     fraction = False
+    scoped = False                  # inside `can: [ … ]`, where `mint:RIV` is one scoped permission
     for i, (kind, value) in enumerate(line):
         prev = line[i - 1] if i else None
         nxt = line[i + 1] if i + 1 < len(line) else None
+        if value == "]":
+            scoped = False
+        if scoped and (value == ":" or (prev is not None and prev[1] == ":")):
+            parts.append(value)
+            continue
+        if value == "[" and i >= 2 and line[i - 1][1] == ":" and line[i - 2][1] == "can":
+            scoped = True
         if value == "<" and prev and (prev[1] in GENERIC_TYPES or (prev[0] == "word" and prev[1][:1].isupper()
                                                                     and nxt and nxt[1][:1].isupper())):
             generic += 1

@@ -255,6 +255,11 @@ class _Build(Transformer):
                       extends_span=_tok_span(self.file, names[1]) if len(names) > 1 else None,
                       can_spans=spans)
 
+    def perm(self, ch):
+        """`mint:RIV` as one NAME token (a scoped permission), spanning from its first part."""
+        names = self.tokens(ch, "NAME")
+        return Token.new_borrow_pos("NAME", ":".join(t.value for t in names), names[0])
+
     def can_clause(self, ch):
         return _Names(self.file, self.tokens(ch, "NAME"))
 
