@@ -786,3 +786,24 @@ contract Bank {
     before = dump(tmp_path)
     r = ccl("currency", "mint", "OAK", "ana", "5", "--as", "mo")
     assert r.exit_code == 1 and "mint:OAK" in r.output and dump(tmp_path) == before
+
+
+def test_treasury_lets_an_execution_act_for_the_coop_only():
+    """`treasury` satisfied every `caller is P`, so a kind with only `treasury` could expel a member."""
+    from ccl import governance as G
+    from ccl.ledger import EngineState, Ledger, Refused
+    from ccl.runtime import authority as AUTH
+    from ccl.store.sqlite import SqliteStore
+
+    store = SqliteStore.memory()
+    coop, member = "did:key:zCoop", "did:key:zMember"
+    with store.transaction() as tx:
+        L = Ledger(EngineState(tx), 0)
+        G.found(L, coop, member, [], demo=True)
+        p = AUTH.Principal(coop, coop, frozenset({"treasury"}))
+        for name, args in (("remove_member", (member,)), ("transfer_credit", (member, coop, 5)),
+                           ("request_loan", (member, 5, "x", 30)), ("join_pool", ("p", member))):
+            with pytest.raises(Refused, match="does not let its execution"):
+                AUTH.authorize(L, p, name, args)
+        AUTH.authorize(L, p, "transfer_credit", (coop, member, 5))              # its own account: allowed
+    store.close()

@@ -17,7 +17,8 @@ DAY = 86_400
 class World:
     """An in-memory co-op founded with G.found: members m0…m{n-1}, m0 the founder holding the
     bylaws' Steward role (which can manage members and roles, and extends Member), everyone
-    else granted Member by m0."""
+    else granted Member by m0. Two kinds: `Motion`, which executes and so is decided yes/no by
+    its threshold, and `Poll`, which has no execution and so may be a vote over options."""
 
     def __init__(self, n=5, threshold=("majority", 1, 2), quorum=50, eligible="Member", duration=3 * DAY):
         self.store = SqliteStore.memory()
@@ -34,7 +35,10 @@ class World:
                           {"name": "Elder", "can": [], "extends": "Member", "requires": {"tenure": 5}}],
                 "proposals": [{"name": "Motion", "description": "d", "eligible": eligible, "duration_s": duration,
                                "quorum_pct": quorum, "threshold": list(threshold), "params": [],
-                               "execution": "Coop::proposal::Motion"}]}
+                               "execution": "Coop::proposal::Motion"},
+                              {"name": "Poll", "description": "a choice to record", "eligible": eligible,
+                               "duration_s": duration, "quorum_pct": quorum, "threshold": list(threshold),
+                               "params": [], "execution": None}]}
         self.module = canon.cid_of({"bylaws": "Coop"})
         G.found(self.L, self.coop, self.dids[0], [(self.module, [("Coop", meta)])], demo=True)
         assert G.roles_of(self.L, self.dids[0]) == ["Steward"]
@@ -42,8 +46,11 @@ class World:
             G.add_member(self.L, self.dids[0], d)
             G.grant_role(self.L, self.dids[0], d, "Member")
 
-    def open(self, **kw):
-        return G.open_proposal(self.L, self.dids[0], "Coop::Motion", [], **kw)
+    def open(self, kind="Coop::Motion", **kw):
+        return G.open_proposal(self.L, self.dids[0], kind, [], **kw)
+
+    def poll(self, **kw):
+        return self.open("Coop::Poll", **kw)
 
     def vote(self, pid, i, choice, seq=0, actor=None, signer=None, proposal=None):
         payload = G.ballot_payload(proposal or pid, self.dids[i], choice, "", seq, self.L.now)
@@ -108,7 +115,7 @@ def test_quorum_is_participation_of_eligible_members(world):
 ])
 def test_option_methods(method, options, ballots, winner):
     w = World(quorum=0)
-    pid = w.open(method=method, options=options)
+    pid = w.poll(method=method, options=options)        # option votes are for kinds without an execution
     for i, b in enumerate(ballots):
         w.vote(pid, i, b)
     assert w.result(pid)["winner"] == winner
@@ -116,9 +123,34 @@ def test_option_methods(method, options, ballots, winner):
 
 
 def test_quadratic_credits_are_enforced(world):
-    pid = world.open(method="quadratic", options=["x", "y"])
+    pid = world.poll(method="quadratic", options=["x", "y"])
     with pytest.raises(Refused, match="credits"):
         world.vote(pid, 0, {"x": 10, "y": 1})
+
+
+@pytest.mark.parametrize("method", ["ranked", "approval", "quadratic", "score"])
+def test_an_executing_kind_is_decided_by_its_threshold_not_by_options(world, method):
+    before = canon.encode(world.L.s.scan("gov.proposals"))
+    with pytest.raises(Refused) as e:
+        world.open(method=method, options=["a", "b"])             # Motion has an execution
+    assert e.value.rule == "method" and "threshold" in e.value.message
+    assert canon.encode(world.L.s.scan("gov.proposals")) == before
+    assert G.proposal(world.L, world.poll(method=method, options=["a", "b"]))["method"] == method   # a Poll may
+
+
+@pytest.mark.parametrize("options", [["a", "a"], ["a", "b", "a"], [], ["a", ""], ["a", "  "]])
+def test_duplicate_or_empty_options_are_refused(world, options):
+    before = canon.encode(world.L.s.scan("gov.proposals"))
+    with pytest.raises(Refused) as e:
+        world.poll(method="approval", options=options)
+    assert e.value.rule == "options"
+    assert canon.encode(world.L.s.scan("gov.proposals")) == before
+
+
+def test_a_yes_no_vote_takes_no_options(world):
+    with pytest.raises(Refused) as e:
+        world.poll(options=["a", "b"])
+    assert e.value.rule == "options"
 
 
 @pytest.mark.parametrize("case", ["non_member", "not_eligible", "second", "after_close", "before_open", "forged",
@@ -411,7 +443,14 @@ def test_an_execution_holds_exactly_what_its_kind_declares(world):
     AUTH.authorize(world.L, executing, "approve_loan", ("loan-1",))      # declared: allowed
     with pytest.raises(Refused) as e:
         AUTH.authorize(world.L, executing, "add_member", ("did:key:z6MkX",))
-    assert e.value.rule == "permission" and "does not declare `manage_members`" in e.value.message
+    assert e.value.rule == "permission"
+    assert "`add_member`" in e.value.message and "`manage_members`" in e.value.message
+    # acting with the co-op's own accounts (`caller is from`) needs `treasury` in `can:`
+    with pytest.raises(Refused) as e:
+        AUTH.authorize(world.L, executing, "transfer_credit", (coop, world.dids[1], 5))
+    assert e.value.rule == "permission" and "`treasury`" in e.value.message
+    AUTH.authorize(world.L, AUTH.Principal(coop, coop, frozenset({"treasury"})), "transfer_credit",
+                   (coop, world.dids[1], 5))
     # the member who triggers it cannot do either on their own
     with pytest.raises(Refused):
         AUTH.authorize(world.L, AUTH.Principal(world.dids[1], coop), "approve_loan", ("loan-1",))

@@ -84,11 +84,12 @@ def test_loan_approved_by_a_passed_proposal(tmp_path):
     history_is_sound(ccl)
 
 
-def template(tmp_path, contract, role, names=("bob", "carol", "dan")):
-    """A demo co-op with a template as its bylaws: alice founds it (the built-in `founder` role:
-    she admits and grants, but cannot give herself a role), the others hold `role`."""
+def template(tmp_path, contract, role, names=("bob", "carol", "dan"), bystanders=("erin",)):
+    """A demo co-op with a template as its bylaws: alice founds it (the template's `founder:`
+    role, which admits and grants and extends `role`, so she votes too), `names` hold `role`,
+    and `bystanders` are members holding no role."""
     shutil.copy(CONTRACTS / contract, tmp_path)
-    return found(tmp_path, "alice", names, (contract,), {n: role for n in names})
+    return found(tmp_path, "alice", names + bystanders, (contract,), {n: role for n in names})
 
 
 @pytest.mark.parametrize("contract, role, kind, args, votes, passes, check", [
@@ -100,8 +101,8 @@ def template(tmp_path, contract, role, names=("bob", "carol", "dan")):
      ("Circle", "plot_count", 15)),
     ("consensus_circle.ccl", "Circle", "AddPlots", [3], {"bob": "yes", "carol": "yes", "dan": "block"}, False,
      ("Circle", "plot_count", 12)),
-    ("sociocratic_consent.ccl", "CircleMember", "SetTerm", [180], {"bob": "yes", "carol": "abstain", "dan": "yes"},
-     True, ("Sociocracy", "term", 180)),
+    ("sociocratic_consent.ccl", "CircleMember", "SetTerm", [180],               # quorum 100%: all four take part
+     {"alice": "yes", "bob": "yes", "carol": "abstain", "dan": "yes"}, True, ("Sociocracy", "term", 180)),
     ("sociocratic_consent.ccl", "CircleMember", "SetTerm", [180], {"bob": "yes", "carol": "yes"}, False,
      ("Sociocracy", "term", 365)),
 ])
@@ -110,7 +111,12 @@ def test_decision_style_templates(tmp_path, contract, role, kind, args, votes, p
     pid = out(ccl("proposal", "open", kind, "--args", json.dumps(args), "--as", "bob", "--json"))["proposal"]
     for who, choice in votes.items():
         assert ccl("proposal", "vote", pid, choice, "--as", who).exit_code == 0
-    assert ccl("proposal", "vote", pid, "yes", "--as", "alice").exit_code == 1        # not in the eligible role
+    assert ccl("proposal", "vote", pid, "yes", "--as", "erin").exit_code == 1         # not in the eligible role
+    founding = {"majority_assembly.ccl": "Secretary", "consensus_circle.ccl": "Convenor",
+                "sociocratic_consent.ccl": "Steward"}[contract]
+    members = {m["did"]: m for m in out(ccl("member", "list", "--json"))["members"]}
+    assert members[did_of(ccl, "alice")]["roles"] == [founding]                     # the template's `founder:`
+    assert out(ccl("proposal", "show", pid, "--json"))["tally"]["eligible"] == 4     # alice's role extends `role`
     ccl("clock", "advance", "10d")
     r = ccl("proposal", "execute", pid, "--as", "alice")                               # any member triggers
     assert (r.exit_code == 0) is passes, r.output
@@ -130,7 +136,9 @@ def test_liquid_delegation_template(tmp_path):
     ccl("proposal", "vote", pid, "no", "--as", "dan")      # dan overrides his delegate
     ccl("proposal", "vote", pid, "no", "--as", "fay")      # and carries erin
     tally = out(ccl("proposal", "tally", pid, "--json"))
-    assert tally["eligible"] == 6                          # the founder, zed, holds no Member role
+    assert tally["eligible"] == 7                          # the founder zed's Secretary role extends Member
+    members = {m["did"]: m for m in out(ccl("member", "list", "--json"))["members"]}
+    assert members[did_of(ccl, "zed")]["roles"] == ["Secretary"]
     assert tally["counts"]["yes"] == 3 and tally["counts"]["no"] == 3              # alice+bob+carol vs dan+fay+erin
     did = {n: did_of(ccl, n) for n in names}
     assert tally["via"] == {did["bob"]: did["alice"], did["carol"]: did["alice"], did["erin"]: did["fay"]}
@@ -299,6 +307,7 @@ contract Desk {
     }
     proposal Pay(from: Did, to: Did, amount: Integer) {
         eligible: Member; duration: 1 days; quorum: 0%; threshold: majority;
+        can: [treasury];
         execution: { transfer_credit(from, to, amount); }
     }
     fn times() -> Integer { checked }
@@ -322,13 +331,65 @@ def test_an_execution_acts_as_the_coop_with_only_its_kinds_can(tmp_path):
     assert out(ccl("call", "Desk", "times", "--as", "bob", "--json"))["result"] == 1
     before = receipts(ccl)
     r = ccl("proposal", "execute", pay, "--as", "bob")
-    assert r.exit_code == 1 and "transfer_credit" in r.output     # the co-op is not `from`
-    assert receipts(ccl) == before and out(ccl("credit", "balance", "alice", "--json"))["balance"] == 0
+    assert r.exit_code == 1 and "transfer_credit" in r.output     # the co-op is not `from`, even with treasury
+    assert receipts(ccl) == before
+    assert out(ccl("credit", "balance", "alice", "--json"))["balance"] == 0
+    assert out(ccl("credit", "balance", "bob", "--json"))["balance"] == 0
     # and statically: an execution reaching beyond its kind's `can:` does not compile
     (tmp_path / "greedy.ccl").write_text(COOP_ACTS.replace("contract Desk", "contract Greedy").replace(
         "transfer_credit(from, to, amount);", "add_member(to);"))
     r = ccl("check", "greedy.ccl")
     assert r.exit_code == 3 and "E0224" in r.output and "manage_members" in r.output
+    (tmp_path / "unbacked.ccl").write_text(COOP_ACTS.replace("contract Desk", "contract Unbacked").replace(
+        "can: [treasury];", "can: [];"))
+    r = ccl("check", "unbacked.ccl")
+    assert r.exit_code == 3 and "E0224" in r.output and "treasury" in r.output
+
+
+TREASURY = """
+contract Fund {
+    founder: Steward;
+    role Member { can: [vote]; }
+    role Steward extends Member { can: [manage_members, manage_roles]; }
+    proposal Grant(to: Did, n: Integer) {
+        eligible: Member; duration: 1 days; quorum: 0%; threshold: majority;
+        can: [];
+        execution: { transfer_credit(caller(), to, n); }
+    }
+}"""
+
+
+def test_paying_from_the_coops_account_needs_treasury(tmp_path):
+    """`transfer_credit(caller(), …)` in an execution is the co-op acting with its own account:
+    with `can: []` it does not compile (E0224 naming `treasury`); with `can: [treasury]` it
+    checks, and a passed vote pays from the co-op's account."""
+    from click.testing import CliRunner
+
+    from ccl.cli.main import cli
+
+    (tmp_path / "fund.ccl").write_text(TREASURY)
+    r = CliRunner().invoke(cli, ["check", str(tmp_path / "fund.ccl")])
+    assert r.exit_code == 3, r.output
+    assert "E0224" in r.output and "treasury" in r.output and "transfer_credit" in r.output
+    (tmp_path / "fund.ccl").write_text(TREASURY.replace("can: [];", "can: [treasury];"))
+    r = CliRunner().invoke(cli, ["check", str(tmp_path / "fund.ccl")])
+    assert r.exit_code == 0, r.output
+    ccl = found(tmp_path, "alice", ("bob",), ("fund.ccl",), {"bob": "Member"})
+    coop = out(ccl("bylaws", "show", "--json"))["coop"]["coop"]
+    bob = did_of(ccl, "bob")
+    pid = out(ccl("proposal", "open", "Grant", "--args", json.dumps([bob, 25]), "--as", "bob", "--json"))["proposal"]
+    assert ccl("proposal", "vote", pid, "yes", "--as", "bob").exit_code == 0
+    assert ccl("proposal", "vote", pid, "yes", "--as", "alice").exit_code == 0
+    assert ccl("proposal", "execute", pid, "--as", "bob").exit_code == 1             # voting still open
+    ccl("clock", "advance", "1d")
+    r = ccl("proposal", "execute", pid, "--as", "bob", "--json")
+    assert r.exit_code == 0, r.output
+    assert out(ccl("credit", "balance", "bob", "--json"))["balance"] == 25
+    assert out(ccl("credit", "balance", coop, "--json"))["balance"] == -25           # from the co-op's account
+    assert out(ccl("credit", "balance", "alice", "--json"))["balance"] == 0
+    shown = json.loads(ccl("dag", "show", out(r)["receipt"], "--json").stdout)["payload"]
+    assert shown["caller"] == coop and shown["triggered_by"] == bob
+    history_is_sound(ccl)
 
 
 # ---------------------------------------------------------------- amendments end to end

@@ -87,7 +87,7 @@ def authorize(L: Ledger, p: Principal, name: str, args: tuple) -> None:
     value = dict(zip(params, args))
     reasons = []
     if p.executing:
-        _authorize_execution(row, p, value)
+        _authorize_execution(L, row, p, value)
         return
     for atom in _PARSED[name]:
         text = atom.group(0)
@@ -116,10 +116,11 @@ def authorize(L: Ledger, p: Principal, name: str, args: tuple) -> None:
     raise Refused("permission", f"{p.caller} may not {name}: " + "; ".join(reasons), hint)
 
 
-def _authorize_execution(row, p: Principal, value: dict) -> None:
+def _authorize_execution(L: Ledger, row, p: Principal, value: dict) -> None:
     """In a proposal's execution the co-op acts, with exactly what the kind's `can:` lists: a
     `holds P` alternative needs P there; any other alternative (the co-op acting as itself, with
-    its own accounts) needs `treasury`. DAG records need nothing."""
+    its own accounts) needs `treasury` — and then only for the co-op itself: `caller is P` holds
+    when P is the co-op's DID, so a vote never acts for a member. DAG records need nothing."""
     if row.effect == "dag":
         return
     for atom in _PARSED[row.name]:
@@ -127,7 +128,13 @@ def _authorize_execution(row, p: Principal, value: dict) -> None:
             perm = re.sub(r"\{(\w+)\}", lambda m: str(value[m.group(1)]), atom.group(3))
             if perm in p.can or perm.split(":")[0] in p.can:
                 return
-        elif atom.group(0) != "nobody" and TREASURY in p.can:
+        elif TREASURY not in p.can or atom.group(0) == "nobody":
+            continue
+        elif atom.group(0) == "anyone":
+            return
+        elif atom.group(2) and value[atom.group(2)] == p.coop:      # the co-op acting for itself only
+            return
+        elif atom.group(4) and _owner(L, atom.group(4), value[atom.group(5)]) == p.coop:
             return
     needs = sorted(execution_needs(row)) or ["(nothing: it is retired)"]
     raise Refused("permission", f"this proposal kind's `can:` does not let its execution call `{row.name}`, "
