@@ -21,11 +21,21 @@ def host_page() -> str:
            "Generated from `ccl/hosttable.py` by `python -m ccl.docgen` — do not edit.", "",
            "Every function a contract can call without defining it. Gas is the base cost plus, for",
            "some, a part per item (per 16 code points for text).", "",
-           "| # | function | path | gas | effect | what it does |", "| --- | --- | --- | --- | --- | --- |"]
+           "**Who may** call a function that changes anything is checked in one place before it runs:",
+           "the caller must be a member (unless the bylaws' `open_operations` open it), and then one of",
+           "the alternatives listed must hold — `anyone` (any member), `caller is P` (the caller is the",
+           "argument P), `holds PERM` (through a role of the adopted bylaws), or the caller is the member",
+           "a record names. In a proposal's execution the co-op acts: `holds PERM` needs PERM in the",
+           "kind's `can:`, and the other alternatives need `treasury` there and hold for the co-op",
+           "itself only.", "",
+           "| # | function | path | gas | effect | who may | what it does |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
     for i, row in enumerate(HOST_TABLE):
         params = ", ".join(f"{n}: {t}" for n, t in row.params)
         gas = f"{row.gas_base}" + (f" + {row.gas_per_item}/{row.per_item}" if row.gas_per_item else "")
-        out.append(f"| {i} | `{row.name}({params}) -> {row.ret}` | `{row.path}` | {gas} | {row.effect} | {row.doc} |")
+        who = row.who.replace("{", "`{").replace("}", "}`") if row.who else "—"
+        out.append(f"| {i} | `{row.name}({params}) -> {row.ret}` | `{row.path}` | {gas} | {row.effect} | {who} "
+                   f"| {row.doc} |")
     return "\n".join(out) + "\n"
 
 

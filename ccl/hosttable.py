@@ -350,6 +350,9 @@ HOST_TABLE: tuple[HostFn, ...] = (
     _row("guard(need: String) -> Bool", "icn::governance::guard", (100, 0), "read",
          "Stop the run with a host error unless the caller holds the permission or role `need` (the prologue of a "
          "`needs` function)."),
+    _row("admit(member: Did, role: String) -> Unit", "std::test::admit", (2, 0), "test",
+         "Set up a test's co-op: make `member` a member holding `role` (\"\" for none), as founding would "
+         "(only in `ccl test`)."),
 )
 
 HOST_INDEX: dict[str, int] = {row.name: i for i, row in enumerate(HOST_TABLE)}

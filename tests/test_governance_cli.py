@@ -612,3 +612,47 @@ def test_the_guides_amendment_example_runs(tmp_path):
     assert "dry-run: passed" in outputs["$ ccl proposal show proposal-2"]
     assert "by proposal-2" in outputs["$ ccl bylaws show"]
     assert "replace" in outputs["$ ccl bylaws history"]
+
+
+CLUB = """
+contract Club {
+    founder: Member;
+    role Member { can: [vote, manage_members, manage_roles]; }
+    state dues: Integer = 10;
+    proposal SetDues(amount: Integer) {
+        description: "dues";
+        eligible: Member;
+        duration: 7 days;
+        quorum: 50%;
+        threshold: majority;
+        close_early: true;
+        execution: { dues = amount; }
+    }
+    proposal Slow(amount: Integer) {
+        description: "dues, the slow way";
+        eligible: Member;
+        duration: 7 days;
+        quorum: 50%;
+        threshold: majority;
+        execution: { dues = amount; }
+    }
+    fn current() -> Integer { dues }
+}
+"""
+
+
+def test_a_kind_may_close_early_once_every_eligible_member_voted(tmp_path):
+    (tmp_path / "club.ccl").write_text(CLUB)
+    ccl = found(tmp_path, founder="ana", members=("bo",), bylaws=["club.ccl"], roles={"bo": "Member"})
+    for kind in ("SetDues", "Slow"):
+        assert ccl("proposal", "open", kind, "--args", "[25]", "--as", "bo").exit_code == 0
+    assert ccl("proposal", "vote", "proposal-1", "yes", "--as", "ana").exit_code == 0
+    r = ccl("proposal", "execute", "proposal-1", "--as", "bo")
+    assert r.exit_code == 1 and "active" in r.output                 # bo has not voted yet
+    for pid in ("proposal-1", "proposal-2"):
+        assert ccl("proposal", "vote", pid, "yes", "--as", "bo").exit_code == 0
+    assert ccl("proposal", "execute", "proposal-1", "--as", "bo").exit_code == 0     # everyone voted: closed
+    r = ccl("proposal", "execute", "proposal-2", "--as", "bo")
+    assert r.exit_code == 1 and "active" in r.output                 # a kind without close_early runs its week
+    assert ccl("call", "Club", "current", "--as", "bo").stdout.strip() == "25"
+    history_is_sound(ccl)

@@ -151,6 +151,7 @@ def contract_metadata(program: Program, contract) -> dict:
             "params": [[q.name, q.type.name] for q in p.params],
             "param_types": [ty.to_descriptor(t) for t in contract.kind_param_types.get(p.name, ())],
             "execution": f"{contract.name}::proposal::{p.name}" if p.execution is not None else None,
+            "close_early": p.close_early,
             "can": sorted(set(p.can or ())),
         })
     functions = {f.name: {"needs": f.needs, "open": f.open} for f in contract.node.items if isinstance(f, A.Fn)}

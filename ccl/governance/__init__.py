@@ -112,7 +112,7 @@ def adopt_module(L: Ledger, cid: str, contracts: list, via: str, replaces: Optio
         for kind in meta.get("proposals", []):
             if kind["name"] == "Amendment":
                 L.s.put("gov.kinds", AMENDMENT, {**AMENDMENT_DEFAULTS, **{k: kind[k] for k in (
-                    "description", "eligible", "duration_s", "quorum_pct", "threshold") if kind.get(k)},
+                    "description", "eligible", "duration_s", "quorum_pct", "threshold", "close_early") if kind.get(k)},
                     "module": cid})
             else:
                 L.s.put("gov.kinds", f"{contract}::{kind['name']}", {**kind, "contract": contract, "module": cid})
@@ -330,7 +330,8 @@ def open_proposal(L: Ledger, actor: str, kind_name: str, args: list, *, method: 
         "end": start + duration, "timelock_s": timelock_s, "quorum_pct": spec.get("quorum_pct") or 0,
         "threshold": threshold, "eligible_role": eligible_role, "eligible": eligible, "method": method,
         "options": options or [], "allow_changes": allow_changes, "ballots": {}, "cancelled": False,
-        "executed": None, "execution": spec.get("execution"), "can": spec.get("can", []), **(extra or {})})
+        "executed": None, "execution": spec.get("execution"), "can": spec.get("can", []),
+        "close_early": bool(spec.get("close_early")), **(extra or {})})
     return proposal_id
 
 
@@ -364,6 +365,15 @@ def proposal(L: Ledger, proposal_id: str) -> dict:
     return p
 
 
+def voting_end(p: dict) -> int:
+    """When voting ends: the kind's duration, or — for a kind that may `close_early` — the moment
+    the last eligible member voted, if every one of them has."""
+    ballots = p["ballots"]
+    if p.get("close_early") and p["eligible"] and all(e in ballots for e in p["eligible"]):
+        return min(p["end"], max(b["time"] for b in ballots.values()))
+    return p["end"]
+
+
 def status(L: Ledger, p: dict) -> str:
     if p["cancelled"]:
         return "cancelled"
@@ -371,11 +381,12 @@ def status(L: Ledger, p: dict) -> str:
         return "executed"
     if L.now < p["start"]:
         return "pending"
-    if L.now < p["end"]:
+    end = voting_end(p)
+    if L.now < end:
         return "active"
     if not tally(L, p)["passed"]:
         return "defeated"
-    if L.now > p["end"] + p["timelock_s"] + EXECUTION_WINDOW_S:
+    if L.now > end + p["timelock_s"] + EXECUTION_WINDOW_S:
         return "expired"
     return "succeeded"
 
@@ -607,8 +618,8 @@ def begin_execution(L: Ledger, actor: str, proposal_id: str) -> dict:
     state = status(L, p)
     if state != "succeeded":
         raise Refused("proposal_status", f"`{proposal_id}` is {state}; only a succeeded proposal executes")
-    if L.now < p["end"] + p["timelock_s"]:
-        raise Refused("timelock", f"`{proposal_id}` is under a timelock until {p['end'] + p['timelock_s']}")
+    if L.now < voting_end(p) + p["timelock_s"]:
+        raise Refused("timelock", f"`{proposal_id}` is under a timelock until {voting_end(p) + p['timelock_s']}")
     if p["execution"] is None:
         raise Refused("execution", f"`{p['kind']}` has no execution block")
     L.s.put("gov.proposals", proposal_id, {**p, "executed": L.now, "executed_by": actor})

@@ -22,7 +22,7 @@ from ccl.runtime import authority as AUTH
 from ccl.semantics import Trap
 
 NAMES = tuple(row.name for row in HOST_TABLE if row.effect not in ("pure", "context", "debug"))
-TEST_ROWS = ("as_member", "at", "expect_fail")
+TEST_ROWS = ("as_member", "at", "expect_fail", "admit")
 
 
 class Effects:

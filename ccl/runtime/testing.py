@@ -4,7 +4,8 @@ A test function runs in a founded scratch co-op (ccl.runtime.session.scratch) wi
 adopted and the test member as founder. Inside it, `as_member(did)` makes later calls come from
 `did` (so a test shows a non-member or a member without the role being refused), `at(t)` moves
 `now()` forward, and `expect_fail(kind, message)` says the rest of the test must fail with a
-diagnostic of that category whose message contains `message` — the test passes exactly then.
+diagnostic of that category whose message contains `message` — the test passes exactly then;
+`admit(did, role)` sets the test's co-op up with a member holding a role.
 Outside `ccl test` these rows are host errors. Imports leaves and ccl.vm.
 """
 
@@ -40,6 +41,21 @@ class TestHooks:
         self.ledger.now = t
         self.st.now = t
         self.st.ns["_now"] = t
+        return None
+
+    def admit(self, did: str, role: str) -> None:
+        """The founding helper: `did` becomes a member holding `role`, with no one's authority
+        needed (this is the test's own set-up, as a genesis would be)."""
+        from ccl import governance as G
+        from ccl.ledger import Refused
+
+        try:
+            if not G.is_member(self.ledger, did):
+                G.add_member(self.ledger, self.principal.caller, did)
+            if role:
+                G.grant_role(self.ledger, "test set-up", did, role)
+        except Refused as r:
+            raise Trap("H0600", f"admit refused ({r.rule}): {r.message}", r.hint) from None
         return None
 
     def expect_fail(self, kind: str, message: str) -> None:

@@ -402,6 +402,7 @@ class Proposal:
     can: Optional[tuple[str, ...]] = None  # `can: [...]`: what the execution may do (None: not given)
     can_spans: tuple[Span, ...] = ()
     eligible_span: Optional[Span] = None
+    close_early: bool = False            # `close_early: true;`: voting ends once every eligible member voted
 
 
 @node

@@ -288,13 +288,20 @@ class _Build(Transformer):
                           execution=fields.get("execution"), span=self.sp(ch[:2]),
                           can=tuple(can) if can is not None else None,
                           can_spans=can.spans if can is not None else (),
-                          eligible_span=_tok_span(self.file, eligible) if eligible else None)
+                          eligible_span=_tok_span(self.file, eligible) if eligible else None,
+                          close_early=bool(fields.get("close_early")))
 
     def description_field(self, ch):
         return ("description", self.string_value(ch[2]), self.sp(ch))
 
     def eligible_field(self, ch):
         return ("eligible", ch[2], self.sp(ch))
+
+    def close_early_true(self, ch):
+        return ("close_early", True, self.sp(ch))
+
+    def close_early_false(self, ch):
+        return ("close_early", False, self.sp(ch))
 
     def kind_can_field(self, ch):
         return ("can", _Names(self.file, self.tokens(ch, "NAME")), self.sp(ch))
