@@ -120,3 +120,18 @@ def store_dump(cwd) -> dict:
                 for t in ("blocks", "receipts", "contract_state", "kv")}
     finally:
         db.close()
+
+
+def found_store(store, founder, members=(), coop_seed: bytes = b"\x03" * 32):
+    """Found a demo co-op in a bare store: `founder` (an Identity) first, then each DID in
+    `members` admitted by them in a signed run. Returns the store."""
+    from ccl.identity import Identity
+    from ccl.pipeline import build
+    from ccl.runtime import session
+
+    session.found(store, coop=Identity.from_seed("the co-op", coop_seed), founder=founder.did, bylaws=[], now=0,
+                  demo=True)
+    admit = build("fn admit(m: Did) -> Bool { add_member(m) }", "admit.ccl")
+    for m in members:
+        assert session.run(admit, "admit", [m], store=store, caller=founder.did, signer=founder, now=0).receipt
+    return store

@@ -19,7 +19,7 @@ from ccl.pipeline import build
 from ccl.runtime import session
 from ccl.store import root
 from ccl.store.sqlite import SqliteStore
-from helpers import found
+from helpers import found_store, found
 
 COUNTER = """
 contract Counter {
@@ -30,15 +30,11 @@ contract Counter {
 """
 ANA = Identity.from_seed("ana", b"\x01" * 32)
 BO = Identity.from_seed("bo", b"\x02" * 32)
-COOP = Identity.from_seed("the co-op", b"\x03" * 32)
 
 
 def founded(store):
-    """Found a demo co-op in `store` with ana as founder and bo admitted by her (as tests/test_store.py)."""
-    session.found(store, coop=COOP, founder=ANA.did, bylaws=[], now=0, demo=True)
-    admit = build(f'fn admit() -> Bool {{ add_member({BO.did}) }}', "admit.ccl")
-    assert session.run(admit, "admit", [], store=store, caller=ANA.did, signer=ANA, now=0).receipt
-    return store
+    """A demo co-op in `store` with ana as founder and bo admitted by her."""
+    return found_store(store, ANA, [BO.did])
 
 
 # ---------------------------------------------------------------- (a) incremental = from scratch

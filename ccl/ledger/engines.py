@@ -92,12 +92,18 @@ def hours_claim(ledger: Ledger, record: str) -> dict:
     return c
 
 
-def confirm_hours(ledger: Ledger, actor: str, record: str) -> bool:
+def _answer(ledger: Ledger, actor: str, record: str, verb: str) -> dict:
+    """The pending claim `record`, which only the member who received the work answers."""
     c = hours_claim(ledger, record)
     if c["from"] != actor:
-        raise Refused("confirmer", f"only {c['from']}, who received the work, can confirm `{record}`")
+        raise Refused("confirmer", f"only {c['from']}, who received the work, can {verb} `{record}`")
     if c["status"] != "pending":
         raise Refused("entry_pending", f"`{record}` is {c['status']}, not pending")
+    return c
+
+
+def confirm_hours(ledger: Ledger, actor: str, record: str) -> bool:
+    c = _answer(ledger, actor, record, "confirm")
     e = ledger.apply({"currency": HOURS, "from": c["from"], "to": c["to"], "amount": c["minutes"], "kind": "hours",
                       "memo": c["memo"], "id": record})
     ledger.s.put("hours.claims", record, {**c, "status": "confirmed", "confirmed": ledger.now, "entry": e["id"]})
@@ -105,11 +111,7 @@ def confirm_hours(ledger: Ledger, actor: str, record: str) -> bool:
 
 
 def decline_hours(ledger: Ledger, actor: str, record: str) -> bool:
-    c = hours_claim(ledger, record)
-    if c["from"] != actor:
-        raise Refused("confirmer", f"only {c['from']}, who received the work, can decline `{record}`")
-    if c["status"] != "pending":
-        raise Refused("entry_pending", f"`{record}` is {c['status']}, not pending")
+    c = _answer(ledger, actor, record, "decline")
     ledger.s.put("hours.claims", record, {**c, "status": "declined", "declined": ledger.now})
     return True
 
