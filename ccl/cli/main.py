@@ -120,6 +120,8 @@ def guarded(fn):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:                     # `ccl … | head`: the reader left; main() ends quietly
+            raise
         except Exception as e:                      # our bug: say so, without a traceback
             if debug:
                 traceback.print_exc()
