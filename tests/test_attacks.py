@@ -807,3 +807,92 @@ def test_treasury_lets_an_execution_act_for_the_coop_only():
                 AUTH.authorize(L, p, name, args)
         AUTH.authorize(L, p, "transfer_credit", (coop, member, 5))              # its own account: allowed
     store.close()
+
+
+# ---------------------------------------------------------------- found by the second adversarial review
+
+def test_migrations_and_init_blocks_of_adopted_bylaws_are_not_entry_points(tmp_path):
+    """Any member called `migrate_credits` with an argument of his choosing, or `init` to reset."""
+    bylaw = BYLAWS.replace("    fn reserve_now()", "    fn migrate_old(old: Integer) -> Unit { reserve = old; }\n"
+                           "    init { reserve = 1000; }\n    fn reserve_now()")
+    (tmp_path / "coop.ccl").write_text(bylaw)
+    ccl = found(tmp_path, founder="ana", members=("mo",), bylaws=["coop.ccl"], roles={"mo": "Member"})
+    before = dump(tmp_path)
+    for fn, args in (("migrate_old", "[1000000]"), ("init", "[]")):
+        r = ccl("call", "Coop", fn, "--args", args, "--as", "mo")
+        assert r.exit_code == 1 and "not_an_entry" in r.output, r.output
+    assert dump(tmp_path) == before
+
+
+def test_a_finished_vote_keeps_its_result_when_delegations_change(tmp_path):
+    """Delegating after the deadline turned a defeated proposal into a passed one."""
+    (tmp_path / "coop.ccl").write_text(BYLAWS)
+    ccl = found(tmp_path, founder="ana", members=("tess", "mo"), bylaws=["coop.ccl"],
+                roles={"tess": "Treasurer", "mo": "Member"})
+    assert ccl("loan", "deposit", "800", "--as", "tess").exit_code == 0
+    loan = json_of(ccl("loan", "request", "100", "x", "30", "--as", "mo", "--json"))["result"]
+    pid = json_of(ccl("proposal", "open", "LoanApproval", "--args", json.dumps([loan]), "--as", "ana",
+                      "--json"))["proposal"]
+    assert ccl("proposal", "vote", pid, "yes", "--as", "ana").exit_code == 0          # 1 of 3: below quorum
+    assert ccl("clock", "advance", "4d").exit_code == 0
+    assert json_of(ccl("proposal", "show", pid, "--json"))["status"] == "defeated"
+    for who in ("tess", "mo"):
+        assert ccl("delegate", "ana", "--as", who).exit_code == 0
+    assert json_of(ccl("proposal", "show", pid, "--json"))["status"] == "defeated"
+    assert ccl("proposal", "execute", pid, "--as", "mo").exit_code == 1
+    assert ccl("dag", "replay").exit_code == 0
+
+
+def test_a_vote_with_nobody_eligible_never_passes():
+    """A unanimous vote passed once the only eligible member (who voted no) was removed."""
+    from ccl import governance as G
+
+    p = {"eligible": [], "ballots": {}, "quorum_pct": 100, "method": "binary", "kind": "K",
+         "threshold": ["unanimous", 1, 1]}
+    L = type("L", (), {"s": type("S", (), {"get": lambda *a: None})()})()
+    assert G.tally(L, p)["passed"] is False
+    assert G.tally(L, {**p, "quorum_pct": 0, "threshold": ["majority", 1, 2]})["passed"] is False
+
+
+def test_the_engines_own_units_cannot_be_created_or_reruled(coop, tmp_path):
+    """`manage_coop` minted CAPITAL, which became transferable when someone had created CAPITAL."""
+    for argv in (["currency", "create", "CAPITAL", "Capital"], ["currency", "create", "CREDIT", "Credit"],
+                 ["currency", "create", "EQUITY", "Equity"]):
+        r, before, after = cell(coop, tmp_path / argv[2], argv, "tess")
+        assert r.exit_code == 1 and "currency_reserved" in r.output and after == before, r.output
+
+
+def test_an_amendments_tests_must_test_the_proposed_version(tmp_path):
+    """Pinned tests that imported the old, working version showed a broken replacement as passing."""
+    (tmp_path / "coop.ccl").write_text(BYLAWS)
+    ccl = found(tmp_path, founder="ana", members=("mo",), bylaws=["coop.ccl"], roles={"mo": "Member"})
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "v2" / "coop.ccl").write_text(BYLAWS.replace("fn reserve_now() -> Integer { reserve }",
+                                                             "fn reserve_now() -> Integer { reserve / 0 }"))
+    (tmp_path / "v2" / "old_test.ccl").write_text('import "../coop.ccl";\n\nfn test_reserve() {\n'
+                                                  '    assert_eq(Coop::reserve_now(), 1000);\n}\n')
+    before = dump(tmp_path)
+    r = ccl("adopt", "v2/coop.ccl", "--tests", "v2/old_test.ccl", "--as", "mo")
+    assert r.exit_code == 1 and "does not test the proposed version" in r.output, r.output
+    assert dump(tmp_path) == before
+
+
+def test_an_amendment_is_recorded_in_one_spelling(tmp_path):
+    """Opened as `::Amendment` through the library, it could never be replayed."""
+    from ccl.cli.workspace import Workspace
+    from ccl.cli.files import build_file, stdlib_dir
+    from ccl.pipeline import build
+    from ccl.runtime import session
+
+    (tmp_path / "coop.ccl").write_text(BYLAWS)
+    found(tmp_path, founder="ana", members=(), bylaws=["coop.ccl"])
+    ws = Workspace(tmp_path / ".ccl")
+    ana = ws.keys.load("ana")
+    v2 = build(BYLAWS.replace("Approve a member loan", "Approve a loan"), "v2.ccl")
+    noop = build_file(str(stdlib_dir() / "cli_noop.ccl"))
+    r = session.run(noop, "noop", [], store=ws.store, caller=ana.did, signer=ana, now=ws.demo_now(),
+                    action={"op": "open_proposal", "kind": "::Amendment", "args": ["replace", v2.cid],
+                            "method": "binary"}, attachments={v2.cid: v2})
+    assert r.run.ok and r.receipt
+    ws.store.close()
+    assert invoke(tmp_path, "dag", "replay").exit_code == 0

@@ -530,7 +530,7 @@ def test_amendments_end_to_end(tmp_path):
     (tmp_path / "v5" / "hall.ccl").write_text(V3.replace("state fund: Integer = 500;", "state fund: Integer = 600;"))
     (tmp_path / "v5" / "tests" / "hall_test.ccl").write_text(V5_TESTS)
     r = ccl("adopt", "v5/hall.ccl", "--as", "alice")
-    assert r.exit_code == 1 and "dry_run" in r.output and "test_dues" in r.output
+    assert r.exit_code == 1 and "dry_run" in r.output and "test_dues" in r.output, r.output
     after = (receipts(ccl), out(ccl("proposal", "list", "--json"))["proposals"], ccl("bylaws", "show").stdout)
     assert after == before
 

@@ -197,6 +197,7 @@ def remove_member(L: Ledger, actor: str, did: str) -> bool:
     ways, and their ballots on proposals still open; tallies count only members."""
     if not is_member(L, did):
         raise Refused("member_exists", f"{did} is not a member")
+    freeze_ended(L)
     m = L.s.get("gov.members", did)
     L.s.put("gov.members", did, {**m, "active": False, "left": L.now})
     L.s.put("gov.roles", did, [])
@@ -490,6 +491,7 @@ def _check_choice(p: dict, choice) -> None:
 # ---------------------------------------------------------------- delegation
 
 def delegate(L: Ledger, actor: str, to: str, scope: str = "*") -> bool:
+    freeze_ended(L)
     if not is_member(L, actor) or not is_member(L, to):
         raise Refused("member", "delegation is between members")
     if to == actor:
@@ -500,6 +502,7 @@ def delegate(L: Ledger, actor: str, to: str, scope: str = "*") -> bool:
 
 
 def undelegate(L: Ledger, actor: str, scope: str = "*") -> bool:
+    freeze_ended(L)
     current = L.s.get("gov.delegations", f"{actor}|{scope}")
     if current is None or "revoked" in current:
         raise Refused("delegation_exists", "there is no delegation to revoke")
@@ -538,11 +541,21 @@ def effective_votes(L: Ledger, p: dict) -> dict[str, tuple[str, object]]:
 
 # ---------------------------------------------------------------- tallies
 
+def freeze_ended(L: Ledger) -> None:
+    """Before delegations change (or a member leaves), fix the final tally of every proposal
+    whose voting has ended: a finished vote's result never moves afterwards."""
+    for pid, p in L.s.scan("gov.proposals"):
+        if "final" not in p and not p["cancelled"] and p["executed"] is None and L.now >= voting_end(p):
+            L.s.put("gov.proposals", pid, {**p, "final": tally(L, p)})
+
+
 def tally(L: Ledger, p: dict) -> dict:
+    if "final" in p:
+        return p["final"]                 # voting ended before delegations last changed
     votes = effective_votes(L, p)
     eligible = len(p["eligible"])
     participation = len(votes)
-    quorum_met = participation * 100 >= p["quorum_pct"] * eligible
+    quorum_met = eligible > 0 and participation * 100 >= p["quorum_pct"] * eligible
     result = {"eligible": eligible, "participation": participation, "quorum_pct": p["quorum_pct"],
               "quorum_met": quorum_met, "via": {m: by for m, (by, _) in sorted(votes.items()) if by != m}}
     choices = [c for _, (_, c) in sorted(votes.items())]
@@ -557,7 +570,7 @@ def tally(L: Ledger, p: dict) -> dict:
         elif kind == "consensus":
             support = counts["block"] == 0 and yes > 0
         else:
-            support = yes == eligible
+            support = eligible > 0 and yes == eligible
         result.update(counts=counts, support=support, passed=quorum_met and support, winner=None)
         return result
     winner, rounds = decide_options(p["method"], p["options"], choices)

@@ -133,7 +133,15 @@ def hour_balance(ledger: Ledger, member: str) -> int:
 POLICY_KEYS = ("cap", "transferable", "demurrage_bps", "period_days", "floor", "ceiling")
 
 
+# the engines' own units: mutual credit and hours (created on first use), and the worker co-op's
+# capital and the consumer co-op's equity accounts (soul-bound records of members' shares)
+RESERVED = ("CREDIT", "HOURS", "CAPITAL", "EQUITY")
+
+
 def create_currency(ledger: Ledger, actor: str, symbol: str, name: str, policy: dict) -> bool:
+    if symbol in RESERVED:
+        raise Refused("currency_reserved", f"`{symbol}` is one of the engines' own units",
+                      "pick another symbol for a local currency")
     unknown = sorted(set(policy) - set(POLICY_KEYS))
     if unknown:
         raise Refused("policy_key", f"`{unknown[0]}` is not a currency policy", "policies: " + ", ".join(POLICY_KEYS))
@@ -162,6 +170,9 @@ def token_balance(ledger: Ledger, symbol: str, member: str) -> int:
 
 
 def set_policy(ledger: Ledger, actor: str, symbol: str, key: str, value: int) -> bool:
+    if symbol in ("CAPITAL", "EQUITY"):
+        raise Refused("currency_reserved", f"`{symbol}` records members' shares: it stays soul-bound",
+                      "its entries come from the profit split and patronage dividends only")
     ledger.set_policy(symbol, key, value)
     return True
 

@@ -186,6 +186,42 @@ def _apply(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str], 
     return migrate(tx, L, new, G.coop(L)["coop"], mode)
 
 
+def _shape(module, f) -> tuple:
+    """A function's code with module-local operands replaced by what they mean (constants by
+    their value, calls by the callee's name), so two modules' copies of it can be compared."""
+    from ccl.compile.opcodes import OPS
+
+    code = []
+    for op, arg in zip(f.code[::2], f.code[1::2]):
+        kind = OPS[op].operand
+        if kind in ("const", "event"):
+            arg = repr(module.consts[arg])
+        elif kind == "fn":
+            arg = module.functions[arg].name
+        elif kind == "state":
+            arg = module.states[arg][:2]
+        code.append((op, arg))
+    return f.params, f.ret, tuple(code)
+
+
+def tests_run_the_new_version(new: Verified, test: Verified) -> None:
+    """A pinned test module must carry the proposed version itself: every contract function,
+    state field and piece of metadata of `new`, unchanged (not, say, an import of the old one)."""
+    ours = {f.name: f for f in new.module.functions if "::" in f.name}
+    theirs = {f.name: f for f in test.module.functions}
+    same = dict(new.module.contracts) == {c: m for c, m in test.module.contracts if c in dict(new.module.contracts)} \
+        and all(st in test.module.states for st in new.module.states)
+    for name, f in ours.items():
+        g = theirs.get(name)
+        if g is None or _shape(new.module, f) != _shape(test.module, g):
+            same = False
+            break
+    if not same:
+        raise Refused("amendment_tests", f"the test module {test.cid[:20]}… does not test the proposed version "
+                      "(its contracts differ from the module proposed)",
+                      "the tests must import the file being proposed")
+
+
 def dry_run(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str], tests: list[Verified],
             proposer: str, mode: str = "fast") -> dict:
     """Apply the switch to a copy of the store and run the tests there; refused if anything fails."""
@@ -198,6 +234,8 @@ def dry_run(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str],
             moved = _apply(stx, Ledger(EngineState(stx), L.now), op, new, old, "dry-run", mode)
         passed = 0
         for t in tests:
+            if new is not None:
+                tests_run_the_new_version(new, t)
             names = session.contracts_of(t)
             for f in t.module.functions:
                 short = f.name.rsplit("::", 1)[-1]

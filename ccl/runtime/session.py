@@ -330,6 +330,13 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
             if problem is not None:
                 return _failed(problem)
         entry_index = find_entry(module, entry, hidden)
+        short = module.functions[entry_index].name.rpartition("::")[2]
+        if local is None and not hidden and (short.startswith("migrate_") or short == "init") \
+                and contracts_of(verified):
+            raise Refused("not_an_entry", f"`{short}` of adopted bylaws is not called directly: "
+                          + ("a migration runs only when an amendment switches the bylaws" if short != "init" else
+                             "state starts at its declared initial values"),
+                          "give state its initial values in its `state` declarations")
         entry_open = local is None and _entry_open(verified, entry_index)
         if local is None and not hidden and not entry_open and contracts_of(verified):
             AUTH.check_member(ledger, principal, f"call {module.functions[entry_index].name}")
@@ -400,6 +407,7 @@ def _open(tx, ledger: Ledger, caller: str, action: dict, attachments: dict, mode
     if not G.is_member(ledger, caller):
         raise Refused("member", f"{caller} is not a member, so cannot open proposals")
     key, kind = G.kind_spec(ledger, str(spec["kind"]))
+    spec["kind"] = "Amendment" if key == G.AMENDMENT else key          # recorded in one spelling
     G.check_opening(kind, kind["name"], spec["method"], spec["options"], spec["delay_s"], spec["timelock_s"])
     _check_args(tx, kind, spec["args"])
     if key == G.AMENDMENT:
