@@ -14,7 +14,6 @@ from ccl import coop as C
 from ccl import money
 from ccl.cli.main import cli
 from ccl.ledger import EngineState, Ledger, Refused
-from ccl.ledger import engines as E
 from ccl.store.sqlite import SqliteStore
 from helpers import found, store_dump, value
 

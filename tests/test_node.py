@@ -185,7 +185,6 @@ def test_governance_over_http_replays(node):
     from ccl.runtime.session import replay
 
     ws, client = node
-    current = lambda: call(client, ANA, "POST", "/api/v1/bylaws/cli_governance/noop", {"args": []})
     r = call(client, ANA, "POST", "/api/v1/proposals", {"kind": "SetDues", "args": ["lots"]})
     assert r.status_code == 403 and "proposal_args" in r.json()["detail"]          # typed when opened
     r = call(client, ANA, "POST", "/api/v1/proposals", {"kind": "Raise", "args": []})
@@ -204,11 +203,9 @@ def test_governance_over_http_replays(node):
     r = call(client, BO, "POST", f"/api/v1/proposals/{pid}/execute")
     assert r.status_code == 200, r.text
     block = client.get(f"/api/v1/dag/blocks/{r.json()['receipt']}").json()["block"]
-    coop = G.coop  # noqa: F841  (the co-op's DID is the caller; bo triggered it)
     assert block["payload"]["triggered_by"] == BO.did and block["payload"]["caller"] != BO.did
     with ws.store.reader() as tx:
         from ccl.ledger import EngineState, Ledger
 
         assert block["payload"]["caller"] == G.coop(Ledger(EngineState(tx), 0))["coop"]
     assert all(step.ok for step in replay(ws.store, live=True))
-    del current

@@ -20,7 +20,6 @@ from typing import Optional
 
 from ccl import money
 from ccl.ledger import Ledger, Refused
-from ccl.ledger import engines as E
 
 POLICY_KEYS = {"reserve_bps": 3000, "education_bps": 500, "pay_ratio_cap": 0, "capital_accounts": 0,
                "cash_bps": 10_000, "member_discount_bps": 0}

@@ -14,7 +14,6 @@ CLI's error kinds and codes; no stack trace ever leaves the node.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Optional
 

@@ -112,7 +112,7 @@ def migration_plan(tx, new: Verified) -> list[tuple[str, str, object, object]]:
                 continue
             f = functions.get(f"{contract}::migrate_{field}")
             want = ty.UNIT if new_type is None else ty.from_descriptor(new_type)
-            what = "drops" if new_type is None else f"changes the type of"
+            what = "drops" if new_type is None else "changes the type of"
             hint = (f"define `fn migrate_{field}(old: {ty.from_descriptor(old_type)}) -> {want}` in contract "
                     f"{contract}")
             if f is None or list(f.params) != [old_type] or ty.from_descriptor(f.ret) != want:
