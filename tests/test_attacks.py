@@ -896,3 +896,36 @@ def test_an_amendment_is_recorded_in_one_spelling(tmp_path):
     assert r.run.ok and r.receipt
     ws.store.close()
     assert invoke(tmp_path, "dag", "replay").exit_code == 0
+
+
+def test_privileged_http_routes_refuse_a_plain_member(coop, tmp_path):
+    """The node's routes for privileged operations, signed by a member without the role."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from ccl.cli.workspace import Workspace
+    from ccl.node.app import create_app
+    from ccl.node.auth import sign
+
+    folder = tmp_path / "w"
+    shutil.copytree(coop.dir, folder)
+    ws = Workspace(folder / ".ccl")
+    mo = ws.keys.load("mo")
+    client = TestClient(create_app(ws, Identity.from_seed("node", bytes([78]) * 32), clock=lambda: ws.demo_now() + 10))
+    before = dump(folder)
+    routes = [("/api/v1/credit/limit", {"member": coop.did["mo"], "floor": -9000, "ceiling": 9000}),
+              ("/api/v1/currencies", {"symbol": "OAK", "name": "Oak"}),
+              ("/api/v1/currencies/RIV/mint", {"to": coop.did["mo"], "amount": 5}),
+              ("/api/v1/currencies/RIV/policy", {"key": "cap", "value": 5}),
+              (f"/api/v1/loans/{coop.loan}/approve", {}),
+              ("/api/v1/members", {"member": coop.newcomer}),
+              (f"/api/v1/members/{coop.did['mo']}/roles", {"role": "Treasurer"})]
+    for path, body in routes:
+        data = json.dumps(body).encode()
+        r = client.post(path, content=data, headers={"content-type": "application/json",
+                                                     **sign(mo, "POST", path, data, int(time.time()))})
+        assert r.status_code == 403 and r.json()["kind"] == "host", (path, r.text)
+    client.close()
+    ws.store.close()
+    assert dump(folder) == before
