@@ -279,7 +279,26 @@ def check_if(s: A.If, cx: Cx, want: Optional[T] = None) -> Optional[T]:
     if want is None:
         return None
     cx.program.slot[id(s)] = cx.new_slot("<if>", want)
+    for t, branch in ((t1, s.then), (t2, s.orelse)):
+        if t is None and isinstance(branch, A.Block) and not _diverges(branch):
+            raise error("E0202", f"this branch gives no value, but the `if` must give `{want}` on every branch",
+                        branch.span, "end the branch with a value, or `return` from it")
     return _join_values([(t1, s.then.span), (t2, s.span)], want)
+
+
+def _diverges(block: A.Block) -> bool:
+    """Whether a block never finishes normally: it ends in return, break or continue, or in an
+    `if` every branch of which diverges."""
+    if block.tail is not None or not block.stmts:
+        return False
+    last = block.stmts[-1]
+    if isinstance(last, (A.Return, A.Break, A.Continue)):
+        return True
+    if isinstance(last, A.If) and last.orelse is not None:
+        other = last.orelse if isinstance(last.orelse, A.Block) else A.Block(stmts=(last.orelse,), tail=None,
+                                                                            span=last.span)
+        return _diverges(last.then) and _diverges(other)
+    return False
 
 
 def _join_values(values, want):

@@ -211,6 +211,16 @@ def gen_function(e: Emitter, fn: FnInfo) -> None:
         if e.program.ref.get(id(body)) is not None:
             e.emit(O.RET)
         e.emit(O.TRAP, O.TRAP_NO_RETURN)
+    _seal(e)
+
+
+def _seal(e: Emitter) -> None:
+    """A body that ends in an `if` whose every branch returns: the codegen knows nothing follows,
+    but the verifier sees code after END as reachable, so the function ends in a trap it can never
+    reach at run time (TRAP_NO_RETURN), instead of running off its end."""
+    if not e.reachable and e.code and e.code[-1][0] == O.END:
+        e.reachable = True
+        e.emit(O.TRAP, O.TRAP_NO_RETURN)
 
 
 def gen_guard(e: Emitter, fn: A.Fn) -> None:
