@@ -75,23 +75,28 @@ class running_node:
         self.proc.wait(timeout=15)
 
 
-def found(cwd, founder: str = "alice", members=("bob", "carol"), bylaws=(), roles: dict | None = None):
-    """A demo co-op in `cwd` through the CLI, as a reader would make it: `ccl init --founder …
-    --demo [--bylaws …]`, keys for `members`, each admitted by the founder, and `roles`
-    (member name → role) granted by the founder. Returns the CLI invoker for that folder."""
+def cli_in(cwd, *args):
+    """`ccl ARGS…` in-process (click's CliRunner) with `cwd` as the working folder."""
     import os
 
     from click.testing import CliRunner
 
     from ccl.cli.main import cli
 
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def found(cwd, founder: str = "alice", members=("bob", "carol"), bylaws=(), roles: dict | None = None):
+    """A demo co-op in `cwd` through the CLI, as a reader would make it: `ccl init --founder …
+    --demo [--bylaws …]`, keys for `members`, each admitted by the founder, and `roles`
+    (member name → role) granted by the founder. Returns the CLI invoker for that folder."""
     def ccl(*args):
-        old = os.getcwd()
-        os.chdir(cwd)
-        try:
-            return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-        finally:
-            os.chdir(old)
+        return cli_in(cwd, *args)
 
     extra = [x for b in bylaws for x in ("--bylaws", b)]
     r = ccl("init", "--founder", founder, "--demo", *extra)

@@ -10,18 +10,16 @@ kind of every template and every HTTP route are tried by the actors they must re
 """
 
 import json
-import os
 import re
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from ccl.cli.main import cli
 from ccl.identity import Identity
-from helpers import found
+from helpers import cli_in, found
 
 ROOT = Path(__file__).parent.parent
 
@@ -77,13 +75,7 @@ ACTORS = ("ana", "tess", "mo", "lee", "out")        # founder, treasurer, member
 T0 = 1_800_000_000
 
 
-def invoke(cwd, *args):
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    finally:
-        os.chdir(old)
+invoke = cli_in
 
 
 def dump(cwd) -> tuple:
@@ -119,6 +111,7 @@ class Coop:
         (folder / "coop.ccl").write_text(BYLAWS)
         (folder / "hostile_state.ccl").write_text(HOSTILE_STATE)
         (folder / "hostile_role.ccl").write_text(HOSTILE_ROLE)
+        (folder / "helper.ccl").write_text('fn run() { admit(caller(), "Treasurer"); }')
         self.ok("init", "--founder", "ana", "--bylaws", "coop.ccl", "--demo")
         for name in ("tess", "mo", "lee", "out"):
             self.ok("id", "new", name)
@@ -236,6 +229,8 @@ def operations(c: Coop) -> list:
         ("run hostile role", ["run", "hostile_role.ccl", "--fn", "raise_limit", "--args", json.dumps([d["mo"]])],
          {"tess"}),
         ("adopt", ["adopt", "coop.ccl"], set()),                          # the same version: already adopted
+        ("bylaws retire", ["bylaws", "retire", "Coop"], members),        # opens an Amendment to vote on
+        ("run test helper", ["run", "helper.ccl"], set()),                # admit() exists only in `ccl test`
         ("grant (retired)", ["grant", "mo", "manage_credit"], set()),
         ("revoke (retired)", ["revoke", "tess", "manage_credit"], set()),
     ]
@@ -272,8 +267,8 @@ def test_matrix_covers_every_state_changing_command():
              "hours pending", "id list", "id show", "loan list", "loan show", "member list", "patronage notices",
              "proposal list", "proposal show", "proposal tally", "role list", "test", "work list", "serve",
              "store migrate", "new", "init", "id new", "clock advance"}
-    # run and call are covered as "run hostile …" and "call …"; bylaws retire opens an amendment like adopt
-    covered = {n.split(" (")[0] for n in OPERATION_NAMES} | {"run", "call", "bylaws retire"}
+    # run and call are covered as "run hostile …", "run test helper" and "call …"
+    covered = {n.split(" (")[0] for n in OPERATION_NAMES} | {"run", "call"}
     names = []
 
     def walk(cmd, prefix):
@@ -491,16 +486,12 @@ def test_the_coop_key_cannot_act_directly(coop, tmp_path):
 
 def test_an_execution_acts_as_the_coop_with_only_its_kinds_can(tmp_path):
     """A kind that may approve loans cannot also mint money or grant roles, at run time too."""
-    ccl = invoke
     bylaw = BYLAWS.replace("execution: { approve_loan(loan); }",
                            'execution: { approve_loan(loan); require_permission(loan); }')
     (tmp_path / "coop.ccl").write_text(bylaw)
-    assert ccl(tmp_path, "init", "--founder", "ana", "--bylaws", "coop.ccl", "--demo").exit_code == 0
-    for name in ("tess", "mo"):
-        ccl(tmp_path, "id", "new", name)
-        assert ccl(tmp_path, "member", "add", name, "--as", "ana").exit_code == 0
-    assert ccl(tmp_path, "role", "grant", "tess", "Treasurer", "--as", "ana").exit_code == 0
-    assert ccl(tmp_path, "role", "grant", "mo", "Member", "--as", "ana").exit_code == 0
+    found(tmp_path, founder="ana", members=("tess", "mo"), bylaws=["coop.ccl"],
+          roles={"tess": "Treasurer", "mo": "Member"})
+    ccl = invoke
     assert ccl(tmp_path, "loan", "deposit", "800", "--as", "tess").exit_code == 0
     loan = json_of(ccl(tmp_path, "loan", "request", "100", "x", "30", "--as", "mo", "--json"))["result"]
     pid = json_of(ccl(tmp_path, "proposal", "open", "LoanApproval", "--args", json.dumps([loan]), "--as", "mo",
@@ -683,12 +674,8 @@ def test_migrations_cannot_move_money(tmp_path):
 def test_replacing_the_bylaws_keeps_the_roles_it_declares_again(tmp_path):
     """A wording-only replacement took every role from every member, founder included."""
     (tmp_path / "coop.ccl").write_text(BYLAWS)
-    assert invoke(tmp_path, "init", "--founder", "ana", "--bylaws", "coop.ccl", "--demo").exit_code == 0
-    for name in ("tess", "mo"):
-        invoke(tmp_path, "id", "new", name)
-        assert invoke(tmp_path, "member", "add", name, "--as", "ana").exit_code == 0
-    assert invoke(tmp_path, "role", "grant", "tess", "Treasurer", "--as", "ana").exit_code == 0
-    assert invoke(tmp_path, "role", "grant", "mo", "Member", "--as", "ana").exit_code == 0
+    found(tmp_path, founder="ana", members=("tess", "mo"), bylaws=["coop.ccl"],
+          roles={"tess": "Treasurer", "mo": "Member"})
     (tmp_path / "v2.ccl").write_text(BYLAWS.replace("Approve a member loan", "Approve a loan"))
     pid = json_of(invoke(tmp_path, "adopt", "v2.ccl", "--as", "mo", "--json"))["proposal"]
     _vote_all(tmp_path, pid, "yes")

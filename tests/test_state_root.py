@@ -3,15 +3,12 @@ recomputation on both stores, depends only on the final rows (not on their order
 and `ccl dag verify` / `ccl dag replay` name a row edited outside ccl."""
 
 import json
-import os
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 from ccl import canon
-from ccl.cli.main import cli
 from ccl.identity import Identity
 from ccl.ledger import EngineState, Ledger
 from ccl.ledger import engines as E
@@ -19,7 +16,7 @@ from ccl.pipeline import build
 from ccl.runtime import session
 from ccl.store import root
 from ccl.store.sqlite import SqliteStore
-from helpers import found_store, found
+from helpers import cli_in, found, found_store
 
 COUNTER = """
 contract Counter {
@@ -118,13 +115,7 @@ def test_any_history_gives_the_root_of_its_final_rows_in_any_order(history, data
 
 # ---------------------------------------------------------------- (c) edits outside ccl are named
 
-def ccl(ws, *args):
-    old = os.getcwd()
-    os.chdir(ws)
-    try:
-        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    finally:
-        os.chdir(old)
+ccl = cli_in
 
 
 @pytest.fixture

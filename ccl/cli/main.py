@@ -482,7 +482,7 @@ def emit_json(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
-def _found(ws, founder: str, modules: list, demo: bool, as_json: bool) -> dict:
+def _found(ws, founder: str, modules: list, demo: bool) -> dict:
     """Found the workspace `ws`: the co-op key, the founder (a key made here for a NAME; a DID
     keeps its key elsewhere), the founding bylaws adopted, one genesis record."""
     import time
@@ -537,7 +537,7 @@ def init(folder, founder, bylaws, demo, as_json):
     ws = Workspace(existing) if founder and not fresh else make(Path(folder))
     out = {"workspace": str(ws.root)}
     if founder:
-        out.update(_found(ws, founder, modules, demo, as_json))
+        out.update(_found(ws, founder, modules, demo))
     if as_json:
         emit_json({"ok": True, **out})
         return
@@ -587,7 +587,7 @@ def new(template, folder, founder, demo, as_json):
     if test.exists():
         shutil.copy(test, target / "tests" / f"{template}_test.ccl")
     ws = make(target)
-    founded = _found(ws, founder, modules, demo, as_json) if founder else None
+    founded = _found(ws, founder, modules, demo) if founder else None
     if as_json:
         click.echo(json.dumps({"ok": True, "folder": str(target), "bylaws": f"{template}.ccl",
                                **({"founded": founded} if founded else {})}))

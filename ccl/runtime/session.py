@@ -246,7 +246,7 @@ def _check_args(tx, spec: dict, args: list) -> None:
     for (name, _), desc, value in zip(params, descriptors, args):
         try:
             from_json(ty.from_descriptor(desc), value, types, name)
-        except (ArgError, Exception) as e:
+        except Exception as e:          # ArgError, and whatever hostile JSON provokes
             raise Refused("proposal_args", f"argument `{name}` of `{spec['name']}`: {getattr(e, 'message', e)}",
                           f"give a {ty.from_descriptor(desc)} as JSON") from None
 
