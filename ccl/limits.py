@@ -31,3 +31,13 @@ function_count_max = 65_536
 code_length_max = 1_000_000        # instructions per function
 constant_count_max = 1_000_000
 locals_per_function_max = 65_536
+
+# Memory: every allocation is paid for in gas before it is made, so a run's peak memory (bytes
+# Python allocates while it runs, above what was allocated before it started) is at most
+# memory_base_bytes + memory_bytes_per_gas × gas limit (docs/language.md §Limits).
+memory_base_bytes = 64 * 1024 * 1024
+memory_bytes_per_gas = 64
+
+
+def memory_bound(gas_limit: int) -> int:
+    return memory_base_bytes + memory_bytes_per_gas * gas_limit
