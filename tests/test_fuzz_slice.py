@@ -36,8 +36,14 @@ KNOWN_OPEN = [
     (r"program|corpus|mutate", r"divergence:code\+message\+col:R030[25]/R030[25]", "assignment evaluation order"),
     # an error inside a builtin (or an index/key/gas trap inside an expression) at another column
     (r"program|corpus|mutate", r"divergence:(line\+)?col:(R030[0-9]|G0400)/(R030[0-9]|G0400)", "error column"),
+    (r"program", r"divergence:ok\+value(\+events)?\+code\+message\+line\+col:None/R030[0-9]", "require message"),
+    (r"program", r"divergence:gas\+code\+message(\+line)?(\+col)?:(G0400/R030[0-9]|R030[0-9]/G0400)",
+     "require message / evaluation order under gas"),
     # gas does not bound memory
     (r"corpus .*(string_format_blowup|mul_string_huge)", r"memory:.*|slow:.*", "gas bounds memory"),
+    # the saved reproducers of open finds (fuzz/corpus/finds/SIGNATURE.*, fuzz/corpus/issue12/*),
+    # and mutations of them
+    (r"(corpus|mutate) .*fuzz/corpus/(finds|issue12)/", r"(divergence|internal|memory):.*", "open finds"),
 ]
 
 
