@@ -49,6 +49,7 @@ class _Fn:
         self.positions = positions                  # shared table: position index → (fn, pc)
         self.control: list[str] = []
         self.empty: list[bool] = []
+        self.saved: list[list] = []       # the symbolic stack at each open IF/LOOP (all spilled)
         self.pending: list[int] = []      # pcs whose helpers may raise, not yet written to a line
         self.line_pcs: list[tuple] = []   # per generated line: those pcs
 
@@ -113,9 +114,9 @@ def _translate_function(fn: _Fn) -> None:
     params = [f"x{i}" for i in range(len(f.params))]
     fn.lines.append(f"def f{fn.index}({', '.join([*params, '_d'])}):")     # line_pcs gets () for it
     fn.line("global _g")
-    rest = [f"x{i}" for i in range(len(f.params), f.nlocals)]
-    if rest:
-        fn.line(" = ".join(rest) + " = None")
+    defaults = fn.v.local_defaults[fn.index]
+    for i in range(len(f.params), f.nlocals):       # zero values from the verifier: fresh per call
+        fn.line(f"x{i} = {defaults[i - len(f.params)]!r}")
     fn.line(f"if _d > {limits.call_depth_max}: _depth({fn.pos(0)})")
     gas = fn.v.block_gas[fn.index]
     matches = fn.v.matches[fn.index]
@@ -386,20 +387,27 @@ def op_ret(fn, pc, arg, matches):
 def op_if(fn, pc, arg, matches):
     c = fn.pop()
     fn.spill()
+    fn.saved.append(list(fn.stack))
     fn.open(f"if {c}:", "if")
 
 
+# The verifier's block signatures: a block takes nothing from below its start and ends at its
+# start height, so the symbolic stack at ELSE and END is the one saved at IF/LOOP (a branch that
+# ended in RET, TRAP, BREAK or CONTINUE may have left values above it, which are dead).
 def op_else(fn, pc, arg, matches):
     fn.close()
+    fn.stack = list(fn.saved[-1])
     fn.open("else:", "else")
 
 
 def op_end(fn, pc, arg, matches):
     fn.close()
+    fn.stack = fn.saved.pop()
 
 
 def op_loop(fn, pc, arg, matches):
     fn.spill()
+    fn.saved.append(list(fn.stack))
     fn.open("while True:", "loop")
 
 
