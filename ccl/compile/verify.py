@@ -708,7 +708,7 @@ class _FnVerifier:
                 floor = len(stack)
             elif op_code == O.LOOP:
                 st.facts = {}          # a fact could be undone later in the body, before the back edge
-                control.append(["LOOP", floor, pc, [], st.copy()])
+                control.append(["LOOP", floor, pc, [], st.copy(), len(stack)])
                 floor = len(stack)
             elif op_code == O.ELSE:
                 if not control or control[-1][0] != "IF":
@@ -749,14 +749,14 @@ class _FnVerifier:
                 if op_code == O.BREAK_IFNOT:
                     c = stack.pop()
                     unify(c.t, BOOL, f"{where}: ")
-                    if len(stack) != loop[1]:
-                        raise Bad(f"{where}: must be at the loop's own height, {loop[1]}")
+                    if len(stack) != loop[5]:
+                        raise Bad(f"{where}: must be at the loop's own height, {loop[5]}")
                     out = st.copy()
                     if _is_cond(c):
                         out.facts = _with(out.facts, c.info[1])
                         st.facts = _with(st.facts, c.info[0])
                     loop[3].append(out)
-                elif len(stack) < loop[1]:
+                elif len(stack) < loop[5]:
                     raise Bad(f"{where}: stack below the loop's height")
                 elif op_code == O.BREAK:
                     loop[3].append(st)

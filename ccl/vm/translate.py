@@ -316,7 +316,9 @@ def op_setfield(fn, pc, arg, matches):
     v = fn.pop()
     s = fn.pop()
     fn.spill()
-    fn.line(f"{s}[{arg}] = {v}")
+    ts = fn.temp()
+    fn.line(f"{ts} = {s}")             # the struct before the value (Python would do the value first)
+    fn.line(f"{ts}[{arg}] = {v}")
 
 
 def op_aget(fn, pc, arg, matches):
@@ -332,11 +334,12 @@ def op_aset(fn, pc, arg, matches):
     i = fn.pop()
     a = fn.pop()
     fn.spill()
-    ta, ti = fn.temp(), fn.temp()
-    fn.line(f"{ta} = {a}")
+    ta, ti, tv = fn.temp(), fn.temp(), fn.temp()
+    fn.line(f"{ta} = {a}")             # operands in stack order, then the bounds check
     fn.line(f"{ti} = {i}")
+    fn.line(f"{tv} = {v}")
     fn.line(f"if not 0 <= {ti} < len({ta}): _oob({ti}, {ta}, {fn.pos(pc)})")
-    fn.line(f"{ta}[{ti}] = {v}")
+    fn.line(f"{ta}[{ti}] = {tv}")
 
 
 def op_mget(fn, pc, arg, matches):
@@ -412,10 +415,12 @@ def op_loop(fn, pc, arg, matches):
 
 
 def op_break(fn, pc, arg, matches):
+    fn.spill()                         # values left above the loop's height are still computed
     fn.line("break")
 
 
 def op_continue(fn, pc, arg, matches):
+    fn.spill()
     fn.line("continue")
 
 
@@ -426,9 +431,14 @@ def op_break_ifnot(fn, pc, arg, matches):
 
 
 def op_require(fn, pc, arg, matches):
-    msg = fn.pop()
+    msg, msg_simple = fn.stack.pop()
     c = fn.pop()
     fn.spill()
+    if msg_simple != "lit":            # both operands are evaluated, in order, as on the interpreter
+        tc, tm = fn.temp(), fn.temp()
+        fn.line(f"{tc} = {c}")
+        fn.line(f"{tm} = {msg}")
+        c, msg = tc, tm
     fn.line(f"if not {c}: _require({msg}, {fn.pos(pc)})")
 
 
