@@ -485,7 +485,7 @@ def generated_modules(draw):
     return hand(functions=[function(g.code, nlocals=7)], consts=g.consts)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(generated_modules())
 def test_generated_verified_bytecode_runs_the_same_on_both_engines(module):
     verified = verify(module, "gen.cclb")
@@ -496,3 +496,25 @@ def test_generated_verified_bytecode_runs_the_same_on_both_engines(module):
         if not a.ok:
             assert (a.error.code, a.error.span.line, a.error.span.col) == \
                    (b.error.code, b.error.span.line, b.error.span.col), (gas, a.error, b.error)
+
+
+def test_a_long_short_circuit_operand_is_evaluated_only_when_needed():
+    right = "CONST 1; " + "CONST 1; ADD; " * 40 + "CONST 0; DIV; CONST 0; EQ"
+    for left, ok in (("false", True), ("true", False)):
+        r = both(hand(f"CONST {left}; SC_AND; {right}; SC_END; RET", ret="Bool"))
+        assert r.ok == ok
+        if not ok:
+            assert r.error.code == "R0301" and r.error.span.line == 85
+    r = both(hand(f"CONST true; SC_OR; {right}; SC_END; RET", ret="Bool"))
+    assert r.ok and r.value is True
+
+
+def test_long_expression_chains_translate_and_agree():
+    from ccl.vm.run import compiled
+
+    m = hand("CONST 1; " + "CONST 1; ADD; " * 3000 + "RET")
+    assert compiled(verify(m))[0] is not None
+    assert both(m).value == 3001
+    m = hand("CONST 9223372036854775806; " + "CONST 1; ADD; " * 3000 + "RET")
+    r = both(m)
+    assert r.error.code == "R0300" and r.error.span.line == 5

@@ -520,6 +520,7 @@ class _FnVerifier:
         stack: list[_Slot] = []
         floor = 0
         control: list[list] = []           # [kind, floor, pc, extra…]
+        loops: list[list] = []             # the open LOOP entries of `control`
         reachable = True
         matches: dict[int, int] = {}
         leaders = {0: 0}
@@ -709,6 +710,7 @@ class _FnVerifier:
             elif op_code == O.LOOP:
                 st.facts = {}          # a fact could be undone later in the body, before the back edge
                 control.append(["LOOP", floor, pc, [], st.copy(), len(stack)])
+                loops.append(control[-1])
                 floor = len(stack)
             elif op_code == O.ELSE:
                 if not control or control[-1][0] != "IF":
@@ -730,6 +732,7 @@ class _FnVerifier:
                     raise Bad(f"{where}: stack height {len(stack)} differs from {floor} at block start")
                 del stack[floor:]
                 if kind == "LOOP":
+                    loops.pop()
                     breaks = ctl[3]
                     st = _join(breaks) if breaks else ctl[4]    # no way out: what follows is dead
                 else:
@@ -741,11 +744,9 @@ class _FnVerifier:
                 floor = outer
                 reachable = True
             elif op_code in (O.BREAK, O.CONTINUE, O.BREAK_IFNOT):
-                loop = next((c for c in reversed(control) if c[0] == "LOOP"), None)
-                if loop is None:
+                if not loops:                   # (never inside SC: only EXPR_OPS are allowed there)
                     raise Bad(f"{where}: outside a loop")
-                if any(c[0] == "SC" for c in control):
-                    raise Bad(f"{where}: not allowed inside a short-circuit operand")
+                loop = loops[-1]
                 if op_code == O.BREAK_IFNOT:
                     c = stack.pop()
                     unify(c.t, BOOL, f"{where}: ")
