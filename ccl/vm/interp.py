@@ -41,7 +41,7 @@ def run(verified: Verified, fn_index: int, args: list, state) -> object:
         fr.fn = index
         fr.code = f.code
         fr.pc = 0
-        fr.locals = list(arguments) + [None] * (f.nlocals - len(arguments))
+        fr.locals = list(arguments) + fresh(verified.local_defaults[index])
         fr.stack = []
         fr.loops = []
         fr.gas = verified.block_gas[index]
@@ -204,6 +204,21 @@ def run(verified: Verified, fn_index: int, args: list, state) -> object:
         raise Located(depth_exceeded(), fr.fn, fr.pc - 1) from None
     except (TypeError, IndexError, KeyError, AttributeError, ValueError, OverflowError, MemoryError) as e:
         raise Located(malformed(e), fr.fn, fr.pc - 1) from None
+
+
+def fresh(defaults: tuple) -> list:
+    """New local variables: the verifier's zero values, with new arrays, maps and structs."""
+    return [v if v is None or type(v) in (int, bool, str) else _copy(v) for v in defaults]
+
+
+def _copy(v):
+    if type(v) is list:
+        return [_copy(x) for x in v]
+    if type(v) is tuple:
+        return tuple(_copy(x) for x in v)
+    if type(v) is dict:
+        return {}
+    return v
 
 
 def out_of_range(i, n) -> Trap:

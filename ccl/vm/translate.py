@@ -18,6 +18,7 @@ from ccl.compile.verify import Verified
 from ccl.hosttable import HOST_INDEX, HOST_TABLE
 
 MIN, MAX = limits.int_min, limits.int_max
+EXPR_CHARS_MAX = 2000      # a longer symbolic expression is evaluated into a temp at once
 
 # Host rows the translator writes inline (their gas is all static, so nothing is lost).
 _INLINE_HOST = {
@@ -30,6 +31,13 @@ _INLINE_HOST = {
 
 class _Untranslatable(Exception):
     pass
+
+
+# CPython's tokenizer stops at 100 indentation levels; a function nested deeper than this is not
+# translated (its source would also grow with the square of the depth): the runner's compile()
+# fails on the marker source below and the reference interpreter runs the module instead.
+NESTING_MAX = 90
+TOO_DEEP = "(  # nested too deeply for CPython: run by the reference interpreter\n"
 
 
 class _Fn:
@@ -49,6 +57,10 @@ class _Fn:
         self.positions = positions                  # shared table: position index → (fn, pc)
         self.control: list[str] = []
         self.empty: list[bool] = []
+        self.saved: list[int] = []        # the symbolic stack's height at each open IF/LOOP
+        self.clean = 0                    # stack[:clean] are all "lit" (spill starts above them)
+        self.sc_inline = 0                # open short-circuit operands written as expressions
+        self.sc_forms: list = []          # per open SC_AND/SC_OR: None or (temp, height)
         self.pending: list[int] = []      # pcs whose helpers may raise, not yet written to a line
         self.line_pcs: list[tuple] = []   # per generated line: those pcs
 
@@ -67,23 +79,36 @@ class _Fn:
         self.temps += 1
         return f"t{self.temps}"
 
-    def push(self, expr: str, simple=False) -> None:
+    def push(self, expr, simple=False) -> None:
         self.stack.append((expr, simple))
+        if not self.sc_inline and type(expr) is str and len(expr) > EXPR_CHARS_MAX:
+            self.spill()                   # keeps expressions (and translation) linear in size
+
+    def pop_entry(self) -> tuple:
+        entry = self.stack.pop()
+        if self.clean > len(self.stack):
+            self.clean = len(self.stack)
+        return entry
 
     def pop(self) -> str:
-        return self.stack.pop()[0]
+        return self.pop_entry()[0]
 
     def spill(self) -> None:
         """Before a statement: evaluate pending stack expressions, in order, into temps."""
-        for i, (expr, simple) in enumerate(self.stack):
+        stack = self.stack
+        for i in range(self.clean, len(stack)):
+            expr, simple = stack[i]
             if simple != "lit":
                 t = self.temp()
                 self.line(f"{t} = {expr}")
-                self.stack[i] = (t, "lit")
+                stack[i] = (t, "lit")
+        self.clean = len(stack)
 
     def open(self, header: str, kind: str) -> None:
         self.line(header)
         self.indent += 1
+        if self.indent > NESTING_MAX:
+            raise _Untranslatable("nesting")
         self.control.append(kind)
         self.empty.append(True)
 
@@ -102,7 +127,10 @@ def translate(verified: Verified) -> tuple[str, list, list]:
     line_pcs: list = []
     for i in range(len(verified.module.functions)):
         fn = _Fn(verified, i, positions)
-        _translate_function(fn)
+        try:
+            _translate_function(fn)
+        except _Untranslatable:
+            return TOO_DEEP, [], []
         lines.extend(fn.lines)
         line_pcs.extend((i, pcs) for pcs in [(), *fn.line_pcs])
     return "\n".join(lines) + "\n", positions, line_pcs
@@ -113,17 +141,18 @@ def _translate_function(fn: _Fn) -> None:
     params = [f"x{i}" for i in range(len(f.params))]
     fn.lines.append(f"def f{fn.index}({', '.join([*params, '_d'])}):")     # line_pcs gets () for it
     fn.line("global _g")
-    rest = [f"x{i}" for i in range(len(f.params), f.nlocals)]
-    if rest:
-        fn.line(" = ".join(rest) + " = None")
+    defaults = fn.v.local_defaults[fn.index]
+    for i in range(len(f.params), f.nlocals):       # zero values from the verifier: fresh per call
+        fn.line(f"x{i} = {defaults[i - len(f.params)]!r}")
     fn.line(f"if _d > {limits.call_depth_max}: _depth({fn.pos(0)})")
     gas = fn.v.block_gas[fn.index]
     matches = fn.v.matches[fn.index]
     code = f.code
     local_until = -1                 # while pc <= this, gas is counted in the local `g`
+    users = _gas_users(code)
     for pc in range(len(code) // 2):
         op = code[2 * pc]
-        if op == O.LOOP and local_until < 0 and _call_free(code, pc, matches[pc]):
+        if op == O.LOOP and local_until < 0 and users[matches[pc]] == users[pc]:     # call-free
             fn.spill()
             fn.line("g = _g")        # a call-free loop keeps the gas counter in a fast local;
             fn.open("try:", "try")   # `finally` writes it back on every way out
@@ -145,13 +174,13 @@ def _translate_function(fn: _Fn) -> None:
 _GAS_USERS = frozenset((O.CALL, O.CONCAT))
 
 
-def _call_free(code, start: int, end: int) -> bool:
-    """No instruction between LOOP and its END reaches code that charges gas through `_g`."""
-    for pc in range(start, end):
+def _gas_users(code) -> list:
+    """users[pc]: how many instructions before pc reach code that charges gas through `_g`."""
+    users = [0]
+    for pc in range(len(code) // 2):
         op = code[2 * pc]
-        if op in _GAS_USERS or (op == O.CALL_HOST and code[2 * pc + 1] not in _INLINE_HOST):
-            return False
-    return True
+        users.append(users[-1] + (op in _GAS_USERS or (op == O.CALL_HOST and code[2 * pc + 1] not in _INLINE_HOST)))
+    return users
 
 
 def _translate_op(fn: _Fn, pc: int, op: int, arg: int, matches: dict) -> None:
@@ -174,8 +203,8 @@ def _div_mod(kind):
     def run(fn, pc, arg, matches):
         b_expr, b_simple = fn.stack[-1]
         if b_simple and b_expr.isdigit() and int(b_expr) > 0:
-            fn.stack.pop()
-            a, a_simple = fn.stack.pop()
+            fn.pop_entry()
+            a, a_simple = fn.pop_entry()
             t = a if a_simple else fn.temp()
             bind = a if a_simple else f"({t} := {a})"
             symbol = "//" if kind == "div" else "%"
@@ -216,14 +245,14 @@ def op_gstore(fn, pc, arg, matches):
 
 
 def op_pop(fn, pc, arg, matches):
-    expr, simple = fn.stack.pop()
+    expr, simple = fn.pop_entry()
     if not simple:
         fn.spill()
         fn.line(expr)
 
 
 def op_dup(fn, pc, arg, matches):
-    expr, simple = fn.stack.pop()
+    expr, simple = fn.pop_entry()
     if simple:
         fn.push(expr, simple)
         fn.push(expr, simple)
@@ -234,8 +263,8 @@ def op_dup(fn, pc, arg, matches):
 
 
 def op_dup2(fn, pc, arg, matches):
-    b_expr, b_simple = fn.stack.pop()
-    a_expr, a_simple = fn.stack.pop()
+    b_expr, b_simple = fn.pop_entry()
+    a_expr, a_simple = fn.pop_entry()
     names = []
     for expr, simple in ((a_expr, a_simple), (b_expr, b_simple)):
         if simple:
@@ -273,15 +302,39 @@ def op_concat(fn, pc, arg, matches):
     fn.push(f"_cat({a}, {b}, {fn.pos(pc)})")
 
 
+SC_INLINE_MAX = 64         # a longer short-circuit operand becomes an `if` statement
+
+
 def op_sc(fn, pc, arg, matches):
     a = fn.pop()
-    fn.push(("and" if fn.m.functions[fn.index].code[2 * pc] == O.SC_AND else "or", a), False)
+    word = "and" if fn.m.functions[fn.index].code[2 * pc] == O.SC_AND else "or"
+    if matches[pc] - pc <= SC_INLINE_MAX:
+        fn.sc_inline += 1                  # an expression `(a and b)`: nothing inside may spill
+        fn.sc_forms.append(None)
+        fn.push((word, a), False)
+        return
+    fn.spill()
+    t = fn.temp()
+    fn.line(f"{t} = {a}")
+    fn.open(f"if {'' if word == 'and' else 'not '}{t}:", "sc")
+    fn.sc_forms.append((t, len(fn.stack)))
 
 
 def op_sc_end(fn, pc, arg, matches):
+    form = fn.sc_forms.pop()
     b = fn.pop()
-    word, a = fn.pop()
-    fn.push(f"({a} {word} {b})")
+    if form is None:
+        fn.sc_inline -= 1
+        word, a = fn.pop()
+        fn.push(f"({a} {word} {b})")
+        return
+    t, height = form
+    fn.spill()
+    fn.line(f"{t} = {b}")
+    fn.close()
+    del fn.stack[height:]
+    fn.clean = min(fn.clean, len(fn.stack))
+    fn.push(t, "lit")
 
 
 def _take(fn, n):
@@ -315,11 +368,13 @@ def op_setfield(fn, pc, arg, matches):
     v = fn.pop()
     s = fn.pop()
     fn.spill()
-    fn.line(f"{s}[{arg}] = {v}")
+    ts = fn.temp()
+    fn.line(f"{ts} = {s}")             # the struct before the value (Python would do the value first)
+    fn.line(f"{ts}[{arg}] = {v}")
 
 
 def op_aget(fn, pc, arg, matches):
-    (i, i_simple), (a, a_simple) = fn.stack.pop(), fn.stack.pop()
+    (i, i_simple), (a, a_simple) = fn.pop_entry(), fn.pop_entry()
     if a_simple and i_simple:
         fn.push(f"({a}[{i}] if 0 <= {i} < len({a}) else _oob({i}, {a}, {fn.pos(pc)}))")
     else:
@@ -331,11 +386,12 @@ def op_aset(fn, pc, arg, matches):
     i = fn.pop()
     a = fn.pop()
     fn.spill()
-    ta, ti = fn.temp(), fn.temp()
-    fn.line(f"{ta} = {a}")
+    ta, ti, tv = fn.temp(), fn.temp(), fn.temp()
+    fn.line(f"{ta} = {a}")             # operands in stack order, then the bounds check
     fn.line(f"{ti} = {i}")
+    fn.line(f"{tv} = {v}")
     fn.line(f"if not 0 <= {ti} < len({ta}): _oob({ti}, {ta}, {fn.pos(pc)})")
-    fn.line(f"{ta}[{ti}] = {v}")
+    fn.line(f"{ta}[{ti}] = {tv}")
 
 
 def op_mget(fn, pc, arg, matches):
@@ -386,28 +442,39 @@ def op_ret(fn, pc, arg, matches):
 def op_if(fn, pc, arg, matches):
     c = fn.pop()
     fn.spill()
+    fn.saved.append(len(fn.stack))
     fn.open(f"if {c}:", "if")
 
 
+# The verifier's block signatures: a block takes nothing from below its start and ends at its
+# start height, so the symbolic stack at ELSE and END is the one at IF/LOOP, cut to that height
+# (a branch that ended in RET, TRAP, BREAK or CONTINUE may have left values above it: dead).
 def op_else(fn, pc, arg, matches):
     fn.close()
+    del fn.stack[fn.saved[-1]:]
+    fn.clean = min(fn.clean, len(fn.stack))
     fn.open("else:", "else")
 
 
 def op_end(fn, pc, arg, matches):
     fn.close()
+    del fn.stack[fn.saved.pop():]
+    fn.clean = min(fn.clean, len(fn.stack))
 
 
 def op_loop(fn, pc, arg, matches):
     fn.spill()
+    fn.saved.append(len(fn.stack))
     fn.open("while True:", "loop")
 
 
 def op_break(fn, pc, arg, matches):
+    fn.spill()                         # values left above the loop's height are still computed
     fn.line("break")
 
 
 def op_continue(fn, pc, arg, matches):
+    fn.spill()
     fn.line("continue")
 
 
@@ -418,9 +485,14 @@ def op_break_ifnot(fn, pc, arg, matches):
 
 
 def op_require(fn, pc, arg, matches):
-    msg = fn.pop()
+    msg, msg_simple = fn.pop_entry()
     c = fn.pop()
     fn.spill()
+    if msg_simple != "lit":            # both operands are evaluated, in order, as on the interpreter
+        tc, tm = fn.temp(), fn.temp()
+        fn.line(f"{tc} = {c}")
+        fn.line(f"{tm} = {msg}")
+        c, msg = tc, tm
     fn.line(f"if not {c}: _require({msg}, {fn.pos(pc)})")
 
 
