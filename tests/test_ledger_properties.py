@@ -151,4 +151,4 @@ def test_the_machine_ran_enough_operations():
 
     if not OPERATIONS[0]:
         pytest.skip("the state machine was not run")
-    assert OPERATIONS[0] >= 100_000, OPERATIONS[0]
+    assert OPERATIONS[0] >= 80_000, OPERATIONS[0]      # random step counts: about 100k on average
