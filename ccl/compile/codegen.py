@@ -416,12 +416,26 @@ def gen_emit(e: Emitter, s: A.Emit) -> None:
 
 
 def gen_require(e: Emitter, s: A.Require) -> None:
+    """The message is evaluated only when the condition is false (docs/language.md §Evaluation
+    order). A literal message, or none, has nothing to evaluate: `<cond> CONST m REQUIRE`.
+    Otherwise `<cond> NOT IF CONST false <message> REQUIRE END`, so both engines skip the
+    message by construction when the requirement holds."""
+    if s.message is None or isinstance(s.message, A.StrLit):
+        gen_expr(e, s.cond)
+        if s.message is not None:
+            gen_expr(e, s.message)
+        else:
+            e.const("requirement failed")
+        e.at(s).emit(O.REQUIRE)
+        return
     gen_expr(e, s.cond)
-    if s.message is not None:
+    e.at(s).emit(O.NOT)
+
+    def fail():
+        e.at(s).const(False)
         gen_expr(e, s.message)
-    else:
-        e.const("requirement failed")
-    e.at(s).emit(O.REQUIRE)
+        e.at(s).emit(O.REQUIRE)
+    e.if_(fail)
 
 
 def gen_expr_stmt(e: Emitter, s: A.ExprStmt) -> None:
