@@ -451,8 +451,10 @@ def _fold(op, e, *args):
 
 def float_error(e) -> CclError:
     whole, _, frac = e.text.replace("_", "").partition(".")
-    bps = int(whole) * 10000 + int((frac + "0000")[:4]) if len(frac) <= 4 else None
+    whole = whole.lstrip("0") or "0"
     hint = "CCL has no floating point: use Integer minor units, and basis points for rates"
-    if bps is not None and int(whole) <= 1:
+    if len(frac) <= 4 and len(whole) == 1 and int(whole) <= 1:      # int() sees one digit only
+        bps = int(whole) * 10000 + int((frac + "0000")[:4])
         hint += f" ({e.text} = {bps} bps)"
-    return error("E0210", f"floating-point literal `{e.text}`", e.span, hint)
+    text = e.text if len(e.text) <= 40 else f"{e.text[:12]}…{e.text[-12:]}"
+    return error("E0210", f"floating-point literal `{text}`", e.span, hint)
