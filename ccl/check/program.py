@@ -34,11 +34,26 @@ class FnInfo:
     entry: bool = True
 
 
+def _position(items: list, cache: dict, name: str) -> int:
+    """Where `name` is among `items` ((name, …) pairs; the first wins), from a dict built once
+    per length of the list: a lookup per use instead of a scan (a scan per use is quadratic)."""
+    if cache.get("size") != len(items):
+        names: dict = {}
+        for i, (n, _) in enumerate(items):
+            names.setdefault(n, i)
+        cache["size"], cache["names"] = len(items), names
+    return cache["names"].get(name, -1)
+
+
 @attrs.define
 class StructInfo:
     name: str
     fields: list[tuple[str, T]]
     span: Span
+    _index: dict = attrs.field(factory=dict, eq=False, repr=False)
+
+    def field_index(self, name: str) -> int:
+        return _position(self.fields, self._index, name)
 
 
 @attrs.define
@@ -46,12 +61,10 @@ class EnumInfo:
     name: str
     variants: list[tuple[str, list[T]]]
     span: Span
+    _index: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     def variant_index(self, name: str) -> int:
-        for i, (n, _) in enumerate(self.variants):
-            if n == name:
-                return i
-        return -1
+        return _position(self.variants, self._index, name)
 
 
 @attrs.define
@@ -345,10 +358,13 @@ def _resolve_module_types(program: Program) -> None:
             seen.add(p.name)
             fn.params.append((p.name, resolve_type(program, p.type, fn.type_params)))
         fn.ret = resolve_type(program, node.ret, fn.type_params) if node.ret else ty.UNIT
+    declared = {}                       # one pass over each contract, not one per state
+    for contract in program.contracts.values():
+        for item in contract.node.items:
+            if isinstance(item, A.State):
+                declared.setdefault((contract.name, item.name), item)
     for state in program.states:
-        node = next(i for i in program.contracts[state.contract].node.items
-                    if isinstance(i, A.State) and i.name == state.name)
-        state.type = resolve_type(program, node.type)
+        state.type = resolve_type(program, declared[(state.contract, state.name)].type)
 
 
 def _resolve_decl_types(program, item):
