@@ -47,3 +47,22 @@ def test_a_long_float_literal_is_E0210():
 def test_long_numbers_in_a_proposal_are_E0109_or_E0103(field):
     values = {"duration": "3 days", "quorum": "50", "threshold": "majority", **field}
     assert diagnostic(PROPOSAL.format(**values)).code in ("E0109", "E0103")
+
+
+def test_constants_that_double_are_refused_before_they_grow():
+    strings = ['const C0: String = "ab";'] + [f"const C{i}: String = C{i - 1} + C{i - 1};" for i in range(1, 40)]
+    d = diagnostic("\n".join(strings) + "\nfn run() -> Integer { string_length(C39) }\n")
+    assert (d.code, d.span.line) == ("L0504", 20)
+    arrays, t = ["const A0: Array<Integer> = [1, 2];"], "Array<Integer>"
+    for i in range(1, 40):
+        t = f"Array<{t}>"
+        arrays.append(f"const A{i}: {t} = [A{i - 1}, A{i - 1}];")
+    d = diagnostic("\n".join(arrays) + "\nfn run() -> Integer { 0 }\n")
+    assert (d.code, d.span.line) == ("L0503", 19)
+
+
+def test_an_array_constant_written_out_at_every_use_is_bounded():
+    big = "[" + ", ".join(["7"] * 1000) + "]"
+    uses = "\n".join(f"    n = n + A.length();" for _ in range(9000))
+    d = diagnostic(f"const A: Array<Integer> = {big};\nfn run() -> Integer {{\n    let n = 0;\n{uses}\n    n\n}}\n")
+    assert d.code == "L0507" and d.span.line > 2

@@ -445,15 +445,26 @@ def _const_expr(program, e, table):
         if ta == tb == ty.BOOL and e.op in ("&&", "||", "==", "!="):
             return {"&&": a and b, "||": a or b, "==": a == b, "!=": a != b}[e.op], ty.BOOL
         if ta == tb == ty.STR and e.op == "+":
+            if len(a) + len(b) > limits.string_length_max:      # `const B = A + A` doubles
+                raise error("L0504", f"constant string longer than {limits.string_length_max} characters",
+                            e.span, "build long strings at run time, where they are paid for in gas")
             return a + b, ty.STR
         if ta == tb and e.op in ("==", "!="):
             return (a == b) == (e.op == "=="), ty.BOOL
     if isinstance(e, A.ArrayLit):
         items = [_const_expr(program, i, table) for i in e.items]
+        if sum(_const_size(v) for v, _ in items) > limits.array_length_max:   # `[A, A]` doubles
+            raise error("L0503", f"constant array with more than {limits.array_length_max} items in all",
+                        e.span, "build large arrays at run time, where they are paid for in gas")
         elem = items[0][1] if items else ty.ANY
         return [v for v, _ in items], ty.array(elem)
     raise error("E0216", "a constant must be computed from literals and other constants", e.span,
                 "use a function, or a `state` variable with an initializer")
+
+
+def _const_size(v) -> int:
+    """Items a constant value holds, nested arrays counted through (each counts once more)."""
+    return 1 + sum(_const_size(x) for x in v) if isinstance(v, list) else 1
 
 
 def _fold(op, e, *args):
