@@ -91,8 +91,8 @@ def test_both_paths_agree(source, gas):
     a, b = results
     assert (a.ok, a.value, a.gas_used) == (b.ok, b.value, b.gas_used), source
     if not a.ok:
-        assert (a.error.code, a.error.message, a.error.span.line) == \
-               (b.error.code, b.error.message, b.error.span.line), source
+        assert (a.error.code, a.error.message, a.error.span.line, a.error.span.col) == \
+               (b.error.code, b.error.message, b.error.span.line, b.error.span.col), source
 
 
 # ---------------------------------------------------------------- issue 12: evaluation order

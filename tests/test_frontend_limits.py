@@ -66,3 +66,18 @@ def test_an_array_constant_written_out_at_every_use_is_bounded():
     uses = "\n".join(f"    n = n + A.length();" for _ in range(9000))
     d = diagnostic(f"const A: Array<Integer> = {big};\nfn run() -> Integer {{\n    let n = 0;\n{uses}\n    n\n}}\n")
     assert d.code == "L0507" and d.span.line > 2
+
+
+def test_a_source_past_the_size_limit_is_L0500_before_parsing():
+    line = "fn f(x: Integer) -> Integer { x }\n"
+    d = diagnostic(line * (limits.source_bytes_max // len(line) + 1))
+    assert (d.code, d.span.line) == ("L0500", 1) and str(limits.source_bytes_max) in d.message
+
+
+def test_a_source_of_exactly_the_limit_is_accepted():
+    program = "fn run() -> Integer { 1 }\n"
+    filler = "// " + "é" * ((limits.source_bytes_max - len(program) - 4) // 2)   # two bytes each
+    text = filler + "x" * (limits.source_bytes_max - len(program) - len(filler.encode()) - 1) + "\n" + program
+    assert len(text.encode()) == limits.source_bytes_max
+    build(text, "edge.ccl")
+    assert diagnostic(text + " ").code == "L0500"
