@@ -63,7 +63,7 @@ def test_constants_that_double_are_refused_before_they_grow():
 
 def test_an_array_constant_written_out_at_every_use_is_bounded():
     big = "[" + ", ".join(["7"] * 1000) + "]"
-    uses = "\n".join(f"    n = n + A.length();" for _ in range(9000))
+    uses = "\n".join("    n = n + A.length();" for _ in range(9000))
     d = diagnostic(f"const A: Array<Integer> = {big};\nfn run() -> Integer {{\n    let n = 0;\n{uses}\n    n\n}}\n")
     assert d.code == "L0507" and d.span.line > 2
 
