@@ -5,7 +5,8 @@ that a limit is changed in one place and documented in one table (docs/language.
 """
 
 # Source
-source_bytes_max = 2 * 1024 * 1024
+source_bytes_max = 256 * 1024          # per file: parse + check + compile within about 2 s
+                                    # (bench/frontend.py; docs/language.md §Limits)
 nesting_depth_max = 128            # brackets ( [ { open at once, counted before parsing
 expression_depth_max = 256         # AST depth (left-leaning operator chains count too)
 import_count_max = 64

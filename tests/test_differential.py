@@ -91,5 +91,136 @@ def test_both_paths_agree(source, gas):
     a, b = results
     assert (a.ok, a.value, a.gas_used) == (b.ok, b.value, b.gas_used), source
     if not a.ok:
-        assert (a.error.code, a.error.message, a.error.span.line) == \
-               (b.error.code, b.error.message, b.error.span.line), source
+        assert (a.error.code, a.error.message, a.error.span.line, a.error.span.col) == \
+               (b.error.code, b.error.message, b.error.span.line, b.error.span.col), source
+
+
+# ---------------------------------------------------------------- issue 12: evaluation order
+# Each reproducer runs on both engines, which must give the same result, gas, error code,
+# message, line and column (docs/language.md §Evaluation order).
+
+def both(source: str, gas: int = 10_000_000):
+    verified = build(source, "order.ccl")
+    a, b = (execute(verified, "run", [], gas_limit=gas, mode=m, log=lambda _: None) for m in ("interp", "fast"))
+    assert (a.ok, a.value, a.gas_used) == (b.ok, b.value, b.gas_used), (a, b)
+    if not a.ok:
+        where = [(r.error.code, r.error.message, r.error.span.line, r.error.span.col) for r in (a, b)]
+        assert where[0] == where[1], where
+    return a
+
+
+def test_a_require_message_is_evaluated_only_when_the_condition_is_false():
+    ok = both('fn run() -> Integer {\n    require(true, "ab".substring(0, 5));\n    1\n}\n')
+    assert ok.ok and ok.value == 1
+    failed = both('fn run() -> Integer {\n    require(1 > 2, "ab".substring(0, 5));\n    1\n}\n')
+    assert (failed.error.code, failed.error.span.line, failed.error.span.col) == ("R0302", 2, 20)
+    message = both('fn run() -> Integer {\n    require(1 > 2, "n=" + to_string(3));\n    1\n}\n')
+    assert message.error.code == "R0303" and message.error.message == "requirement failed: n=3"
+    assert (message.error.span.line, message.error.span.col) == (2, 5)
+
+
+def test_a_require_message_with_an_effect_runs_only_on_failure():
+    source = """contract K {
+    state n: Integer = 0;
+    fn bump() -> String { n = n + 1; "bumped" }
+    fn run() -> Integer { require(n == 0, bump()); require(true, bump()); n }
+}
+"""
+    r = both(source)
+    assert r.ok and r.value == 0
+
+
+def test_an_array_store_evaluates_the_value_before_checking_the_index():
+    source = """fn g(xs: Array<Integer>) -> Integer { xs.push(5); 7 }
+fn run() -> Integer {
+    let xs: Array<Integer> = [1];
+    xs[1] = g(xs);
+    xs[1]
+}
+"""
+    r = both(source)
+    assert r.ok and r.value == 7
+    short = both(source.replace("xs.push(5); ", ""))
+    assert (short.error.code, short.error.span.line, short.error.span.col) == ("R0302", 4, 5)
+
+
+def test_a_field_store_evaluates_its_base_before_the_value():
+    source = """struct P { x: Integer }
+fn g(ps: Array<P>) -> Integer { ps.push(P { x: 1 }); 7 }
+fn run() -> Integer {
+    let ps: Array<P> = [P { x: 0 }];
+    ps[1].x = g(ps);
+    ps[1].x
+}
+"""
+    r = both(source)
+    assert (r.error.code, r.error.span.line, r.error.span.col) == ("R0302", 5, 5)
+    never = both(source.replace("ps.push(P { x: 1 }); 7", 'require(false, "g ran"); 7'))
+    assert never.error.code == "R0302"          # the base failed before the value was computed
+
+
+def test_a_map_store_evaluates_the_map_key_and_value_in_order():
+    source = """fn g(m: Map<String, Integer>) -> Integer { m["b"] = 2; m["b"] }
+fn run() -> Integer {
+    let m: Map<String, Integer> = map_new();
+    m["a"] = g(m);
+    m["a"] * 10 + m["b"]
+}
+"""
+    r = both(source)
+    assert r.ok and r.value == 22
+
+
+def test_an_error_in_a_builtin_is_reported_at_the_call_that_failed():
+    r = both('fn run() -> String {\n    string_replace("a","a","b") + string_replace("a","","b")\n}\n')
+    assert (r.error.code, r.error.span.line, r.error.span.col) == ("R0306", 2, 35)
+    first = both('fn run() -> String {\n    string_replace("a","","b") + string_replace("a","a","b")\n}\n')
+    assert (first.error.span.line, first.error.span.col) == (2, 5)
+
+
+def test_two_failing_lookups_on_one_line_are_told_apart():
+    source = """fn run() -> Integer {
+    let m: Map<String, Integer> = map_new();
+    m["a"] = 1;
+    m["a"] + m["b"]
+}
+"""
+    r = both(source)
+    assert (r.error.code, r.error.span.line, r.error.span.col) == ("R0305", 4, 14)
+    nested = both(source.replace('m["a"] + m["b"]', 'm["a"] + (m["a"] - string_length(string_replace("a", "", "b")))'))
+    assert (nested.error.code, nested.error.span.col) == ("R0306", 38)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(['string_replace("a","a","b")', 'string_replace("a","","b")',
+                                 'm["a"]', 'm["zz"]', '"ab".substring(0, 5)', 'to_string(1)']),
+                min_size=1, max_size=5),
+       st.sampled_from([10_000_000, 25, 40, 60]))
+def test_errors_on_a_line_of_several_calls_agree(parts, gas):
+    """Several calls that may fail on one line: both engines name the same one, also when the
+    gas runs out inside one of them."""
+    line = " + ".join(p if p.startswith(('"', "string", "to_")) else f"to_string({p})" for p in parts)
+    source = f'fn run() -> String {{\n    let m: Map<String, Integer> = map_new();\n    m["a"] = 1;\n    {line}\n}}\n'
+    both(source, gas)
+
+
+def test_a_receipt_with_an_effectful_require_message_replays_on_the_reference_engine(tmp_path):
+    """The fast engine skipped the message and the reference engine ran it: the committed
+    receipt then failed `ccl dag replay --engine reference`."""
+    from helpers import found
+
+    (tmp_path / "coop.ccl").write_text("""contract Coop {
+    founder: Steward;
+    role Member { can: [vote]; }
+    role Steward extends Member { can: [manage_members, manage_roles]; }
+    state bumps: Integer = 0;
+    fn bump() -> String { bumps = bumps + 1; "bumped" }
+    fn act() -> Integer { require(bumps == 0, bump()); bumps }
+}
+""")
+    ccl = found(tmp_path, founder="ana", members=(), bylaws=["coop.ccl"])
+    r = ccl("call", "Coop", "act", "--as", "ana")
+    assert r.exit_code == 0, r.output
+    for engine in ("fast", "reference"):
+        r = ccl("dag", "replay", "--engine", engine)
+        assert r.exit_code == 0, r.output

@@ -41,11 +41,11 @@ class Cx:
         self.contract = program.contracts.get(fn.contract) if fn.contract else None
         self.vars: dict[str, Var] = {}
         self.scopes: list[dict[str, Var]] = []
-        self.assigned: Optional[set] = set()      # None: this point is unreachable
+        self.flow = Flow()                        # which variables are assigned here
         self.loops: list[dict] = []
         for name, t in fn.params:
             self.vars[name] = Var(self.new_slot(name, t), t, "param")
-            self.assigned.add(name)
+            self.flow.add(name)
 
     def new_slot(self, name: str, t: T) -> int:
         if len(self.fn.locals) >= limits.locals_per_function_max:
@@ -59,16 +59,54 @@ class Cx:
                 return scope[name]
         return self.vars.get(name)
 
-    def fork(self):
-        return None if self.assigned is None else set(self.assigned)
 
-    @staticmethod
-    def merge(a, b):
-        if a is None:
-            return b
-        if b is None:
-            return a
-        return a & b
+
+class Flow:
+    """Definite assignment at the current point: the names assigned on every path here, and
+    whether the point is reachable at all. Branches are checked in place and undone from a
+    journal, so a branch costs what it assigns, not the number of variables in scope (copying
+    the set at every `if` made checking quadratic)."""
+
+    def __init__(self):
+        self.names: set[str] = set()
+        self.journal: list[str] = []        # names in the order they were first assigned
+        self.live = True                    # False: this point is unreachable
+
+    def add(self, name: str) -> None:
+        if self.live and name not in self.names:
+            self.names.add(name)
+            self.journal.append(name)
+
+    def has(self, name: str) -> bool:
+        return not self.live or name in self.names
+
+    def mark(self) -> tuple[int, bool]:
+        return len(self.journal), self.live
+
+    def undo(self, mark: tuple[int, bool]) -> tuple[list[str], bool]:
+        """Back to `mark`; returns what the branch since then assigned, and whether its end is
+        reachable."""
+        at, live = mark
+        added = self.journal[at:]
+        del self.journal[at:]
+        self.names.difference_update(added)
+        ended_live = self.live
+        self.live = live
+        return added, ended_live
+
+    def join(self, mark: tuple[int, bool], ends: list[tuple[list[str], bool]]) -> None:
+        """After branches that each started at `mark` (and were undone): assigned is what every
+        branch whose end is reachable assigned; unreachable if none is."""
+        common = None
+        for added, live in ends:
+            if live:
+                common = set(added) if common is None else common.intersection(added)
+        if common is None:
+            self.live = False
+            return
+        for name in ends[[live for _, live in ends].index(True)][0]:      # journal order
+            if name in common:
+                self.add(name)
 
 
 def stage_bodies(program: Program) -> None:
@@ -113,7 +151,7 @@ def check_function(program: Program, fn: FnInfo) -> None:
     if want is not None:
         if value is not None:
             expect(value, fn.ret, _value_span(body), f"the result of `{fn.qualname}`")
-        elif cx.assigned is not None:
+        elif cx.flow.live:
             raise error("E0208", f"`{fn.qualname}` must return {fn.ret} on every path", _end_span(body),
                         "add a `return` (or a final expression) at the end")
 
@@ -206,8 +244,7 @@ def check_let(s: A.Let, cx: Cx) -> None:
         var = Var(cx.new_slot(s.name, vtype), vtype, "var")
         cx.vars[s.name] = var
     cx.program.slot[id(s)] = var.slot
-    if cx.assigned is not None:
-        cx.assigned.add(s.name)
+    cx.flow.add(s.name)
 
 
 def _has_any(t: T) -> bool:
@@ -240,8 +277,8 @@ def check_assign(s: A.Assign, cx: Cx) -> None:
             expect(t, ty.INT, target.span, f"the left side of `{s.op}`")
             expect(v, ty.INT, s.value.span, f"the right side of `{s.op}`")
     cx.program.ref.setdefault(id(s), ref)
-    if isinstance(target, A.Name) and ref[0] == "local" and cx.assigned is not None:
-        cx.assigned.add(target.name)
+    if isinstance(target, A.Name) and ref[0] == "local":
+        cx.flow.add(target.name)
 
 
 def _assign_target(target, cx: Cx):
@@ -266,16 +303,15 @@ def _assign_target(target, cx: Cx):
 def check_if(s: A.If, cx: Cx, want: Optional[T] = None) -> Optional[T]:
     c = check_expr(s.cond, cx, ty.BOOL)
     expect(c, ty.BOOL, s.cond.span, "an `if` condition")
-    start = cx.fork()
+    start = cx.flow.mark()
     t1 = check_block(s.then, cx, want)
-    after_then = cx.assigned
-    cx.assigned = start
+    after_then = cx.flow.undo(start)
     t2 = None
     if isinstance(s.orelse, A.If):
         t2 = check_if(s.orelse, cx, want)
     elif isinstance(s.orelse, A.Block):
         t2 = check_block(s.orelse, cx, want)
-    cx.assigned = Cx.merge(after_then, cx.assigned)
+    cx.flow.join(start, [after_then, cx.flow.undo(start)])
     if want is None:
         return None
     cx.program.slot[id(s)] = cx.new_slot("<if>", want)
@@ -314,12 +350,14 @@ def _join_values(values, want):
 def check_while(s: A.While, cx: Cx) -> None:
     c = check_expr(s.cond, cx, ty.BOOL)
     expect(c, ty.BOOL, s.cond.span, "a `while` condition")
-    before = cx.fork()
+    before = cx.flow.mark()
     cx.loops.append({"breaks": False})
     check_block(s.body, cx, None)
     loop = cx.loops.pop()
     forever = isinstance(s.cond, A.BoolLit) and s.cond.value and not loop["breaks"]
-    cx.assigned = None if forever else before
+    cx.flow.undo(before)
+    if forever:
+        cx.flow.live = False
 
 
 def check_for(s: A.For, cx: Cx) -> None:
@@ -330,15 +368,14 @@ def check_for(s: A.For, cx: Cx) -> None:
     var = Var(cx.new_slot(s.var, elem), elem, "loop")
     hidden = (cx.new_slot("<array>", it), cx.new_slot("<index>", ty.INT))
     cx.program.slot[id(s)] = (var.slot, *hidden)
-    before = cx.fork()
+    before = cx.flow.mark()
     cx.scopes.append({s.var: var})
-    if cx.assigned is not None:
-        cx.assigned.add(s.var)
+    cx.flow.add(s.var)
     cx.loops.append({"breaks": False})
     check_block(s.body, cx, None)
     cx.loops.pop()
     cx.scopes.pop()
-    cx.assigned = before
+    cx.flow.undo(before)
 
 
 def check_return(s: A.Return, cx: Cx) -> None:
@@ -352,7 +389,7 @@ def check_return(s: A.Return, cx: Cx) -> None:
                         s.value.span, "add `-> Type` to the function")
         t = check_expr(s.value, cx, ret)
         expect(t, ret, s.value.span, "the returned value")
-    cx.assigned = None
+    cx.flow.live = False
 
 
 def check_break(s, cx: Cx) -> None:
@@ -361,7 +398,7 @@ def check_break(s, cx: Cx) -> None:
         raise error("E0209", f"`{word}` outside a loop", s.span)
     if isinstance(s, A.Break):
         cx.loops[-1]["breaks"] = True
-    cx.assigned = None
+    cx.flow.live = False
 
 
 def check_emit(s: A.Emit, cx: Cx) -> None:
@@ -419,7 +456,7 @@ def check_float(e: A.FloatLit, cx, want) -> T:
 def check_name(e: A.Name, cx: Cx, want) -> T:
     var = cx.lookup(e.name)
     if var is not None:
-        if cx.assigned is not None and e.name not in cx.assigned and var.kind == "var":
+        if not cx.flow.has(e.name) and var.kind == "var":
             raise error("E0207", f"`{e.name}` may be used before it is assigned", e.span,
                         "assign it on every path before this point")
         cx.program.ref[id(e)] = ("local", var.slot)
@@ -601,10 +638,10 @@ def _field_type(obj: T, e: A.GetField, cx: Cx) -> T:
         raise error("E0211", f"{obj} has no field `{e.name}`", e.span,
                     f"call it as a method: `.{e.name}()`" if (obj.name, e.name) in METHODS else "")
     info = cx.program.structs[obj.name]
-    for i, (name, t) in enumerate(info.fields):
-        if name == e.name:
-            cx.program.ref[id(e)] = ("field", i)
-            return t
+    i = info.field_index(e.name)
+    if i >= 0:
+        cx.program.ref[id(e)] = ("field", i)
+        return info.fields[i][1]
     raise error("E0211", f"`{obj.name}` has no field `{e.name}`", e.span,
                 did_you_mean(e.name, [n for n, _ in info.fields]))
 
@@ -757,27 +794,27 @@ def _check_method(e: A.Call, callee: A.GetField, cx: Cx) -> T:
 def check_match(e: A.Match, cx: Cx, want, value_used: bool = True) -> T:
     subject = check_expr(e.subject, cx, None)
     slots = [cx.new_slot("<subject>", subject), None, cx.new_slot("<matched>", ty.BOOL)]
-    after = None
+    ends = []
     result = None
-    start = cx.fork()
+    start = cx.flow.mark()
     for arm in e.arms:
-        cx.assigned = None if start is None else set(start)
         bindings: dict = {}
         check_pattern(arm.pattern, subject, cx, bindings)
         cx.scopes.append(bindings)
-        if cx.assigned is not None:
-            cx.assigned.update(bindings)
+        for name in bindings:
+            cx.flow.add(name)
         if arm.guard is not None:
             g = check_expr(arm.guard, cx, ty.BOOL)
             expect(g, ty.BOOL, arm.guard.span, "a match guard")
         t = _check_arm_body(arm.body, cx, want if value_used else None, value_used)
         cx.scopes.pop()
-        after = Cx.merge(after, cx.assigned) if after is not None or cx.assigned is not None else None
+        ends.append(cx.flow.undo(start))
         if value_used and t is not None:
             if result is not None and not ty.assignable(t, result) and not ty.assignable(result, t):
                 raise error("E0202", f"match arms disagree: {result} and {t}", arm.span)
             result = t if result is None else ty.join(result, t)
-    cx.assigned = after if e.arms else start
+    if e.arms:
+        cx.flow.join(start, ends)
     if not value_used:
         cx.program.slot[id(e)] = tuple(slots)
         return ty.UNIT
@@ -799,7 +836,7 @@ def _check_arm_body(body, cx: Cx, want, value_used) -> Optional[T]:
     if isinstance(body, A.Block):
         t = check_block(body, cx, want if value_used else None)
         if value_used and t is None:
-            if cx.assigned is None:
+            if not cx.flow.live:
                 return ty.NEVER
             raise error("E0202", "this arm has no value: end its block with an expression", body.span)
         return t
@@ -836,13 +873,13 @@ def check_pattern(p, subject: T, cx: Cx, bindings: dict) -> None:
         if subject.kind != "struct" or subject.name != p.name:
             raise error("E0212", f"a `{p.name}` pattern cannot match {subject}", p.span)
         info = program.structs[p.name]
-        fields = dict((n, (i, t)) for i, (n, t) in enumerate(info.fields))
         parts = []
         for fp in p.fields:
-            if fp.name not in fields:
+            i = info.field_index(fp.name)
+            if i < 0:
                 raise error("E0211", f"`{p.name}` has no field `{fp.name}`", fp.span,
-                            did_you_mean(fp.name, list(fields)))
-            i, t = fields[fp.name]
+                            did_you_mean(fp.name, [n for n, _ in info.fields]))
+            t = info.fields[i][1]
             check_pattern(fp.pattern, t, cx, bindings)
             parts.append((i, fp.pattern))
         program.ref[id(p)] = ("struct", tuple(parts))

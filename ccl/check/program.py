@@ -34,11 +34,26 @@ class FnInfo:
     entry: bool = True
 
 
+def _position(items: list, cache: dict, name: str) -> int:
+    """Where `name` is among `items` ((name, …) pairs; the first wins), from a dict built once
+    per length of the list: a lookup per use instead of a scan (a scan per use is quadratic)."""
+    if cache.get("size") != len(items):
+        names: dict = {}
+        for i, (n, _) in enumerate(items):
+            names.setdefault(n, i)
+        cache["size"], cache["names"] = len(items), names
+    return cache["names"].get(name, -1)
+
+
 @attrs.define
 class StructInfo:
     name: str
     fields: list[tuple[str, T]]
     span: Span
+    _index: dict = attrs.field(factory=dict, eq=False, repr=False)
+
+    def field_index(self, name: str) -> int:
+        return _position(self.fields, self._index, name)
 
 
 @attrs.define
@@ -46,12 +61,10 @@ class EnumInfo:
     name: str
     variants: list[tuple[str, list[T]]]
     span: Span
+    _index: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     def variant_index(self, name: str) -> int:
-        for i, (n, _) in enumerate(self.variants):
-            if n == name:
-                return i
-        return -1
+        return _position(self.variants, self._index, name)
 
 
 @attrs.define
@@ -345,10 +358,13 @@ def _resolve_module_types(program: Program) -> None:
             seen.add(p.name)
             fn.params.append((p.name, resolve_type(program, p.type, fn.type_params)))
         fn.ret = resolve_type(program, node.ret, fn.type_params) if node.ret else ty.UNIT
+    declared = {}                       # one pass over each contract, not one per state
+    for contract in program.contracts.values():
+        for item in contract.node.items:
+            if isinstance(item, A.State):
+                declared.setdefault((contract.name, item.name), item)
     for state in program.states:
-        node = next(i for i in program.contracts[state.contract].node.items
-                    if isinstance(i, A.State) and i.name == state.name)
-        state.type = resolve_type(program, node.type)
+        state.type = resolve_type(program, declared[(state.contract, state.name)].type)
 
 
 def _resolve_decl_types(program, item):
@@ -429,15 +445,26 @@ def _const_expr(program, e, table):
         if ta == tb == ty.BOOL and e.op in ("&&", "||", "==", "!="):
             return {"&&": a and b, "||": a or b, "==": a == b, "!=": a != b}[e.op], ty.BOOL
         if ta == tb == ty.STR and e.op == "+":
+            if len(a) + len(b) > limits.string_length_max:      # `const B = A + A` doubles
+                raise error("L0504", f"constant string longer than {limits.string_length_max} characters",
+                            e.span, "build long strings at run time, where they are paid for in gas")
             return a + b, ty.STR
         if ta == tb and e.op in ("==", "!="):
             return (a == b) == (e.op == "=="), ty.BOOL
     if isinstance(e, A.ArrayLit):
         items = [_const_expr(program, i, table) for i in e.items]
+        if sum(_const_size(v) for v, _ in items) > limits.array_length_max:   # `[A, A]` doubles
+            raise error("L0503", f"constant array with more than {limits.array_length_max} items in all",
+                        e.span, "build large arrays at run time, where they are paid for in gas")
         elem = items[0][1] if items else ty.ANY
         return [v for v, _ in items], ty.array(elem)
     raise error("E0216", "a constant must be computed from literals and other constants", e.span,
                 "use a function, or a `state` variable with an initializer")
+
+
+def _const_size(v) -> int:
+    """Items a constant value holds, nested arrays counted through (each counts once more)."""
+    return 1 + sum(_const_size(x) for x in v) if isinstance(v, list) else 1
 
 
 def _fold(op, e, *args):
@@ -451,8 +478,10 @@ def _fold(op, e, *args):
 
 def float_error(e) -> CclError:
     whole, _, frac = e.text.replace("_", "").partition(".")
-    bps = int(whole) * 10000 + int((frac + "0000")[:4]) if len(frac) <= 4 else None
+    whole = whole.lstrip("0") or "0"
     hint = "CCL has no floating point: use Integer minor units, and basis points for rates"
-    if bps is not None and int(whole) <= 1:
+    if len(frac) <= 4 and len(whole) == 1 and int(whole) <= 1:      # int() sees one digit only
+        bps = int(whole) * 10000 + int((frac + "0000")[:4])
         hint += f" ({e.text} = {bps} bps)"
-    return error("E0210", f"floating-point literal `{e.text}`", e.span, hint)
+    text = e.text if len(e.text) <= 40 else f"{e.text[:12]}…{e.text[-12:]}"
+    return error("E0210", f"floating-point literal `{text}`", e.span, hint)

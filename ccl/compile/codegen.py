@@ -8,10 +8,11 @@ every function ends in a terminator. Imports leaves, ccl.syntax, ccl.check, ccl.
 
 from __future__ import annotations
 
-from ccl import types as ty
+from ccl import limits, types as ty
 from ccl.check.program import FnInfo, Program
 from ccl.compile import opcodes as O
 from ccl.compile.module import Function, Module
+from ccl.diag import Span, error
 from ccl.hosttable import HOST_TABLE
 from ccl.syntax import ast as A
 
@@ -38,6 +39,12 @@ class Emitter:
 
     def const(self, value):
         if isinstance(value, list):
+            # a named array constant is written out at each use: bounded program-wide by what
+            # could fit in a module at all (two bytes an instruction at the least)
+            self.consts.expanded += len(value)
+            if self.consts.expanded > limits.module_bytes_max // 2:
+                raise error("L0507", "array constants expand to more code than a module may hold",
+                            Span(self.fn.module.file, *self.pos), "use the array through a function or a variable")
             for v in value:
                 self.const(v)
             self.emit(O.MKARRAY, len(value))
@@ -80,6 +87,7 @@ class Consts:
     def __init__(self):
         self.values: list = []
         self.seen: dict = {}
+        self.expanded = 0                   # array-constant items written out so far
 
     def index(self, value) -> int:
         key = (type(value).__name__, repr(value))
@@ -416,12 +424,26 @@ def gen_emit(e: Emitter, s: A.Emit) -> None:
 
 
 def gen_require(e: Emitter, s: A.Require) -> None:
+    """The message is evaluated only when the condition is false (docs/language.md §Evaluation
+    order). A literal message, or none, has nothing to evaluate: `<cond> CONST m REQUIRE`.
+    Otherwise `<cond> NOT IF CONST false <message> REQUIRE END`, so both engines skip the
+    message by construction when the requirement holds."""
+    if s.message is None or isinstance(s.message, A.StrLit):
+        gen_expr(e, s.cond)
+        if s.message is not None:
+            gen_expr(e, s.message)
+        else:
+            e.const("requirement failed")
+        e.at(s).emit(O.REQUIRE)
+        return
     gen_expr(e, s.cond)
-    if s.message is not None:
+    e.at(s).emit(O.NOT)
+
+    def fail():
+        e.at(s).const(False)
         gen_expr(e, s.message)
-    else:
-        e.const("requirement failed")
-    e.at(s).emit(O.REQUIRE)
+        e.at(s).emit(O.REQUIRE)
+    e.if_(fail)
 
 
 def gen_expr_stmt(e: Emitter, s: A.ExprStmt) -> None:

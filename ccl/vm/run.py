@@ -8,6 +8,7 @@ Imports leaves, ccl.compile and the other ccl.vm modules.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import warnings
 from typing import Callable, Optional
@@ -224,19 +225,29 @@ def _generated_frames(tb, verified):
     frames = []
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == name:
-            frames.append(tb.tb_lineno)
+            frames.append((tb.tb_lineno, tb.tb_frame.f_code, tb.tb_lasti))
         tb = tb.tb_next
     return frames
 
 
 def _where(tb, line_pcs, verified) -> tuple[int, int]:
-    """The instruction whose helper raised: from the innermost generated line."""
+    """The instruction whose helper raised: from the innermost generated line, and on it the
+    call whose column range is that of the Python instruction that raised."""
     frames = _generated_frames(tb, verified)
     if not frames:
         return 0, 0
-    line = frames[-1] - 1
+    lineno, code, lasti = frames[-1]
+    line = lineno - 1
+    fn_index, _, spans = line_pcs[line]
+    if spans:
+        where = next(itertools.islice(code.co_positions(), lasti // 2, None), None)
+        if where is not None and where[0] == lineno:
+            for start, end, pc in spans:
+                if (start, end) == (where[2], where[3]):
+                    return fn_index, pc
+        return fn_index, spans[0][2]
     for probe in range(line, -1, -1):
-        fn_index, pcs = line_pcs[probe]
+        fn_index, pcs, _ = line_pcs[probe]
         if pcs:
             return fn_index, pcs[0]
     return line_pcs[line][0], 0

@@ -12,6 +12,8 @@ interpreter's do. Imports leaves and ccl.compile.
 
 from __future__ import annotations
 
+import re
+
 from ccl import limits
 from ccl.compile import opcodes as O
 from ccl.compile.verify import Verified
@@ -63,13 +65,19 @@ class _Fn:
         self.sc_forms: list = []          # per open SC_AND/SC_OR: None or (temp, height)
         self.pending: list[int] = []      # pcs whose helpers may raise, not yet written to a line
         self.line_pcs: list[tuple] = []   # per generated line: those pcs
+        self.line_spans: list[tuple] = []  # per generated line: (start, end, pc) of marked calls
 
     def pos(self, pc: int) -> int:
         self.positions.append((self.index, pc))
         return len(self.positions) - 1
 
     def line(self, text: str) -> None:
-        self.lines.append("    " * self.indent + text)
+        text = "    " * self.indent + text
+        spans = ()
+        if _MARK in text:
+            text, spans = _unmark(text)
+        self.lines.append(text)
+        self.line_spans.append(spans)
         self.line_pcs.append(tuple(self.pending))
         self.pending.clear()
         if self.empty:
@@ -121,7 +129,9 @@ class _Fn:
 
 def translate(verified: Verified) -> tuple[str, list, list]:
     """Python source of the whole module, its position table (index → (function, pc)) and,
-    per source line, the (function, pcs) of helper calls on it that may raise."""
+    per source line, the (function, pcs, spans) of helper calls on it that may raise: `spans`
+    holds (start, end, pc) with the UTF-8 column range of each such call in the line, so the
+    runner can tell two calls on one line apart (ccl.vm.run._where)."""
     positions: list = []
     lines: list[str] = []
     line_pcs: list = []
@@ -132,8 +142,37 @@ def translate(verified: Verified) -> tuple[str, list, list]:
         except _Untranslatable:
             return TOO_DEEP, [], []
         lines.extend(fn.lines)
-        line_pcs.extend((i, pcs) for pcs in [(), *fn.line_pcs])
+        line_pcs.append((i, (), ()))
+        line_pcs.extend((i, pcs, spans) for pcs, spans in zip(fn.line_pcs, fn.line_spans))
     return "\n".join(lines) + "\n", positions, line_pcs
+
+
+# A helper call that may raise is written `_MARK pc _OPEN expr _CLOSE` while the line is built;
+# `_unmark` strips the marks and records each call's column range (repr() never writes these
+# control characters, so no constant contains them).
+_MARK, _OPEN, _CLOSE = "\x00", "\x01", "\x02"
+_MARKS = re.compile("(\x00[0-9]+\x01|\x02)")
+
+
+def _marked(expr: str, pc: int) -> str:
+    return f"{_MARK}{pc}{_OPEN}{expr}{_CLOSE}"
+
+
+def _unmark(text: str) -> tuple[str, tuple]:
+    out: list[str] = []
+    col = 0                                  # UTF-8 bytes written so far (CPython's columns)
+    open_: list[tuple[int, int]] = []
+    spans = []
+    for part in _MARKS.split(text):
+        if part.startswith(_MARK):
+            open_.append((int(part[1:-1]), col))
+        elif part == _CLOSE:
+            pc, begin = open_.pop()
+            spans.append((begin, col, pc))
+        elif part:
+            out.append(part)
+            col += len(part.encode("utf-8", "surrogatepass"))
+    return "".join(out), tuple(spans)
 
 
 def _translate_function(fn: _Fn) -> None:
@@ -366,11 +405,13 @@ def op_getfield(fn, pc, arg, matches):
 
 def op_setfield(fn, pc, arg, matches):
     v = fn.pop()
-    s = fn.pop()
+    s, s_simple = fn.stack.pop()
     fn.spill()
-    ts = fn.temp()
-    fn.line(f"{ts} = {s}")             # the struct before the value (Python would do the value first)
-    fn.line(f"{ts}[{arg}] = {v}")
+    if not s_simple:                # Python evaluates `s[k] = v` value first: the target first
+        t = fn.temp()
+        fn.line(f"{t} = {s}")
+        s = t
+    fn.line(f"{s}[{arg}] = {v}")
 
 
 def op_aget(fn, pc, arg, matches):
@@ -397,7 +438,7 @@ def op_aset(fn, pc, arg, matches):
 def op_mget(fn, pc, arg, matches):
     k = fn.pop()
     m = fn.pop()
-    fn.push(f"{m}[{k}]")
+    fn.push(_marked(f"{m}[{k}]", pc))
     fn.pending.append(pc)
 
 
@@ -429,7 +470,7 @@ def op_call_host(fn, pc, arg, matches):
     if inline is not None:
         fn.push(inline.format(*args))
     else:
-        fn.push(f"_h{arg}({', '.join(args)})")
+        fn.push(_marked(f"_h{arg}({', '.join(args)})", pc))
         fn.pending.append(pc)
 
 
