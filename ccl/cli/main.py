@@ -756,8 +756,8 @@ def dag():
     """The workspace's DAG of signed receipts: log, show, verify, replay, export."""
 
 
-def _integrity(cid: str, why: str) -> Failure:
-    return Failure(Diagnostic("integrity", "I0801", f"block {cid}: {why}", Span(cid),
+def _integrity(cid: str, why: str, code: str = "I0801") -> Failure:
+    return Failure(Diagnostic("integrity", code, f"block {cid}: {why}", Span(cid),
                               ("the workspace's DAG was changed outside ccl; restore it from a copy",)), 4)
 
 
@@ -787,7 +787,7 @@ def dag_log(limit, as_json):
                              "function": p["function"], "gas_used": p["gas_used"], "result": p["result"],
                              "module": p["module"].cid})
     except IntegrityFailure as e:
-        raise _integrity(e.cid, e.why) from None
+        raise _integrity(e.cid, e.why, e.code) from None
     if as_json:
         emit_json({"ok": True, "receipts": rows})
         return
@@ -813,7 +813,7 @@ def dag_show(cid, as_json):
         with ws.store.transaction() as tx:
             value = D.get(tx, cid)
     except IntegrityFailure as e:
-        raise _integrity(e.cid, e.why) from None
+        raise _integrity(e.cid, e.why, e.code) from None
     if value is None:
         raise Failure(Diagnostic("usage", "U0701", f"no block {cid} in this workspace", Span()), 2)
     if isinstance(value, dict) and value.get("format") == "ccl-module":
@@ -846,7 +846,7 @@ def dag_verify(as_json):
                 kept = None
     if problems:
         p = problems[0]
-        code = "I0802" if "signature" in p.why or "signed" in p.why else "I0801"
+        code = "I0802" if p.code == "I0801" and ("signature" in p.why or "signed" in p.why) else p.code
         raise Failure(Diagnostic("integrity", code, f"block {p.cid}: {p.why}", Span(p.cid),
                                  (f"{len(problems)} problem(s) in all; the first is shown",)), 4)
     if state_root_of(rows) != recorded:
@@ -892,7 +892,7 @@ def dag_replay(engine, as_json):
     try:
         steps = replay(ws.store, mode="fast" if engine == "fast" else "interp", live=True)
     except IntegrityFailure as e:
-        raise _integrity(e.cid, e.why) from None
+        raise _integrity(e.cid, e.why, e.code) from None
     bad = [s for s in steps if not s.ok]
     if bad:
         s = bad[0]
