@@ -202,7 +202,9 @@ def _item(data: bytes, pos: int, depth: int):
     if major == 6:
         if arg != 42:
             raise DagCborError(f"at byte {start}: CBOR tag {arg} (DAG-CBOR allows only tag 42, a CID link)")
-        if pos >= len(data) or data[pos] >> 5 != 2:
+        if pos >= len(data):
+            raise DagCborError(f"at byte {pos}: truncated (tag 42 without its content)")
+        if data[pos] >> 5 != 2:
             raise DagCborError(f"at byte {pos}: tag 42 must hold a byte string (a binary CID)")
         raw, end = _item(data, pos, depth + 1)
         if raw[:1] != b"\x00":
@@ -225,7 +227,8 @@ def _item(data: bytes, pos: int, depth: int):
     elif initial in (0xF9, 0xFA, 0xFB):
         what = "a float (ccl's data model has no floats)"
     else:
-        what = f"the simple value 0x{initial:02x} (not in the IPLD data model)"
+        simple = data[start + 1] if initial == 0xF8 else initial & 0x1F
+        what = f"the simple value {simple} (not in the IPLD data model)"
     raise DagCborError(f"at byte {start}: {what}")
 
 
