@@ -133,7 +133,60 @@ def guarded(fn):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _wants_json(args) -> bool:
+    """Whether the command line asks for JSON output (`--json` before any `--`), read from the raw
+    arguments: a usage error may stop click before it has parsed `--json` itself."""
+    for a in args:
+        if a == "--":
+            return False
+        if a == "--json":
+            return True
+    return False
+
+
+def usage_failure(e: click.UsageError) -> Diagnostic:
+    """A click usage error (bad option value, unknown option or command, missing argument) as a
+    U0700 diagnostic naming the command and where its help is."""
+    path = e.ctx.command_path if e.ctx is not None else "ccl"
+    if isinstance(e, click.exceptions.NoArgsIsHelpError):
+        message = f"`{path}` needs a command or arguments"
+    else:
+        message = e.format_message()
+    return Diagnostic("usage", "U0700", message, Span(path), (f"see `{path} --help`",))
+
+
+class CclGroup(click.Group):
+    """The top-level group: every click usage error below it, in any command or group, becomes
+    one U0700 diagnostic (a JSON line under --json) and exit code 2. Subcommands are parsed inside
+    `invoke`, so catching there covers every command; the group's own options in `parse_args`."""
+
+    _argv: list = []
+
+    def main(self, args=None, prog_name=None, *rest, **extra):
+        CclGroup._argv = list(sys.argv[1:] if args is None else args)
+        return super().main(args, prog_name, *rest, **extra)
+
+    def _usage(self, e: click.UsageError):
+        as_json = _wants_json(CclGroup._argv)
+        if isinstance(e, click.exceptions.NoArgsIsHelpError) and not as_json:
+            click.echo(e.format_message(), err=True)             # the help it asked for, then the code
+        report(usage_failure(e), None, as_json)
+        raise click.exceptions.Exit(2)
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            self._usage(e)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:
+            self._usage(e)
+
+
+@click.group(name="ccl", cls=CclGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ccl")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
 @click.option("--state", "state", default=None, metavar="PATH",
