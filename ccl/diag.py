@@ -138,6 +138,7 @@ CODES: dict[str, tuple[str, str]] = {
     "I0802": ("integrity", "bad signature"),
     "I0803": ("integrity", "replay mismatch"),
     "I0804": ("integrity", "the state differs from its root"),
+    "I0805": ("integrity", "a block that is not strict DAG-CBOR"),
     # environment
     "N0900": ("environment", "cannot read or write a file"),
 }

@@ -133,7 +133,60 @@ def guarded(fn):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _wants_json(args) -> bool:
+    """Whether the command line asks for JSON output (`--json` before any `--`), read from the raw
+    arguments: a usage error may stop click before it has parsed `--json` itself."""
+    for a in args:
+        if a == "--":
+            return False
+        if a == "--json":
+            return True
+    return False
+
+
+def usage_failure(e: click.UsageError) -> Diagnostic:
+    """A click usage error (bad option value, unknown option or command, missing argument) as a
+    U0700 diagnostic naming the command and where its help is."""
+    path = e.ctx.command_path if e.ctx is not None else "ccl"
+    if isinstance(e, click.exceptions.NoArgsIsHelpError):
+        message = f"`{path}` needs a command or arguments"
+    else:
+        message = e.format_message()
+    return Diagnostic("usage", "U0700", message, Span(path), (f"see `{path} --help`",))
+
+
+class CclGroup(click.Group):
+    """The top-level group: every click usage error below it, in any command or group, becomes
+    one U0700 diagnostic (a JSON line under --json) and exit code 2. Subcommands are parsed inside
+    `invoke`, so catching there covers every command; the group's own options in `parse_args`."""
+
+    _argv: list = []
+
+    def main(self, args=None, prog_name=None, *rest, **extra):
+        CclGroup._argv = list(sys.argv[1:] if args is None else args)
+        return super().main(args, prog_name, *rest, **extra)
+
+    def _usage(self, e: click.UsageError):
+        as_json = _wants_json(CclGroup._argv)
+        if isinstance(e, click.exceptions.NoArgsIsHelpError) and not as_json:
+            click.echo(e.format_message(), err=True)             # the help it asked for, then the code
+        report(usage_failure(e), None, as_json)
+        raise click.exceptions.Exit(2)
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            self._usage(e)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:
+            self._usage(e)
+
+
+@click.group(name="ccl", cls=CclGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ccl")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
 @click.option("--state", "state", default=None, metavar="PATH",
@@ -756,8 +809,8 @@ def dag():
     """The workspace's DAG of signed receipts: log, show, verify, replay, export."""
 
 
-def _integrity(cid: str, why: str) -> Failure:
-    return Failure(Diagnostic("integrity", "I0801", f"block {cid}: {why}", Span(cid),
+def _integrity(cid: str, why: str, code: str = "I0801") -> Failure:
+    return Failure(Diagnostic("integrity", code, f"block {cid}: {why}", Span(cid),
                               ("the workspace's DAG was changed outside ccl; restore it from a copy",)), 4)
 
 
@@ -787,7 +840,7 @@ def dag_log(limit, as_json):
                              "function": p["function"], "gas_used": p["gas_used"], "result": p["result"],
                              "module": p["module"].cid})
     except IntegrityFailure as e:
-        raise _integrity(e.cid, e.why) from None
+        raise _integrity(e.cid, e.why, e.code) from None
     if as_json:
         emit_json({"ok": True, "receipts": rows})
         return
@@ -813,7 +866,7 @@ def dag_show(cid, as_json):
         with ws.store.transaction() as tx:
             value = D.get(tx, cid)
     except IntegrityFailure as e:
-        raise _integrity(e.cid, e.why) from None
+        raise _integrity(e.cid, e.why, e.code) from None
     if value is None:
         raise Failure(Diagnostic("usage", "U0701", f"no block {cid} in this workspace", Span()), 2)
     if isinstance(value, dict) and value.get("format") == "ccl-module":
@@ -846,7 +899,7 @@ def dag_verify(as_json):
                 kept = None
     if problems:
         p = problems[0]
-        code = "I0802" if "signature" in p.why or "signed" in p.why else "I0801"
+        code = "I0802" if p.code == "I0801" and ("signature" in p.why or "signed" in p.why) else p.code
         raise Failure(Diagnostic("integrity", code, f"block {p.cid}: {p.why}", Span(p.cid),
                                  (f"{len(problems)} problem(s) in all; the first is shown",)), 4)
     if state_root_of(rows) != recorded:
@@ -892,7 +945,7 @@ def dag_replay(engine, as_json):
     try:
         steps = replay(ws.store, mode="fast" if engine == "fast" else "interp", live=True)
     except IntegrityFailure as e:
-        raise _integrity(e.cid, e.why) from None
+        raise _integrity(e.cid, e.why, e.code) from None
     bad = [s for s in steps if not s.ok]
     if bad:
         s = bad[0]

@@ -2,7 +2,8 @@
 
 - `split(total, weights)`: integer shares by the largest-remainder rule — the parts sum exactly to
   the total and none differs from its exact pro-rata value by a unit or more. Ties for a leftover
-  unit go to the earlier entry. Optionally under a pay-ratio cap (highest ≤ k × lowest share).
+  unit go to the earlier entry. Optionally under a pay-ratio cap (highest ≤ k × lowest share),
+  kept by the whole-unit shares: the nearest split that keeps it, or a refusal if none can.
 - `distribute_profits`: reserve and education fund first (basis points from the co-op's policy),
   then the members by hours × weight; optionally credited to each member's internal capital
   account (currency CAPITAL) in the ledger.
@@ -31,7 +32,9 @@ def split(total: int, weights: list[int], pay_ratio_cap: int = 0) -> list[int]:
     try:
         return money.split(total, weights, pay_ratio_cap)
     except ValueError as e:
-        raise Refused("split", str(e)) from None
+        hint = ("raise the co-op's pay_ratio_cap, or split a total the members can share in whole units "
+                "within it" if str(e).startswith("no split") else "")
+        raise Refused("split", str(e), hint) from None
 
 
 # ---------------------------------------------------------------- policy

@@ -43,7 +43,7 @@ def get(tx, cid: str):
     try:
         return canon.decode(data)
     except ValueError as e:
-        raise IntegrityFailure(cid, str(e)) from None
+        raise IntegrityFailure(cid, f"not strict DAG-CBOR: {e}", "I0805") from None
 
 
 def event_block(type_: str, actor: str, timestamp: int, data, anchor: Optional[str]) -> dict:
@@ -89,6 +89,7 @@ def receipt_problem(block, first: bool = False) -> Optional[str]:
 class Problem:
     cid: str
     why: str
+    code: str = "I0801"        # I0805 for a block that is not strict DAG-CBOR
 
 
 def verify_all(tx) -> list[Problem]:
@@ -97,7 +98,7 @@ def verify_all(tx) -> list[Problem]:
     problems: list[Problem] = []
     for cid, data in tx.iter_blocks():
         try:
-            codec = canon.parse_cid(cid)[1]
+            codec = canon.cid_codec(cid)
         except ValueError:
             problems.append(Problem(cid, "malformed content id"))
             continue
@@ -107,7 +108,7 @@ def verify_all(tx) -> list[Problem]:
         try:
             canon.decode(data)
         except ValueError as e:
-            problems.append(Problem(cid, f"not canonical DAG-CBOR ({e})"))
+            problems.append(Problem(cid, f"not strict DAG-CBOR: {e}", "I0805"))
     if problems:
         return problems
     previous = None
@@ -196,6 +197,6 @@ def read_car(data: bytes) -> tuple[list[str], list[tuple[str, bytes]]]:
         n = varint()
         section = data[pos:pos + n]
         pos += n
-        cid_len = 4 + section[3]             # version, codec, hash code, digest length (one byte each)
+        cid_len = canon.cid_length(section)  # version, codec, hash code, digest length (varints), digest
         blocks.append((canon.cid_from_bytes(section[:cid_len]), section[cid_len:]))
     return [r.cid for r in header["roots"]], blocks

@@ -421,11 +421,19 @@ def cast_ballot(L: Ledger, tx, actor: str, proposal_id: str, ballot_text: str) -
     """Verify and record a signed ballot; returns its CID."""
     try:
         data = base64.b64decode(ballot_text, validate=True)
-        block = canon.decode(data)
-        payload, signer, signature = block["payload"], block["signer"], block["signature"]
-        assert block.get("kind") == "ballot" and isinstance(payload, dict)
-    except Exception:
-        raise Refused("ballot_format", "the ballot is not a signed ccl ballot") from None
+    except (ValueError, TypeError):
+        raise Refused("ballot_format", "the ballot is not a signed ccl ballot (not base64 text)") from None
+    try:
+        block = canon.decode(data)                    # strict DAG-CBOR: no `undefined`, no foreign tags
+    except ValueError as e:
+        raise Refused("ballot_format", f"the ballot is not a signed ccl ballot (not strict DAG-CBOR: {e})") from None
+    if not isinstance(block, dict) or block.get("kind") != "ballot":
+        raise Refused("ballot_format", "the ballot is not a signed ccl ballot")
+    payload, signer, signature = block.get("payload"), block.get("signer"), block.get("signature")
+    if not isinstance(payload, dict) or not isinstance(signer, str) or not isinstance(signature, bytes):
+        raise Refused("ballot_format", "the ballot is not a signed ccl ballot")
+    if not isinstance(payload.get("reason", ""), str):
+        raise Refused("ballot_format", "a ballot's reason must be text")
     if not identity.verify(signer, canon.encode(payload), signature):
         raise Refused("ballot_signature", "the ballot's signature does not verify: it is forged or altered")
     if payload.get("voter") != signer or signer != actor:

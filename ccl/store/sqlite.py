@@ -31,10 +31,11 @@ SCHEMA_VERSION = "1"
 
 
 class IntegrityFailure(Exception):
-    def __init__(self, cid: str, why: str):
+    def __init__(self, cid: str, why: str, code: str = "I0801"):
         super().__init__(f"block {cid}: {why}")
         self.cid = cid
         self.why = why
+        self.code = code        # I0801 bytes that do not hash to their CID, I0805 not strict DAG-CBOR
 
 
 class SqliteTx(Rooted):
