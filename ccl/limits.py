@@ -24,6 +24,8 @@ string_length_max = 1_000_000      # code points
 memory_units_max = 50_000_000      # one unit per array slot, map entry or string code point
 events_per_run_max = 1_000
 log_lines_per_run_max = 10_000
+value_depth_max = 64               # arrays, maps, structs and variants nested inside each other
+message_length_max = 1_000         # code points of an error message (longer ones are cut)
 
 # Bytecode modules
 module_bytes_max = 16 * 1024 * 1024

@@ -18,7 +18,7 @@ from ccl import limits, types as ty
 from ccl.compile.module import Module
 from ccl.compile.verify import Verified
 from ccl.diag import CODES, Diagnostic, Span, error
-from ccl.semantics import Trap, div, mod
+from ccl.semantics import Trap, div, equal, mod, written_copy
 from ccl.vm import builtins as B
 from ccl.vm import interp
 from ccl.vm.translate import translate
@@ -62,6 +62,18 @@ class RunState:
         self.map_insert = impl["map_insert"]
         self.module = module
 
+    def charge(self, n: int) -> None:
+        if n:
+            self.ns["_g"] -= n
+            if self.ns["_g"] < 0:
+                raise Trap("G0400", "out of gas")
+
+    def equal(self, a, b) -> bool:
+        """EQ and NE on both engines: by value, metered (ccl.semantics.equal)."""
+        if type(a) is int:
+            return a == b
+        return equal(a, b, self.charge)
+
     def log(self, message: str) -> None:
         self.logs += 1
         if self.logs > limits.log_lines_per_run_max:
@@ -71,7 +83,8 @@ class RunState:
     def emit(self, name: str, fields: list, values: list) -> None:
         if len(self.events) >= limits.events_per_run_max:
             raise Trap("L0506", f"more than {limits.events_per_run_max} events in one run")
-        self.events.append(Event(name, dict(zip(fields, values))))
+        # a snapshot, paid for: later changes to a shared value do not change the event
+        self.events.append(Event(name, dict(zip(fields, (written_copy(v, self.charge) for v in values)))))
 
 
 def find_entry(module: Module, name: str, hidden: bool = False) -> int:
@@ -140,11 +153,24 @@ def execute(verified: Verified, entry: str, args: list, *, gas_limit: int = limi
                 if v is not MISSING:
                     st.globals[i] = v
         raw = runner(verified, index, values, st)
+        _write_out(st, index, raw)
     except interp.Located as located:
         return _failed(verified, st, gas_limit, located)
     f = module.functions[index]
     value = to_json(ty.from_descriptor(f.ret), raw, Types(module))
     return RunResult(True, value, raw, gas_limit - st.ns["_g"], st.events, None, st.globals)
+
+
+def _write_out(st: RunState, index: int, raw) -> None:
+    """What the run hands back — its result and the contract state — is paid for as it will be
+    written out (ccl.semantics.written_copy: per item reached, so a shared or self-containing value
+    cannot make writing it slow or large). A failure here is reported at the entry function."""
+    try:
+        written_copy(raw, st.charge, copy=False)
+        for v in st.globals:
+            written_copy(v, st.charge, copy=False)
+    except Trap as t:
+        raise interp.Located(t, index, 0) from None
 
 
 def _failed(verified, st, gas_limit, located: "interp.Located") -> RunResult:
@@ -304,6 +330,16 @@ def _prepare(ns: dict, verified: Verified, st: RunState, positions: list) -> Non
         code, message = TRAPS[index]
         raise _FastTrap(Trap(code, message), position)
 
+    equal_ = st.equal
+
+    def eq(a, b, position):
+        if type(a) is int:
+            return a == b
+        try:
+            return equal_(a, b)
+        except Trap as t:
+            raise _FastTrap(t, position) from None
+
     def emit(k, values, position):
         name, fields = module.consts[k]
         try:
@@ -315,7 +351,7 @@ def _prepare(ns: dict, verified: Verified, st: RunState, positions: list) -> Non
         "__builtins__": {}, "_S": st.globals, "_K": module.consts, "_caller": st.caller, "_now": st.now,
         "_min": min, "_max": max, "len": len, "_ovf": ovf, "_oob": oob, "_oog": oog, "_depth": depth,
         "_div": checked(div), "_mod": checked(mod), "_cat": cat, "_aget": aget, "_mnew": mnew,
-        "_require": require, "_trap": trap, "_emit": emit,
+        "_require": require, "_trap": trap, "_emit": emit, "_eq": eq,
     })
     for i, _ in module.host:
         ns[f"_h{i}"] = st.builtins[i]
