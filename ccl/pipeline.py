@@ -40,4 +40,6 @@ def compile_source(text: str, file: str = "<input>", load: Loader | None = None)
 
 
 def build(text: str, file: str = "<input>", load: Loader | None = None) -> Verified:
-    return verify(compile_source(text, file, load), file)
+    from ccl.vm.run import from_source
+
+    return from_source(verify(compile_source(text, file, load), file))

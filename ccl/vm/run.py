@@ -25,6 +25,17 @@ from ccl.vm.translate import translate
 from ccl.vm.values import ArgError, Types, from_json, to_json
 
 ANONYMOUS = "did:key:anonymous"
+# CIDs of modules this process compiled from source (ccl.pipeline.build): a Python error while
+# running one is a bug in ccl and surfaces as one (X9999); the catch-alls that turn such errors
+# into R0307 "malformed module" are for hand-built bytecode only.
+_FROM_SOURCE: set[str] = set()
+# What either engine turns into R0307 for a hand-built module (the same on both).
+_MALFORMED = (TypeError, IndexError, KeyError, AttributeError, ValueError, OverflowError, MemoryError)
+
+
+def from_source(verified: Verified) -> Verified:
+    _FROM_SOURCE.add(verified.cid)
+    return verified
 MISSING = object()          # a state value that must come from its contract's initializer
 
 
@@ -122,7 +133,8 @@ def convert_args(module: Module, index: int, args: list) -> list:
         try:
             out.append(from_json(ty.from_descriptor(desc), value, types, f"argument `{name}`"))
         except ArgError as e:
-            raise error("E0218", e.message, Span(module.source), f"`{name}` is {ty.from_descriptor(desc)}") from None
+            raise error(e.code, e.message, Span(module.source),
+                        e.hint or f"`{name}` is {ty.from_descriptor(desc)}") from None
     return out
 
 
@@ -155,6 +167,8 @@ def execute(verified: Verified, entry: str, args: list, *, gas_limit: int = limi
         raw = runner(verified, index, values, st)
         _write_out(st, index, raw)
     except interp.Located as located:
+        if located.trap.code == "R0307" and verified.cid in _FROM_SOURCE and located.__context__ is not None:
+            raise located.__context__          # not a malformed module: a bug in ccl
         return _failed(verified, st, gas_limit, located)
     f = module.functions[index]
     value = to_json(ty.from_descriptor(f.ret), raw, Types(module))
@@ -236,13 +250,20 @@ def _fast(verified: Verified, index: int, args: list, st: RunState):
     except Trap as t:
         raise interp.Located(t, *_where(t.__traceback__, line_pcs, verified)) from None
     except KeyError as e:
-        fn_index, pc = _where(e.__traceback__, line_pcs, verified)
-        raise interp.Located(interp.missing_key(e.args[0] if e.args else None), fn_index, pc) from None
+        if _raised_in_generated(e.__traceback__, verified):      # MGET's `m[k]`: a missing key
+            fn_index, pc = _where(e.__traceback__, line_pcs, verified)
+            raise interp.Located(interp.missing_key(e.args[0] if e.args else None), fn_index, pc) from None
+        raise interp.Located(interp.malformed(e), *_where(e.__traceback__, line_pcs, verified)) from None
     except RecursionError as e:
         raise interp.Located(interp.depth_exceeded(), *_where(e.__traceback__, line_pcs, verified)) from None
-    except (TypeError, IndexError, AttributeError, ValueError, OverflowError, ZeroDivisionError,
-            MemoryError) as e:
+    except _MALFORMED as e:
         raise interp.Located(interp.malformed(e), *_where(e.__traceback__, line_pcs, verified)) from None
+
+
+def _raised_in_generated(tb, verified) -> bool:
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename == f"<ccl {verified.cid}>"
 
 
 def _generated_frames(tb, verified):
