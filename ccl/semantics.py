@@ -129,9 +129,13 @@ def equal(a, b, charge, depth: int = 0) -> bool:
     return a == b
 
 
+WRITTEN_CONTAINER = 2
+
+
 def written_copy(v, charge, depth: int = 0, copy: bool = True):
     """A copy of `v` as it will be written out (a result, an event, the state), charged before it
-    is made: one gas per element, field, entry or payload, plus `string_cost` per string. Shared
+    is made: one gas per element, field, entry or payload, two more per array, map, struct or
+    variant (a new object each, when written), plus `string_cost` per string. Shared
     parts are copied (and paid for) each time they are reached, as they are written each time, so
     the copy is a tree and never larger than its gas. Traps (L0508) past the depth limit."""
     t = type(v)
@@ -141,7 +145,7 @@ def written_copy(v, charge, depth: int = 0, copy: bool = True):
     if t is list or t is tuple:
         if depth >= value_depth_max:
             raise too_deep()
-        charge(len(v))
+        charge(len(v) + WRITTEN_CONTAINER)
         if not copy:
             for x in v:
                 if type(x) is not int:
@@ -152,7 +156,7 @@ def written_copy(v, charge, depth: int = 0, copy: bool = True):
     if t is dict:
         if depth >= value_depth_max:
             raise too_deep()
-        charge(len(v))
+        charge(len(v) + WRITTEN_CONTAINER)
         if not copy:
             for k, x in v.items():
                 written_copy(k, charge, depth + 1, False)
