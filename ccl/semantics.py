@@ -10,6 +10,12 @@ from __future__ import annotations
 from ccl.limits import int_max, int_min, message_length_max, value_depth_max
 
 
+# CIDs of modules this process compiled from source (ccl.pipeline.build): a Python error while
+# running one is a bug in ccl and surfaces as one (X9999); the catch-alls that turn such errors
+# into R0307 "malformed module" are for hand-built bytecode only (ccl.vm.run).
+FROM_SOURCE: set[str] = set()
+
+
 def clip(text: str, limit: int = message_length_max) -> str:
     """`text` cut to `limit` code points (an ellipsis and the length cut marks the cut)."""
     if len(text) <= limit:

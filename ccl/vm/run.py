@@ -18,24 +18,16 @@ from ccl import limits, types as ty
 from ccl.compile.module import Module
 from ccl.compile.verify import Verified
 from ccl.diag import CODES, Diagnostic, Span, error
-from ccl.semantics import Trap, div, equal, mod, written_copy
+from ccl.semantics import FROM_SOURCE, Trap, div, equal, mod, written_copy
 from ccl.vm import builtins as B
 from ccl.vm import interp
 from ccl.vm.translate import translate
 from ccl.vm.values import ArgError, Types, from_json, to_json
 
 ANONYMOUS = "did:key:anonymous"
-# CIDs of modules this process compiled from source (ccl.pipeline.build): a Python error while
-# running one is a bug in ccl and surfaces as one (X9999); the catch-alls that turn such errors
-# into R0307 "malformed module" are for hand-built bytecode only.
-_FROM_SOURCE: set[str] = set()
 # What either engine turns into R0307 for a hand-built module (the same on both).
 _MALFORMED = (TypeError, IndexError, KeyError, AttributeError, ValueError, OverflowError, MemoryError)
 
-
-def from_source(verified: Verified) -> Verified:
-    _FROM_SOURCE.add(verified.cid)
-    return verified
 MISSING = object()          # a state value that must come from its contract's initializer
 
 
@@ -167,7 +159,7 @@ def execute(verified: Verified, entry: str, args: list, *, gas_limit: int = limi
         raw = runner(verified, index, values, st)
         _write_out(st, index, raw)
     except interp.Located as located:
-        if located.trap.code == "R0307" and verified.cid in _FROM_SOURCE and located.__context__ is not None:
+        if located.trap.code == "R0307" and verified.cid in FROM_SOURCE and located.__context__ is not None:
             raise located.__context__          # not a malformed module: a bug in ccl
         return _failed(verified, st, gas_limit, located)
     f = module.functions[index]
