@@ -294,3 +294,21 @@ def test_memory_is_measured_above_the_baseline():
         if tracemalloc.is_tracing():
             tracemalloc.stop()
     assert end == "ok" and 0 <= peak <= limits.memory_bound(1000)
+
+
+def test_python_errors_in_hand_built_modules_are_r0307_alike_on_both_engines(monkeypatch):
+    from ccl.semantics import FROM_SOURCE
+    from ccl.vm import builtins
+
+    real = builtins.implementations
+
+    def broken(state):
+        impl = real(state)
+        impl["sum"] = lambda a: a + None            # what a module the compiler never made could cause
+        return impl
+
+    monkeypatch.setattr(builtins, "implementations", broken)
+    verified = build("fn run() -> Integer {\n    sum([1])\n}", "hand.ccl")
+    FROM_SOURCE.discard(verified.cid)               # as if it were read from hand-made bytes
+    results = [execute(verified, "run", [], mode=mode) for mode in ("fast", "interp")]
+    assert [(r.error.code, r.error.span.line, r.error.span.col) for r in results] == [("R0307", 2, 5)] * 2
