@@ -125,6 +125,7 @@ CODES: dict[str, tuple[str, str]] = {
     "L0505": ("limit", "memory limit exceeded"),
     "L0506": ("limit", "too many events"),
     "L0507": ("limit", "module too large"),
+    "L0508": ("limit", "value nested too deep"),
     # host
     "H0600": ("host", "host function refused"),
     # usage

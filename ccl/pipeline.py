@@ -40,4 +40,8 @@ def compile_source(text: str, file: str = "<input>", load: Loader | None = None)
 
 
 def build(text: str, file: str = "<input>", load: Loader | None = None) -> Verified:
-    return verify(compile_source(text, file, load), file)
+    from ccl.semantics import FROM_SOURCE
+
+    verified = verify(compile_source(text, file, load), file)
+    FROM_SOURCE.add(verified.cid)          # a Python error running it is a bug in ccl (ccl.vm.run)
+    return verified

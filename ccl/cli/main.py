@@ -211,8 +211,12 @@ def build(path: str, use_cache: bool = True):
 def parse_args_json(text: str | None) -> list:
     if text is None:
         return []
+    from ccl.vm.values import ArgError, load_args
+
     try:
-        value = json.loads(text)
+        value = load_args(text)
+    except ArgError as e:
+        raise Failure(Diagnostic("usage", "U0702", e.message, Span("--args", 1, 1), (e.hint,)), 2, text) from None
     except json.JSONDecodeError as e:
         raise Failure(Diagnostic("usage", "U0702", f"--args is not valid JSON: {e.msg} at column {e.colno}",
                                  Span("--args", 1, e.colno), ('for example: --args \'[3, "did:key:z6Mk…"]\'',)),

@@ -73,6 +73,12 @@ class EngineState:
 KINDS = ("mutual", "issued", "hours")
 
 
+def _check_balance_range(what: str, value: int) -> None:
+    if not -INT_MAX <= value <= INT_MAX:
+        raise Refused("balance_range", f"a {what} of {value} is outside the balance range ±{INT_MAX}",
+                      "balances stay within ±(2^63 − 1), so that every balance can be negated")
+
+
 def _check_amount(amount: int) -> None:
     if type(amount) is not int or amount <= 0:
         raise Refused("positive_amount", f"amounts must be whole positive numbers of minor units, not {amount}")
@@ -118,6 +124,8 @@ class Ledger:
             raise Refused("supply_cap", f"a cap of {value} is below the current supply {c['supply']}")
         if key in ("demurrage_bps",) and not 0 <= value <= 10_000:
             raise Refused("policy_range", "demurrage is in basis points from 0 to 10000")
+        if key in ("floor", "ceiling"):
+            _check_balance_range(key, value)
         if key == "period_days" and value <= 0:
             raise Refused("policy_range", "a demurrage period is at least one day")
         c = {**c, "policy": {**c["policy"], key: value}}
@@ -141,6 +149,8 @@ class Ledger:
         if floor > 0 or ceiling < 0 or floor > ceiling:
             raise Refused("limit_range", f"a floor of {floor} and a ceiling of {ceiling} make no sense",
                           "the floor is at most 0 and the ceiling at least 0")
+        _check_balance_range("floor", floor)
+        _check_balance_range("ceiling", ceiling)
         a = self.account(symbol, owner)
         self._settle(symbol, owner, a)
         a = {**a, "floor": floor, "ceiling": ceiling, "custom_limits": True}
@@ -317,7 +327,9 @@ class Ledger:
             return
         new_from = a_from["balance"] - amount
         new_to = a_to["balance"] + amount
-        assert -INT_MAX <= new_from and new_to <= INT_MAX, "balance out of range"
+        if new_from < -INT_MAX or new_to > INT_MAX:       # only reachable past a hand-set limit
+            raise Refused("balance_range", f"the balance would leave the range ±{INT_MAX}",
+                          "balances stay within ±(2^63 − 1), so that every balance can be negated")
         self._save_account(symbol, debit, {**a_from, "balance": new_from})
         self._save_account(symbol, credit, {**a_to, "balance": new_to})
         seq = self.s.next_seq("history")

@@ -21,6 +21,12 @@ from ccl.ledger import engines as E
 from ccl.runtime import authority as AUTH
 from ccl.semantics import Trap
 
+# Per-item gas of the effectful rows (the host table's column): what is counted, before the call
+# from its arguments or, where the count is only known from the answer, after it.
+PER_ITEM_BEFORE = {"distribute_profits": lambda args: len(args[2])}
+PER_ITEM_AFTER = {"work_contributions": len, "calculate_patronage": len, "match_needs": len}
+RATES = {row.name: row.gas_per_item for row in HOST_TABLE}
+
 NAMES = tuple(row.name for row in HOST_TABLE if row.effect not in ("pure", "context", "debug"))
 TEST_ROWS = ("as_member", "at", "expect_fail", "admit")
 
@@ -140,7 +146,7 @@ def bind(tx, effects: Effects, state, ledger: Ledger, principal: "AUTH.Principal
 
     def dag_put(data: str) -> str:
         block = canon.encode(data)
-        charge(len(block) // 16)
+        charge(RATES["dag_put"] * len(block))
         cid = canon.cid_text(block)
         tx.put_block(cid, block)
         effects.records.append({"host": "dag_put", "cid": canon.Link(cid)})
@@ -155,11 +161,11 @@ def bind(tx, effects: Effects, state, ledger: Ledger, principal: "AUTH.Principal
         value = canon.decode(block)
         if not isinstance(value, str):
             raise Trap("H0600", f"block {cid} does not hold text")
-        charge(len(block) // 16)
+        charge(RATES["dag_get"] * len(block))
         return value
 
     def emit_event(event_type: str, data: str) -> None:
-        charge(len(data) // 16)
+        charge(RATES["emit_event"] * len(data.encode("utf-8")))
         if len(effects.events) >= 1000:
             raise Trap("L0506", "more than 1000 events in one run")
         effects.events.append({"type": event_type, "data": data})
@@ -181,7 +187,7 @@ def bind(tx, effects: Effects, state, ledger: Ledger, principal: "AUTH.Principal
     for name, call in (("cast_vote", cast_vote), ("cast_ballot", cast_ballot)):
         rows[name] = _guarded(name, call, effects, ledger, principal)
     for name, call in _ledger_rows(ledger, principal).items():
-        rows[name] = _guarded(name, call, effects, ledger, principal)
+        rows[name] = _guarded(name, call, effects, ledger, principal, charge)
     if testing is not None:
         testing.attach(state, principal, ledger)
     for name in TEST_ROWS:
@@ -197,13 +203,18 @@ def _test_row(name: str, testing):
     return run
 
 
-def _guarded(name: str, call, effects: Effects, ledger: Ledger, principal: "AUTH.Principal"):
+def _guarded(name: str, call, effects: Effects, ledger: Ledger, principal: "AUTH.Principal", charge=None):
     record = next(row for row in HOST_TABLE if row.name == name).effect != "read"
+    before, after = PER_ITEM_BEFORE.get(name), PER_ITEM_AFTER.get(name)
 
     def run(*args):
         try:
             AUTH.authorize(ledger, principal, name, args)
+            if before is not None:
+                charge(RATES[name] * before(args))
             result = call(*args)
+            if after is not None:
+                charge(RATES[name] * after(result))
         except Refused as r:
             raise Trap("H0600", f"{name} refused ({r.rule}): {r.message}", r.hint) from None
         if record:

@@ -9,39 +9,73 @@ Imports leaves and ccl.hosttable.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 
 from ccl import limits
 from ccl.hosttable import HOST_TABLE
-from ccl.semantics import Trap, add, check, div, mul
+from ccl.semantics import Trap, add, check, div, equal, mul
 
 # Option / Result / enum values are tuples (tag, *payload); None is (0,), Some(x) is (1, x).
 NONE = (0,)
 
 
-def _cid_of_text(data: str, charge) -> str:
+def _cid_of_text(data: str, per) -> str:
     from ccl import canon
 
     encoded = canon.encode(data)
-    charge(len(encoded) // 16)
+    per(len(encoded))
     return canon.cid_text(encoded)
 
 
-def _show(v) -> str:
-    import json
-
-    from ccl.vm.values import dynamic_to_json
-
-    return json.dumps(dynamic_to_json(v), ensure_ascii=False)
+SHOWN_MAX = 200          # code points of a value shown in an assertion message
 
 
-def _size(v) -> int:
-    if isinstance(v, (list, tuple)):
-        return len(v) + sum(_size(x) for x in v)
-    if isinstance(v, dict):
-        return len(v) + sum(_size(x) for x in v.values())
-    return len(v) if isinstance(v, str) else 1
+def show(v, limit: int = SHOWN_MAX) -> str:
+    """A value as JSON-like text, cut after `limit` code points: the work is bounded by `limit`
+    however large (or deep, or shared) the value is."""
+    out: list[str] = []
+    budget = [limit]
+
+    def put(text: str) -> None:
+        if budget[0] <= 0:
+            raise StopIteration
+        out.append(text[:budget[0]])
+        budget[0] -= len(text)
+
+    def walk(x, depth: int) -> None:
+        if x is None:
+            put("null")
+        elif x is True or x is False:
+            put("true" if x else "false")
+        elif type(x) is int:
+            put(str(x))
+        elif type(x) is str:
+            put(json.dumps(x[:budget[0]], ensure_ascii=False) if len(x) <= budget[0] else
+                json.dumps(x[:budget[0]], ensure_ascii=False)[:-1])
+        elif depth >= limits.value_depth_max:
+            put("…")
+        elif type(x) is dict:
+            put("{")
+            for i, (k, y) in enumerate(x.items()):
+                put(", " if i else "")
+                walk(str(k), depth + 1)
+                put(": ")
+                walk(y, depth + 1)
+            put("}")
+        else:
+            put("[")
+            for i, y in enumerate(x):
+                put(", " if i else "")
+                walk(y, depth + 1)
+            put("]")
+
+    try:
+        walk(v, 0)
+    except StopIteration:
+        return "".join(out) + "…"
+    return "".join(out)
 
 
 def some(x):
@@ -56,6 +90,15 @@ def bind(state, pure: dict | None = None) -> list:
     runtime binds to engines (`state.host`); a row with neither refuses at run time."""
     impl = {**(pure if pure is not None else implementations(state)), **state.host}
     return [impl.get(row.name) or _unavailable(row.name) for row in HOST_TABLE]
+
+
+def per_item_charger(charge):
+    """`per(row, n)`: charge the row's per-item gas for `n` items (before the work is done)."""
+    rates = {row.name: row.gas_per_item for row in HOST_TABLE}
+
+    def per(name: str, n: int) -> None:
+        charge(rates[name] * n)
+    return per
 
 
 def _unavailable(name: str):
@@ -78,12 +121,17 @@ def implementations(state) -> dict:
         if ns["_m"] > limits.memory_units_max:
             raise Trap("L0505", f"the run allocated more than {limits.memory_units_max} memory units")
 
-    def string_out(s: str) -> str:
-        if len(s) > limits.string_length_max:
-            raise Trap("L0504", f"string of {len(s)} code points; the limit is {limits.string_length_max}")
-        charge(len(s) // 16)
-        memory(len(s))
-        return s
+    per = per_item_charger(charge)
+
+    def eq(a, b) -> bool:
+        return equal(a, b, charge)
+
+    def produce(row: str, n: int) -> None:
+        """Before making a string of `n` code points: its limit, its gas, its memory."""
+        if n > limits.string_length_max:
+            raise Trap("L0504", f"string of {n} code points; the limit is {limits.string_length_max}")
+        per(row, n)
+        memory(n)
 
     def push(a, x):
         if len(a) >= limits.array_length_max:
@@ -96,18 +144,18 @@ def implementations(state) -> dict:
         return (1, a.pop()) if a else NONE
 
     def contains(a, x):
-        charge(len(a))
-        return x in a
+        per("array_contains", len(a))
+        return any(eq(y, x) for y in a)
 
     def slice_(a, start, end):
         if not 0 <= start <= end <= len(a):
             raise Trap("R0302", f"slice {start}..{end} out of range for length {len(a)}")
-        charge(end - start)
+        per("array_slice", end - start)
         memory(end - start)
         return a[start:end]
 
     def sum_(a):
-        charge(len(a))
+        per("sum", len(a))
         total = 0
         for x in a:
             total = add(total, x)
@@ -128,38 +176,54 @@ def implementations(state) -> dict:
         return (1, m.pop(k)) if k in m else NONE
 
     def concat(a, b):
-        return string_out(a + b)
+        produce("string_concat", len(a) + len(b))
+        return a + b
 
     def substring(s, start, end):
         if not 0 <= start <= end <= len(s):
             raise Trap("R0302", f"substring {start}..{end} out of range for length {len(s)}")
-        return string_out(s[start:end])
+        produce("string_substring", end - start)
+        return s[start:end]
 
     def str_contains(s, part):
-        charge(len(s) // 16)
+        per("string_contains", len(s))
         return part in s
+
+    def case(row: str, s: str, convert) -> str:
+        produce(row, len(s))          # most text keeps its length; the rest is paid after
+        out = convert(s)
+        if len(out) != len(s):
+            produce(row, len(out) - len(s))
+        return out
+
+    def trim(s):
+        out = s.strip()               # never longer than `s`, which was paid for
+        produce("string_trim", len(out))
+        return out
 
     def split(s, sep):
         if not sep:
             raise Trap("R0306", "string_split needs a non-empty separator")
-        charge(len(s) // 16)
-        parts = s.split(sep)
-        memory(len(parts))
-        return parts
+        per("string_split", len(s))
+        memory(s.count(sep) + 1)
+        return s.split(sep)
 
     def replace(s, old, new):
         if not old:
             raise Trap("R0306", "string_replace needs a non-empty pattern")
-        return string_out(s.replace(old, new))
+        produce("string_replace", len(s) + s.count(old) * (len(new) - len(old)))
+        return s.replace(old, new)
 
     def fmt(template, args):
+        holes = template.count("{}")
+        if holes != len(args):
+            raise Trap("R0306", f"string_format: {holes} placeholders but {len(args)} arguments")
+        produce("string_format", len(template) - 2 * holes + sum(len(a) for a in args))
         pieces = template.split("{}")
-        if len(pieces) - 1 != len(args):
-            raise Trap("R0306", f"string_format: {len(pieces) - 1} placeholders but {len(args)} arguments")
         out = [pieces[0]]
         for arg, piece in zip(args, pieces[1:]):
             out += (arg, piece)
-        return string_out("".join(out))
+        return "".join(out)
 
     def abs_(x):
         return check(abs(x), "abs")
@@ -167,12 +231,13 @@ def implementations(state) -> dict:
     def pow_(base, exp):
         if exp < 0:
             raise Trap("R0306", "pow needs a non-negative exponent")
+        if base in (-1, 0, 1) and exp > 0:     # the result is known after one multiplication
+            per("pow", 1)
+            return base if base != -1 or exp % 2 else 1
         result = 1
         for _ in range(exp):
-            charge(1)
+            per("pow", 1)
             result = mul(result, base)
-            if result in (0, 1) and base in (0, 1):
-                break
         return result
 
     def sqrt(x):
@@ -187,31 +252,37 @@ def implementations(state) -> dict:
         return div(mul(value, bps), 10000)
 
     def sha256(s):
+        per("hash", len(s))                   # at least one byte per code point, before encoding
         data = s.encode("utf-8")
-        charge(len(data) // 16)
+        per("hash", len(data) - len(s))
         return hashlib.sha256(data).hexdigest()
 
+    def is_valid_did(s):
+        per("is_valid_did", len(s))
+        return bool(_DID.match(s))
+
     def log(message):
-        charge(len(message) // 16)
+        per("log", len(message))
         state.log(message)
         return None
 
     def to_string(x):
-        return string_out(str(x))
+        text = str(x)
+        produce("to_string", len(text))
+        return text
 
     def split_pro_rata(total, weights):
         from ccl import money
 
-        charge(2 * len(weights))
+        per("split_pro_rata", len(weights))
         try:
             return money.split(total, list(weights))
         except ValueError as e:
             raise Trap("R0306", f"split_pro_rata: {e}") from None
 
     def assert_eq(actual, expected):
-        charge(_size(actual) // 16)
-        if actual != expected:
-            raise Trap("R0308", f"expected {_show(expected)}, got {_show(actual)}")
+        if not equal(actual, expected, lambda n: per("assert_eq", n)):
+            raise Trap("R0308", f"expected {show(expected)}, got {show(actual)}")
         return None
 
     def assert_true(condition, message):
@@ -230,17 +301,17 @@ def implementations(state) -> dict:
         "map_new": dict, "map_insert": map_insert, "map_get": map_get,
         "map_contains_key": lambda m, k: k in m, "map_remove": map_remove, "map_size": len,
         "string_length": len, "string_concat": concat, "string_substring": substring,
-        "string_contains": str_contains, "string_to_upper": lambda s: string_out(s.upper()),
-        "string_to_lower": lambda s: string_out(s.lower()), "string_trim": lambda s: string_out(s.strip()),
+        "string_contains": str_contains, "string_to_upper": lambda s: case("string_to_upper", s, str.upper),
+        "string_to_lower": lambda s: case("string_to_lower", s, str.lower), "string_trim": trim,
         "string_split": split, "string_replace": replace, "string_format": fmt,
         "abs": abs_, "min": min, "max": max, "pow": pow_, "sqrt": sqrt, "percentage": percentage,
         "apply_percentage": apply_percentage, "hash": sha256, "hash_sha256": sha256,
         "now": lambda: state.now, "days": lambda n: mul(n, 86400), "hours": lambda n: mul(n, 3600),
         "add_duration": add, "caller": lambda: state.caller,
-        "is_valid_did": lambda s: bool(_DID.match(s)), "log": log, "to_string": to_string,
+        "is_valid_did": is_valid_did, "log": log, "to_string": to_string,
         "is_some": lambda o: o[0] == 1, "is_none": lambda o: o[0] == 0,
         "unwrap_or": lambda o, d: o[1] if o[0] == 1 else d, "unwrap": unwrap,
         "host_get_caller": lambda: state.caller, "host_get_current_time": lambda: state.now,
-        "calculate_cid": lambda data: _cid_of_text(data, charge),
+        "calculate_cid": lambda data: _cid_of_text(data, lambda n: per("calculate_cid", n)),
         "split_pro_rata": split_pro_rata, "did_to_string": lambda d: d, "assert_eq": assert_eq, "assert_true": assert_true,
     }

@@ -86,6 +86,10 @@ def run(verified: Verified, fn_index: int, args: list, state) -> object:
                 stack[-1] = neg(stack[-1])
             elif op == O.NOT:
                 stack[-1] = not stack[-1]
+            elif op == O.EQ or op == O.NE:            # by value, metered: one helper for both engines
+                b = stack.pop()
+                same = state.equal(stack[-1], b)
+                stack[-1] = same if op == O.EQ else not same
             elif op in _COMPARE:
                 b = stack.pop()
                 stack[-1] = _COMPARE[op](stack[-1], b)
@@ -240,7 +244,7 @@ def malformed(e: Exception) -> Trap:
 
 _ARITH = {O.ADD: add, O.SUB: sub, O.MUL: mul, O.DIV: div, O.MOD: mod}
 _COMPARE = {
-    O.EQ: lambda a, b: a == b, O.NE: lambda a, b: a != b, O.LT: lambda a, b: a < b,
+    O.LT: lambda a, b: a < b,
     O.LE: lambda a, b: a <= b, O.GT: lambda a, b: a > b, O.GE: lambda a, b: a >= b,
 }
 

@@ -19,13 +19,16 @@ from ccl import limits, types as ty
 from ccl.compile.module import Module
 from ccl.compile.verify import Verified
 from ccl.diag import CODES, Diagnostic, Span, error
-from ccl.semantics import Trap, div, mod
+from ccl.semantics import FROM_SOURCE, Trap, div, equal, mod, written_copy
 from ccl.vm import builtins as B
 from ccl.vm import interp
 from ccl.vm.translate import translate
 from ccl.vm.values import ArgError, Types, from_json, to_json
 
 ANONYMOUS = "did:key:anonymous"
+# What either engine turns into R0307 for a hand-built module (the same on both).
+_MALFORMED = (TypeError, IndexError, KeyError, AttributeError, ValueError, OverflowError, MemoryError)
+
 MISSING = object()          # a state value that must come from its contract's initializer
 
 
@@ -63,6 +66,18 @@ class RunState:
         self.map_insert = impl["map_insert"]
         self.module = module
 
+    def charge(self, n: int) -> None:
+        if n:
+            self.ns["_g"] -= n
+            if self.ns["_g"] < 0:
+                raise Trap("G0400", "out of gas")
+
+    def equal(self, a, b) -> bool:
+        """EQ and NE on both engines: by value, metered (ccl.semantics.equal)."""
+        if type(a) is int:
+            return a == b
+        return equal(a, b, self.charge)
+
     def log(self, message: str) -> None:
         self.logs += 1
         if self.logs > limits.log_lines_per_run_max:
@@ -72,7 +87,8 @@ class RunState:
     def emit(self, name: str, fields: list, values: list) -> None:
         if len(self.events) >= limits.events_per_run_max:
             raise Trap("L0506", f"more than {limits.events_per_run_max} events in one run")
-        self.events.append(Event(name, dict(zip(fields, values))))
+        # a snapshot, paid for: later changes to a shared value do not change the event
+        self.events.append(Event(name, dict(zip(fields, (written_copy(v, self.charge) for v in values)))))
 
 
 def find_entry(module: Module, name: str, hidden: bool = False) -> int:
@@ -110,7 +126,8 @@ def convert_args(module: Module, index: int, args: list) -> list:
         try:
             out.append(from_json(ty.from_descriptor(desc), value, types, f"argument `{name}`"))
         except ArgError as e:
-            raise error("E0218", e.message, Span(module.source), f"`{name}` is {ty.from_descriptor(desc)}") from None
+            raise error(e.code, e.message, Span(module.source),
+                        e.hint or f"`{name}` is {ty.from_descriptor(desc)}") from None
     return out
 
 
@@ -141,11 +158,26 @@ def execute(verified: Verified, entry: str, args: list, *, gas_limit: int = limi
                 if v is not MISSING:
                     st.globals[i] = v
         raw = runner(verified, index, values, st)
+        _write_out(st, index, raw)
     except interp.Located as located:
+        if located.trap.code == "R0307" and verified.cid in FROM_SOURCE and located.__context__ is not None:
+            raise located.__context__          # not a malformed module: a bug in ccl
         return _failed(verified, st, gas_limit, located)
     f = module.functions[index]
     value = to_json(ty.from_descriptor(f.ret), raw, Types(module))
     return RunResult(True, value, raw, gas_limit - st.ns["_g"], st.events, None, st.globals)
+
+
+def _write_out(st: RunState, index: int, raw) -> None:
+    """What the run hands back — its result and the contract state — is paid for as it will be
+    written out (ccl.semantics.written_copy: per item reached, so a shared or self-containing value
+    cannot make writing it slow or large). A failure here is reported at the entry function."""
+    try:
+        written_copy(raw, st.charge, copy=False)
+        for v in st.globals:
+            written_copy(v, st.charge, copy=False)
+    except Trap as t:
+        raise interp.Located(t, index, 0) from None
 
 
 def _failed(verified, st, gas_limit, located: "interp.Located") -> RunResult:
@@ -211,13 +243,20 @@ def _fast(verified: Verified, index: int, args: list, st: RunState):
     except Trap as t:
         raise interp.Located(t, *_where(t.__traceback__, line_pcs, verified)) from None
     except KeyError as e:
-        fn_index, pc = _where(e.__traceback__, line_pcs, verified)
-        raise interp.Located(interp.missing_key(e.args[0] if e.args else None), fn_index, pc) from None
+        if _raised_in_generated(e.__traceback__, verified):      # MGET's `m[k]`: a missing key
+            fn_index, pc = _where(e.__traceback__, line_pcs, verified)
+            raise interp.Located(interp.missing_key(e.args[0] if e.args else None), fn_index, pc) from None
+        raise interp.Located(interp.malformed(e), *_where(e.__traceback__, line_pcs, verified)) from None
     except RecursionError as e:
         raise interp.Located(interp.depth_exceeded(), *_where(e.__traceback__, line_pcs, verified)) from None
-    except (TypeError, IndexError, AttributeError, ValueError, OverflowError, ZeroDivisionError,
-            MemoryError) as e:
+    except _MALFORMED as e:
         raise interp.Located(interp.malformed(e), *_where(e.__traceback__, line_pcs, verified)) from None
+
+
+def _raised_in_generated(tb, verified) -> bool:
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename == f"<ccl {verified.cid}>"
 
 
 def _generated_frames(tb, verified):
@@ -315,6 +354,16 @@ def _prepare(ns: dict, verified: Verified, st: RunState, positions: list) -> Non
         code, message = TRAPS[index]
         raise _FastTrap(Trap(code, message), position)
 
+    equal_ = st.equal
+
+    def eq(a, b, position):
+        if type(a) is int:
+            return a == b
+        try:
+            return equal_(a, b)
+        except Trap as t:
+            raise _FastTrap(t, position) from None
+
     def emit(k, values, position):
         name, fields = module.consts[k]
         try:
@@ -326,7 +375,7 @@ def _prepare(ns: dict, verified: Verified, st: RunState, positions: list) -> Non
         "__builtins__": {}, "_S": st.globals, "_K": module.consts, "_caller": st.caller, "_now": st.now,
         "_min": min, "_max": max, "len": len, "_ovf": ovf, "_oob": oob, "_oog": oog, "_depth": depth,
         "_div": checked(div), "_mod": checked(mod), "_cat": cat, "_aget": aget, "_mnew": mnew,
-        "_require": require, "_trap": trap, "_emit": emit,
+        "_require": require, "_trap": trap, "_emit": emit, "_eq": eq,
     })
     for i, _ in module.host:
         ns[f"_h{i}"] = st.builtins[i]

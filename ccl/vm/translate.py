@@ -210,7 +210,7 @@ def _translate_function(fn: _Fn) -> None:
             local_until = -1
 
 
-_GAS_USERS = frozenset((O.CALL, O.CONCAT))
+_GAS_USERS = frozenset((O.CALL, O.CONCAT, O.EQ, O.NE))
 
 
 def _gas_users(code) -> list:
@@ -332,6 +332,14 @@ def _compare(symbol):
         b = fn.pop()
         a = fn.pop()
         fn.push(f"({a} {symbol} {b})")
+    return run
+
+
+def _equality(negate):
+    def run(fn, pc, arg, matches):      # the runner's `_eq`: by value, metered, as the interpreter
+        b = fn.pop()
+        a = fn.pop()
+        fn.push(f"({'not ' if negate else ''}_eq({a}, {b}, {fn.pos(pc)}))")
     return run
 
 
@@ -552,7 +560,7 @@ _OPS = {
     O.CONST: op_const, O.LOAD: op_load, O.STORE: op_store, O.GLOAD: op_gload, O.GSTORE: op_gstore,
     O.POP: op_pop, O.DUP: op_dup, O.DUP2: op_dup2, O.ADD: _binary_checked("+"),
     O.SUB: _binary_checked("-"), O.MUL: _binary_checked("*"), O.DIV: _div_mod("div"),
-    O.MOD: _div_mod("mod"), O.NEG: op_neg, O.NOT: op_not, O.EQ: _compare("=="), O.NE: _compare("!="),
+    O.MOD: _div_mod("mod"), O.NEG: op_neg, O.NOT: op_not, O.EQ: _equality(False), O.NE: _equality(True),
     O.LT: _compare("<"), O.LE: _compare("<="), O.GT: _compare(">"), O.GE: _compare(">="),
     O.CONCAT: op_concat, O.SC_AND: op_sc, O.SC_OR: op_sc, O.SC_END: op_sc_end,
     O.MKARRAY: op_mkarray, O.MKSTRUCT: op_mkarray, O.MKVARIANT: op_mkvariant, O.TAG: op_tag,

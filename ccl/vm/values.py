@@ -16,9 +16,49 @@ from ccl.types import T
 
 
 class ArgError(Exception):
-    def __init__(self, message: str):
+    """An argument that does not fit: a type error (E0218), or JSON CCL cannot hold at all —
+    fractions, nesting past the limit — a usage error (U0702)."""
+
+    def __init__(self, message: str, code: str = "E0218", hint: str = ""):
         super().__init__(message)
         self.message = message
+        self.code = code
+        self.hint = hint
+
+
+FRACTION_HINT = "CCL numbers are whole: give amounts in minor units (150 for 1.50)"
+DEPTH_HINT = f"arguments nest at most {limits.value_depth_max} levels deep"
+
+
+def _refuse_fraction(text: str):
+    raise ArgError(f"--args holds the fractional number {text[:40]}", "U0702", FRACTION_HINT)
+
+
+def load_args(text: str):
+    """`--args` text → JSON, refusing what no CCL value can be: fractions, NaN and infinities,
+    nesting deeper than values may nest (ArgError U0702); malformed JSON raises
+    json.JSONDecodeError as json.loads does."""
+    import json
+
+    try:
+        value = json.loads(text, parse_float=_refuse_fraction, parse_constant=_refuse_fraction)
+    except RecursionError:
+        raise ArgError("--args is nested too deeply", "U0702", DEPTH_HINT) from None
+    check_depth(value)
+    return value
+
+
+def check_depth(v, where: str = "--args", limit: int = limits.value_depth_max) -> None:
+    """Refuse JSON nested deeper than `limit` (iteratively: any depth is safe here)."""
+    stack = [(v, 0)]
+    while stack:
+        x, depth = stack.pop()
+        if isinstance(x, (list, dict)):
+            if depth >= limit:
+                raise ArgError(f"{where} is nested more than {limit} deep", "U0702", DEPTH_HINT)
+            stack.extend((y, depth + 1) for y in (x.values() if isinstance(x, dict) else x))
+        elif isinstance(x, float):
+            raise ArgError(f"{where} holds the fractional number {x!r}", "U0702", FRACTION_HINT)
 
 
 class Types:
@@ -30,8 +70,8 @@ class Types:
 
 
 def from_json(t: T, v, types: Types, where: str = "argument", depth: int = 0):
-    if depth > 64:
-        raise ArgError(f"{where} is nested too deeply")
+    if depth == 0:              # an enum with a payload list is two JSON levels for one CCL level
+        check_depth(v, where, 2 * limits.value_depth_max)
     name = t.name
     if name == "Integer":
         if type(v) is not int:
