@@ -133,6 +133,12 @@ CODES: dict[str, tuple[str, str]] = {
     "U0701": ("usage", "file not found"),
     "U0702": ("usage", "bad --args JSON"),
     "U0703": ("usage", "a state-changing run needs a signing key"),
+    "U0704": ("usage", "the workspace is not founded"),
+    "U0705": ("usage", "a clock set by hand outside a demo workspace"),
+    "U0706": ("usage", "a workspace from before founding"),
+    "U0707": ("usage", "a module clashes with an adopted contract"),
+    "U0708": ("usage", "a retired command"),
+    "U0709": ("usage", "a workspace of another history format"),
     # integrity
     "I0800": ("integrity", "malformed bytecode"),
     "I0801": ("integrity", "content id mismatch"),

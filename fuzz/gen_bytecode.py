@@ -191,12 +191,15 @@ class _Builder:
             k = r.randint(0, 3)
             for _ in range(k):
                 self.value(depth - 1)
-            self.emit(r.choice([O.MKARRAY, O.MKSTRUCT]), k)
+            if r.random() < 0.5:
+                self.emit(O.MKARRAY, k)
+            else:
+                self.emit(O.MKSTRUCT, O.struct_operand(r.randint(0, 1), k))
         elif c == 7:
             k = r.randint(0, 2)
             for _ in range(k):
                 self.value(depth - 1)
-            self.emit(O.MKVARIANT, r.randint(0, 3) * 256 + k)
+            self.emit(O.MKVARIANT, O.variant_operand(r.randint(0, 2), r.randint(0, 3), k))
         elif c == 8:
             self.value(depth - 1)
             self.emit(r.choice([O.GETFIELD, O.PAYLOAD]), r.randint(0, 2))

@@ -16,34 +16,7 @@ from fuzz.slice import SLICE
 # Finds of issue 12 that other work is fixing: (origin, signature, issue item), both regexes.
 # TO BE EMPTIED by the lead once the typed verifier, evaluation order, gas/memory and cyclic-value
 # work is merged: after that, every entry left here is a bug.
-KNOWN_OPEN = [
-    # typed verifier: return types and struct/enum/state descriptors unchecked, operand types unchecked
-    (r"bytecode|corpus .*\.cclb", r"internal:run:\w+:(ValueError|KeyError|TypeError|IndexError|AttributeError):"
-                                  r"(types\.py:from_descriptor|vm/values\.py:to_json)", "typed verifier"),
-    (r"bytecode|corpus .*\.cclb", r"divergence:.*", "typed verifier (untyped operands behave differently)"),
-    # a cyclic value returned or emitted
-    (r"corpus .*cyclic_value|mutate .*cyclic_value", r"internal:run:\w+:RecursionError:.*", "cyclic values"),
-    # a 4,301-digit integer literal
-    (r"corpus .*long_integer|mutate .*long_integer", r"internal:parse:ValueError:syntax/parse\.py:int_value",
-     "long integer literal"),
-    # require's message evaluated even when the condition holds (fast skips it)
-    (r"program|corpus|mutate", r"divergence:ok\+value\+code\+message\+line\+col:None/R030[26]", "require message"),
-    # order of evaluation in `xs[i] = v` / `ps[i].f = v`
-    (r"program|corpus|mutate", r"divergence:(ok\+value\+)?gas(\+code\+message)?(\+line)?(\+col)?:R030[025]/(R030[025]|None)",
-     "assignment evaluation order"),
-    (r"program|corpus|mutate", r"divergence:ok\+value\+gas\+code\+message\+line\+col:(R0302|None)/(None|R0302)",
-     "assignment evaluation order"),
-    (r"program|corpus|mutate", r"divergence:code\+message\+col:R030[25]/R030[25]", "assignment evaluation order"),
-    # an error inside a builtin (or an index/key/gas trap inside an expression) at another column
-    (r"program|corpus|mutate", r"divergence:(line\+)?col:(R030[0-9]|G0400)/(R030[0-9]|G0400)", "error column"),
-    (r"program", r"divergence:ok\+value(\+events)?\+code\+message\+line\+col:None/R030[0-9]", "require message"),
-    (r"program", r"divergence:gas\+code\+message(\+line)?(\+col)?:(G0400/R030[0-9]|R030[0-9]/G0400)",
-     "require message / evaluation order under gas"),
-    # gas does not bound memory
-    (r"corpus .*(string_format_blowup|mul_string_huge)", r"memory:.*|slow:.*", "gas bounds memory"),
-    # the saved reproducers of open finds (fuzz/corpus/finds/SIGNATURE.*, fuzz/corpus/issue12/*),
-    # and mutations of them
-    (r"(corpus|mutate) .*fuzz/corpus/(finds|issue12)/", r"(divergence|internal|memory):.*", "open finds"),
+KNOWN_OPEN: list = [
 ]
 
 

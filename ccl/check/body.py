@@ -471,7 +471,7 @@ def check_name(e: A.Name, cx: Cx, want) -> T:
         return const.type
     if e.name == "None":
         inner = want.args[0] if want is not None and want.name == "Option" else ty.ANY
-        cx.program.ref[id(e)] = ("variant", 0, 0)
+        cx.program.ref[id(e)] = ("variant", 0, 0, "Option")
         return ty.option(inner)
     hint = did_you_mean(e.name, _visible_names(cx))
     if not hint and _find_function(cx, e.name) is not None:
@@ -512,7 +512,7 @@ def check_path(e: A.Path, cx: Cx, want) -> T:
         if enum.variants[i][1]:
             raise error("E0205", f"`{e.parts[0]}::{e.parts[1]}` carries a value: write "
                         f"`{e.parts[0]}::{e.parts[1]}(…)`", e.span)
-        cx.program.ref[id(e)] = ("variant", i, 0)
+        cx.program.ref[id(e)] = ("variant", i, 0, enum.name)
         return T(enum.name, (), "enum")
     module = _module_of_path(cx, parts[:-1])
     if module is not None and parts[-1] in module.consts:
@@ -574,7 +574,7 @@ def check_struct_lit(e: A.StructLit, cx: Cx, want) -> T:
         name = next(iter(given))
         raise error("E0211", f"`{e.name}` has no field `{name}`", given[name].span,
                     did_you_mean(name, [n for n, _ in info.fields]))
-    cx.program.ref[id(e)] = ("struct", tuple(order))
+    cx.program.ref[id(e)] = ("struct", tuple(order), info.name)
     return T(info.name, (), "struct")
 
 
@@ -708,7 +708,7 @@ def _check_path_call(e: A.Call, callee: A.Path, cx: Cx, want) -> T:
         _arity(e, len(payload), f"{parts[0]}::{parts[1]}")
         for arg, t in zip(e.args, payload):
             expect(check_expr(arg, cx, t), t, arg.span, "the variant's value")
-        cx.program.ref[id(e)] = ("variant", i, len(payload))
+        cx.program.ref[id(e)] = ("variant", i, len(payload), enum.name)
         return T(enum.name, (), "enum")
     if len(parts) == 2 and parts[0] in cx.program.contracts:
         fn = cx.program.contracts[parts[0]].functions.get(parts[1])
@@ -736,15 +736,15 @@ def _check_constructor(e: A.Call, name: str, cx: Cx, want) -> T:
     if name == "Some":
         inner = want.args[0] if want is not None and want.name == "Option" else None
         t = check_expr(arg, cx, inner)
-        cx.program.ref[id(e)] = ("variant", 1, 1)
+        cx.program.ref[id(e)] = ("variant", 1, 1, "Option")
         return ty.option(t)
     ok, err = (want.args if want is not None and want.name == "Result" else (None, None))
     if name == "Ok":
         t = check_expr(arg, cx, ok)
-        cx.program.ref[id(e)] = ("variant", 0, 1)
+        cx.program.ref[id(e)] = ("variant", 0, 1, "Result")
         return ty.result(t, err or ty.ANY)
     t = check_expr(arg, cx, err)
-    cx.program.ref[id(e)] = ("variant", 1, 1)
+    cx.program.ref[id(e)] = ("variant", 1, 1, "Result")
     return ty.result(ok or ty.ANY, t)
 
 

@@ -131,6 +131,7 @@ class Program:
     initializers: dict = attrs.Factory(dict)     # contract → FnInfo computing its state initializers
     prelude: set = attrs.Factory(set)            # built-in structs this program did not declare
     prelude_checks: list = attrs.Factory(list)   # (name, fields) the program's own declaration must match
+    type_ids: object = None                      # codegen's struct indexes and variant type codes
 
     def entry(self, name: str) -> FnInfo:
         """Find an entry point by name: `run`, `transfer`, or `Coop::transfer`."""

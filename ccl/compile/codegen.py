@@ -269,7 +269,7 @@ def gen_default(e: Emitter, t) -> None:
         e.hosts.add(_host("map_new"))
         e.emit(O.CALL_HOST, _host("map_new"))
     else:                                   # Option and anything unconstrained: None
-        e.emit(O.MKVARIANT, 0)
+        e.emit(O.MKVARIANT, O.variant_operand(O.OPTION_TYPE, 0, 0))
 
 
 def _host(name: str) -> int:
@@ -484,7 +484,7 @@ def gen_name(e: Emitter, x) -> None:
     elif kind == "const":
         e.const(ref[1])
     elif kind == "variant":
-        e.emit(O.MKVARIANT, ref[1] * 256 + ref[2])
+        e.emit(O.MKVARIANT, _variant_operand(e, ref))
     else:
         raise AssertionError(ref)
 
@@ -496,10 +496,26 @@ def gen_array(e: Emitter, x: A.ArrayLit) -> None:
 
 
 def gen_struct_lit(e: Emitter, x: A.StructLit) -> None:
-    fields = e.program.ref[id(x)][1]
+    _, fields, name = e.program.ref[id(x)]
     for f in fields:
         gen_expr(e, f.value)
-    e.at(x).emit(O.MKSTRUCT, len(fields))
+    e.at(x).emit(O.MKSTRUCT, O.struct_operand(_type_ids(e.program)[0][name], len(fields)))
+
+
+def _type_ids(program) -> tuple[dict, dict]:
+    """Struct index and MKVARIANT type code of each named type, in the module's (sorted) order."""
+    ids = program.type_ids
+    if ids is None:
+        structs = {n: i for i, n in enumerate(sorted(program.structs))}
+        enums = {"Option": O.OPTION_TYPE, "Result": O.RESULT_TYPE,
+                 **{n: O.ENUM_TYPE_BASE + i for i, n in enumerate(sorted(program.enums))}}
+        ids = program.type_ids = (structs, enums)
+    return ids
+
+
+def _variant_operand(e: Emitter, ref) -> int:
+    _, tag, n, type_name = ref
+    return O.variant_operand(_type_ids(e.program)[1][type_name], tag, n)
 
 
 _BINARY = {"-": O.SUB, "*": O.MUL, "/": O.DIV, "%": O.MOD, "==": O.EQ, "!=": O.NE, "<": O.LT,
@@ -589,7 +605,7 @@ def gen_call(e: Emitter, x: A.Call) -> None:
         e.hosts.add(ref[1])
         e.emit(O.CALL_HOST, ref[1])
     elif kind == "variant":
-        e.emit(O.MKVARIANT, ref[1] * 256 + ref[2])
+        e.emit(O.MKVARIANT, _variant_operand(e, ref))
     else:
         raise AssertionError(ref)
 

@@ -60,7 +60,14 @@ def _operand(m, f, op, arg) -> str:
         row = HOST_TABLE[arg]
         return f" {arg}  ; {row.name}"
     if kind == "variant":
-        return f" {arg}  ; tag {arg >> 8}, {arg & 255} value(s)"
+        t, tag, n = O.split_variant(arg)
+        names = ["Option", "Result", *(e for e, _ in m.enums)]
+        name = names[t] if t < len(names) else "?"
+        return f" {arg}  ; {name} tag {tag}, {n} value(s)"
+    if kind == "struct":
+        s, n = O.split_struct(arg)
+        name = m.structs[s][0] if s < len(m.structs) else "?"
+        return f" {arg}  ; {name}, {n} field(s)"
     if kind == "trap":
         return f" {arg}  ; {O.TRAPS[arg][0]} {O.TRAPS[arg][1]}"
     if kind == "event":

@@ -13,7 +13,7 @@ from ccl import canon, limits
 from ccl.diag import Span, error
 
 FORMAT = "ccl-module"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2                 # 2: MKSTRUCT and MKVARIANT name their type
 FILE_MAGIC = "ccl-bytecode/1"
 
 

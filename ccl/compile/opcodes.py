@@ -20,7 +20,7 @@ import attrs
 class Op:
     code: int
     name: str
-    operand: str          # none | const | local | state | fn | host | count | field | variant | trap | event
+    operand: str          # none | const | local | state | fn | host | count | struct | field | variant | trap | event
     pops: int             # -1: depends on the operand (see stack_effect)
     pushes: int
     gas: int
@@ -56,8 +56,8 @@ _ROWS = [
     ("SC_OR", "none", 1, 0, 1, 0, "if the top is true, leave true and skip to SC_END"),
     ("SC_END", "none", 0, 0, 0, 0, "end of a short-circuit operand"),
     ("MKARRAY", "count", -1, 1, 2, 1, "pop n values into a new array"),
-    ("MKSTRUCT", "count", -1, 1, 2, 1, "pop n field values into a new struct"),
-    ("MKVARIANT", "variant", -1, 1, 2, 0, "pop n payload values into a variant (operand: tag × 256 + n)"),
+    ("MKSTRUCT", "struct", -1, 1, 2, 1, "pop the n field values of struct s into a new struct (operand: s × 2^20 + n)"),
+    ("MKVARIANT", "variant", -1, 1, 2, 0, "pop n payload values into variant `tag` of type t (operand: t × 2^24 + tag × 256 + n; t: 0 Option, 1 Result, 2 + i the module's enum i)"),
     ("TAG", "none", 1, 1, 1, 0, "the variant tag of the top value"),
     ("PAYLOAD", "field", 1, 1, 1, 0, "payload value i of the top variant"),
     ("GETFIELD", "field", 1, 1, 1, 0, "field i of the top struct"),
@@ -100,5 +100,32 @@ TRAP_NO_MATCH = 0
 TRAP_NO_RETURN = 1
 
 
+# MKSTRUCT and MKVARIANT name the type they build (nominal, as WebAssembly's struct.new does), so
+# a recursive type built in a loop has a name the verifier can unify with, never an infinite shape.
+STRUCT_SHIFT = 20                   # MKSTRUCT: struct index × 2^20 + field count
+VARIANT_SHIFT = 24                  # MKVARIANT: type × 2^24 + tag × 256 + payload count
+OPTION_TYPE, RESULT_TYPE, ENUM_TYPE_BASE = 0, 1, 2
+
+
+def struct_operand(index: int, n: int) -> int:
+    return (index << STRUCT_SHIFT) | n
+
+
+def split_struct(arg: int) -> tuple[int, int]:
+    return arg >> STRUCT_SHIFT, arg & ((1 << STRUCT_SHIFT) - 1)
+
+
+def variant_operand(type_code: int, tag: int, n: int) -> int:
+    return (type_code << VARIANT_SHIFT) | (tag << 8) | n
+
+
+def split_variant(arg: int) -> tuple[int, int, int]:
+    return arg >> VARIANT_SHIFT, (arg >> 8) & 0xFFFF, arg & 255
+
+
 def static_gas(op: Op, arg: int) -> int:
-    return op.gas + op.gas_per_operand * (arg if op.operand == "count" else 0)
+    if op.operand == "count":
+        return op.gas + op.gas_per_operand * arg
+    if op.operand == "struct":
+        return op.gas + op.gas_per_operand * split_struct(arg)[1]
+    return op.gas

@@ -627,14 +627,25 @@ class _FnVerifier:
                 del stack[len(stack) - arg:]
                 stack.append(_Slot(("Array", e)))
             elif op_code == O.MKSTRUCT:
-                items = tuple(s.t for s in stack[len(stack) - arg:]) if arg else ()
-                del stack[len(stack) - arg:]
-                stack.append(_Slot(("rec", *items)))
-            elif op_code == O.MKVARIANT:
-                k = arg & 255
-                items = [s.t for s in stack[len(stack) - k:]] if k else []
+                s_index, k = O.split_struct(arg)
+                name = m.structs[s_index][0]
+                for i, (s, want) in enumerate(zip(stack[len(stack) - k:] if k else (), types.structs[name])):
+                    unify(s.t, want, f"{where}: field {i}: ")
                 del stack[len(stack) - k:]
-                stack.append(_Slot(Var(row={arg >> 8: [items, True]})))
+                stack.append(_Slot(("struct", name)))
+            elif op_code == O.MKVARIANT:
+                t_code, tag, k = O.split_variant(arg)
+                if t_code == O.OPTION_TYPE:
+                    made = ("Option", Var())
+                elif t_code == O.RESULT_TYPE:
+                    made = ("Result", Var(), Var())
+                else:
+                    made = ("enum", m.enums[t_code - O.ENUM_TYPE_BASE][0])
+                payload = types.variants(made)[tag]
+                for i, (s, want) in enumerate(zip(stack[len(stack) - k:] if k else (), payload)):
+                    unify(s.t, want, f"{where}: value {i}: ")
+                del stack[len(stack) - k:]
+                stack.append(_Slot(made))
             elif op_code == O.TAG:
                 s = stack.pop()
                 r = find(s.t)
@@ -811,8 +822,29 @@ class _FnVerifier:
             raise Bad(f"{where}: trap #{arg} does not exist")
         if kind in ("field", "count") and not 0 <= arg <= limits.array_length_max:
             raise Bad(f"{where}: operand out of range")
-        if kind == "variant" and not 0 <= arg < 65536 * 256:
-            raise Bad(f"{where}: operand out of range")
+        if kind == "struct":
+            s, n = O.split_struct(arg)
+            if not 0 <= s < len(m.structs):
+                raise Bad(f"{where}: struct #{s} does not exist")
+            fields = m.structs[s][1]
+            if n != len(fields):
+                raise Bad(f"{where}: struct `{m.structs[s][0]}` has {len(fields)} field(s), not {n}")
+            return n
+        if kind == "variant":
+            if arg < 0:
+                raise Bad(f"{where}: operand out of range")
+            t, tag, n = O.split_variant(arg)
+            if t == O.OPTION_TYPE:
+                counts = (0, 1)
+            elif t == O.RESULT_TYPE:
+                counts = (1, 1)
+            elif O.ENUM_TYPE_BASE <= t < O.ENUM_TYPE_BASE + len(m.enums):
+                counts = tuple(len(ts) for _, ts in m.enums[t - O.ENUM_TYPE_BASE][1])
+            else:
+                raise Bad(f"{where}: variant type #{t} does not exist")
+            if tag >= len(counts) or n != counts[tag]:
+                raise Bad(f"{where}: variant {tag} of its type does not carry {n} value(s)")
+            return n
         if kind == "fn":
             if not 0 <= arg < len(m.functions):
                 raise Bad(f"{where}: function #{arg} does not exist")
@@ -827,8 +859,6 @@ class _FnVerifier:
             return len(m.consts[arg][1])
         if kind == "count":
             return arg
-        if kind == "variant":
-            return arg & 255
         return op.pops
 
     def call_args(self, stack, params) -> None:

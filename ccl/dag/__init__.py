@@ -25,8 +25,10 @@ from ccl.store.sqlite import IntegrityFailure
 
 RECEIPT_VERSION = 1
 # What receipts, gas and state roots mean. 2: founding (a genesis record first), the constitution
-# and its authority model, the state root over the store's content. Replay refuses other versions.
-HISTORY_VERSION = 2
+# and its authority model, the state root over the store's content. 3: gas per code point and per
+# item written out, metered equality, nominal constructors in bytecode (module format 2), exact
+# pay-ratio caps, strict DAG-CBOR. Replay refuses other versions.
+HISTORY_VERSION = 3
 
 
 def put(tx, value) -> str:

@@ -48,14 +48,16 @@ def coop(L: Ledger) -> Optional[dict]:
     return L.s.get("gov.coop", "genesis")
 
 
-def found(L: Ledger, coop_did: str, founder: str, bylaws: list[tuple[str, list]], demo: bool) -> None:
+def found(L: Ledger, coop_did: str, founder: str, bylaws: list[tuple[str, list]], demo: bool,
+          history: int = 0) -> None:
     """Founding: the co-op's identity, the founder as first member, the founding bylaws adopted.
     `bylaws`: (module CID, the module's contracts metadata) for each module."""
     if coop(L) is not None:
         raise Refused("founded", "this workspace is already founded")
     if not founder.startswith("did:"):
         raise Refused("member_did", f"`{founder}` is not a DID")
-    L.s.put("gov.coop", "genesis", {"coop": coop_did, "founder": founder, "demo": demo, "time": L.now})
+    L.s.put("gov.coop", "genesis", {"coop": coop_did, "founder": founder, "demo": demo, "time": L.now,
+                                    "history": history})
     L.s.put("gov.kinds", AMENDMENT, AMENDMENT_DEFAULTS)
     L.s.put("gov.members", founder, {"did": founder, "joined": L.now, "active": True, "attributes": {}})
     named = []

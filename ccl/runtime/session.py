@@ -135,7 +135,7 @@ def _found_in(tx, payload: dict, modules: dict[str, Verified]) -> str:
     for v in bylaws:
         tx.put_block(v.cid, v.encoded)
     G.found(L, payload["coop"], payload["founder"], [(v.cid, list(v.module.contracts)) for v in bylaws],
-            payload["demo"])
+            payload["demo"], payload["history"])
     return state_root(tx)
 
 
@@ -172,6 +172,15 @@ def unfounded(tx) -> Diagnostic:
                            "workspace: `ccl init --founder NAME --bylaws FILE` (see docs/workspace.md, Upgrading)",))
     return Diagnostic("usage", "U0704", "this workspace is not founded yet: nothing can change before founding",
                       Span(), ("found it: `ccl init --founder NAME [--bylaws FILE]`",))
+
+
+def other_history(version) -> Diagnostic:
+    """A workspace founded under another history format: its receipts mean other gas and other
+    results, so nothing is added to it (a chain of mixed formats could not be replayed)."""
+    return Diagnostic("usage", "U0709", f"this workspace's history was written under format {version or 2}; "
+                      f"this ccl writes format {HISTORY_VERSION}, where gas and results are counted differently",
+                      Span(), ("keep using the ccl that made it, or export what you need and found a new "
+                               "workspace (see docs/workspace.md, Upgrading)",))
 
 
 # ---------------------------------------------------------------- runs
@@ -276,6 +285,8 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     genesis = G.coop(ledger)
     if genesis is None:
         return _failed(unfounded(tx))
+    if genesis.get("history") != HISTORY_VERSION:
+        return _failed(other_history(genesis.get("history")))
     if record:
         ledger.now, problem = _time(tx, ledger, now, genesis["demo"], clock)
         if problem is not None:

@@ -104,14 +104,15 @@ def run(verified: Verified, fn_index: int, args: list, state) -> object:
             elif op == O.SC_END:
                 pass
             elif op == O.MKARRAY or op == O.MKSTRUCT:
-                items = stack[len(stack) - arg:] if arg else []
-                del stack[len(stack) - arg:]
+                n = arg if op == O.MKARRAY else arg & _STRUCT_MASK
+                items = stack[len(stack) - n:] if n else []
+                del stack[len(stack) - n:]
                 stack.append(items)
             elif op == O.MKVARIANT:
                 n = arg & 255
                 payload = stack[len(stack) - n:] if n else []
                 del stack[len(stack) - n:]
-                stack.append((arg >> 8, *payload))
+                stack.append(((arg >> 8) & 0xFFFF, *payload))
             elif op == O.TAG:
                 stack[-1] = stack[-1][0]
             elif op == O.PAYLOAD:
@@ -242,6 +243,7 @@ def malformed(e: Exception) -> Trap:
                 "the bytecode is not what ccl's compiler produces; recompile it from source")
 
 
+_STRUCT_MASK = (1 << O.STRUCT_SHIFT) - 1
 _ARITH = {O.ADD: add, O.SUB: sub, O.MUL: mul, O.DIV: div, O.MOD: mod}
 _COMPARE = {
     O.LT: lambda a, b: a < b,

@@ -394,8 +394,12 @@ def op_mkarray(fn, pc, arg, matches):
     fn.push(f"[{', '.join(_take(fn, arg))}]")
 
 
+def op_mkstruct(fn, pc, arg, matches):
+    op_mkarray(fn, pc, O.split_struct(arg)[1], matches)
+
+
 def op_mkvariant(fn, pc, arg, matches):
-    items = [str(arg >> 8), *_take(fn, arg & 255)]
+    items = [str(O.split_variant(arg)[1]), *_take(fn, arg & 255)]
     fn.push(f"({', '.join(items)},)", "lit" if not arg & 255 else False)
 
 
@@ -563,7 +567,7 @@ _OPS = {
     O.MOD: _div_mod("mod"), O.NEG: op_neg, O.NOT: op_not, O.EQ: _equality(False), O.NE: _equality(True),
     O.LT: _compare("<"), O.LE: _compare("<="), O.GT: _compare(">"), O.GE: _compare(">="),
     O.CONCAT: op_concat, O.SC_AND: op_sc, O.SC_OR: op_sc, O.SC_END: op_sc_end,
-    O.MKARRAY: op_mkarray, O.MKSTRUCT: op_mkarray, O.MKVARIANT: op_mkvariant, O.TAG: op_tag,
+    O.MKARRAY: op_mkarray, O.MKSTRUCT: op_mkstruct, O.MKVARIANT: op_mkvariant, O.TAG: op_tag,
     O.PAYLOAD: op_payload, O.GETFIELD: op_getfield, O.SETFIELD: op_setfield, O.AGET: op_aget,
     O.ASET: op_aset, O.MGET: op_mget, O.MSET: op_mset, O.ALEN: op_alen, O.CALL: op_call,
     O.CALL_HOST: op_call_host, O.RET: op_ret, O.IF: op_if, O.ELSE: op_else, O.END: op_end,
