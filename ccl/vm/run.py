@@ -373,9 +373,15 @@ def _prepare(ns: dict, verified: Verified, st: RunState, positions: list) -> Non
 
     ns.update({
         "__builtins__": {}, "_S": st.globals, "_K": module.consts, "_caller": st.caller, "_now": st.now,
-        "_min": min, "_max": max, "len": len, "_ovf": ovf, "_oob": oob, "_oog": oog, "_depth": depth,
+        "_min": min, "_max": max, "_has": _has, "len": len, "_ovf": ovf, "_oob": oob, "_oog": oog, "_depth": depth,
         "_div": checked(div), "_mod": checked(mod), "_cat": cat, "_aget": aget, "_mnew": mnew,
         "_require": require, "_trap": trap, "_emit": emit, "_eq": eq,
     })
     for i, _ in module.host:
         ns[f"_h{i}"] = st.builtins[i]
+
+
+def _has(m, k) -> bool:
+    """map_contains_key on the fast path: a call, so the map is evaluated before the key as on
+    the reference engine (an inline `k in m` would evaluate the key first)."""
+    return k in m

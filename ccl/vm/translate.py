@@ -26,7 +26,7 @@ EXPR_CHARS_MAX = 2000      # a longer symbolic expression is evaluated into a te
 _INLINE_HOST = {
     HOST_INDEX["array_len"]: "len({0})", HOST_INDEX["array_length"]: "len({0})",
     HOST_INDEX["map_size"]: "len({0})", HOST_INDEX["string_length"]: "len({0})",
-    HOST_INDEX["map_contains_key"]: "({1} in {0})", HOST_INDEX["caller"]: "_caller",
+    HOST_INDEX["map_contains_key"]: "_has({0}, {1})", HOST_INDEX["caller"]: "_caller",
     HOST_INDEX["now"]: "_now", HOST_INDEX["host_get_caller"]: "_caller", HOST_INDEX["host_get_current_time"]: "_now", HOST_INDEX["min"]: "_min({0}, {1})", HOST_INDEX["max"]: "_max({0}, {1})",
 }
 
@@ -210,7 +210,7 @@ def _translate_function(fn: _Fn) -> None:
             local_until = -1
 
 
-_GAS_USERS = frozenset((O.CALL, O.CONCAT, O.EQ, O.NE))
+_GAS_USERS = frozenset((O.CALL, O.CONCAT, O.EQ, O.NE, O.EMIT))     # EMIT pays for its snapshot
 
 
 def _gas_users(code) -> list:
