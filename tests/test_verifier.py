@@ -562,3 +562,27 @@ def test_recursive_types_built_in_a_loop_verify(name):
     results = [execute(verified, "run", [], mode=mode, log=lambda m: None) for mode in ("fast", "interp")]
     assert [r.value for r in results] == [want, want]
     assert results[0].gas_used == results[1].gas_used
+
+
+def test_a_field_of_a_struct_not_known_yet():
+    """A field read or set on a map entry before anything typed is put in the map: the value
+    must be a struct with that field, checked when its struct becomes known (found by the
+    campaign: `let m: Map<String, S> = map_new(); m["k"].a = …` passed check, failed to verify)."""
+    from ccl.pipeline import build
+    from ccl.vm.run import execute
+
+    source = ('struct S { a: Integer, b: String }\n'
+              'fn run() -> Integer { let m: Map<String, S> = map_new(); let n: Map<String, S> = map_new();\n'
+              ' if map_size(n) > 0 { n["y"].a = 3; }\n'
+              ' m["x"] = S { a: 1, b: "q" }; m["x"].a = 5; m["x"].a + n.len() }')
+    verified = build(source, "fields.ccl")
+    assert [execute(verified, "run", [], mode=m, log=lambda _: None).value for m in ("fast", "interp")] == [5, 5]
+    one = (("S", (("a", "Integer"),)),)
+    # field #3 asked of an entry, then a one-field struct stored in the map: refused
+    refused(hand('CALL_HOST map_new; STORE 0; LOAD 0; CONST "k"; MGET; GETFIELD 3; POP; '
+                 'LOAD 0; CONST "k"; CONST 1; MKSTRUCT 1; MSET; CONST 0; RET', structs=one, nlocals=1,
+                 consts=None), "expected")
+    # a field read of an entry whose struct never becomes known is still typed: a String field
+    # cannot be added to an Integer
+    refused(hand('CALL_HOST map_new; STORE 0; LOAD 0; CONST "k"; MGET; GETFIELD 0; CONST "s"; CONCAT; POP; '
+                 'LOAD 0; CONST "k"; CONST 1; MKSTRUCT 1; MSET; CONST 0; RET', structs=one, nlocals=1), "expected")

@@ -81,14 +81,17 @@ _ARITY = {"Array": 1, "Option": 1, "Map": 2, "Result": 2}
 
 class Var:
     """A type not known yet. `row`: tag → [payload terms, closed] when it must be a variant;
-    `key`: it must be a map key (Integer or String)."""
+    `key`: it must be a map key (Integer or String); `fields`: index → term when it must be a
+    struct with those fields (a field read or set on a value whose struct is not known yet, as
+    an entry of a map made by `map_new()` before anything is put in it)."""
 
-    __slots__ = ("ref", "row", "key")
+    __slots__ = ("ref", "row", "key", "fields")
 
     def __init__(self, row=None, key=False):
         self.ref = None
         self.row = row
         self.key = key
+        self.fields = None
 
 
 def find(t):
@@ -102,7 +105,8 @@ def show(t, depth=0) -> str:
     if depth > 6:
         return "…"
     if type(t) is Var:
-        return "a variant" if t.row is not None else "a map key" if t.key else "an unknown type"
+        return ("a variant" if t.row is not None else "a map key" if t.key
+                else "a struct" if t.fields is not None else "an unknown type")
     if t[0] in ("struct", "enum", "param"):
         return t[1]
     if t[0] == "rec":
@@ -229,9 +233,23 @@ class Types:
                 a, b = b, a
             if type(b) is Var:
                 if a.key or b.key:
-                    if a.row is not None or b.row is not None:
+                    if a.row is not None or b.row is not None or a.fields is not None or b.fields is not None:
                         return False
                     b.key = True
+                if a.fields is not None or b.fields is not None:
+                    if a.row is not None or b.row is not None:
+                        return False
+                    a.ref = b
+                    if b.fields is None:
+                        b.fields = a.fields
+                    elif a.fields is not None:
+                        for i, t in a.fields.items():
+                            if i in b.fields:
+                                if not self._unify(b.fields[i], t, depth + 1):
+                                    return False
+                            else:
+                                b.fields[i] = t
+                    return True
                 if a.row is not None:
                     if _occurs_row(b, a.row):
                         return False
@@ -250,6 +268,12 @@ class Types:
                 return False
             if a.key and b not in (INT, STR):
                 return False
+            if a.fields is not None:
+                fs = self.fields(b)
+                if fs is None:
+                    return False
+                a.ref = b                   # provisionally: field types may mention a
+                return all(0 <= i < len(fs) and self._unify(x, fs[i], depth + 1) for i, x in a.fields.items())
             if a.row is not None:
                 vs = self.variants(b)
                 if vs is None:
@@ -297,6 +321,8 @@ class Types:
         if type(t) is Var:
             if t.key:
                 return 0
+            if t.fields is not None:
+                raise LookupError           # a struct not known yet: no zero value to start at
             if t.row is not None:
                 for tag in sorted(t.row):
                     terms, closed = t.row[tag]
@@ -337,12 +363,14 @@ def _occurs(v: Var, t, seen=None) -> bool:
     if t is v:
         return True
     if type(t) is Var:
-        if t.row is None:
+        if t.row is None and t.fields is None:
             return False
         seen = seen if seen is not None else set()
         if id(t) in seen:
             return False
         seen.add(id(t))
+        if t.fields is not None:
+            return any(_occurs(v, x, seen) for x in t.fields.values())
         return any(_occurs(v, x, seen) for terms, _ in t.row.values() for x in terms)
     return any(_occurs(v, x, seen) for x in t[1:] if not isinstance(x, str))
 
@@ -921,6 +949,12 @@ class _FnVerifier:
 
     def field(self, t, i: int):
         r = find(t)
+        if type(r) is Var and r.row is None and not r.key and 0 <= i:
+            if r.fields is None:
+                r.fields = {}
+            if i not in r.fields:
+                r.fields[i] = Var()
+            return r.fields[i]
         fs = None if type(r) is Var else self.types.fields(r)
         if fs is None:
             self.bad(f"takes a struct, not {show(r)}")
