@@ -32,6 +32,8 @@ message_length_max = 1_000         # code points of an error message (longer one
 module_bytes_max = 16 * 1024 * 1024
 function_count_max = 65_536
 code_length_max = 1_000_000        # instructions per function
+translate_instructions_max = 10_000  # a bigger module runs on the reference interpreter: translating
+                                   # costs ~11 KB and ~50 µs an instruction before any gas is charged
 constant_count_max = 1_000_000
 locals_per_function_max = 65_536
 

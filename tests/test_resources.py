@@ -312,3 +312,19 @@ def test_python_errors_in_hand_built_modules_are_r0307_alike_on_both_engines(mon
     FROM_SOURCE.discard(verified.cid)               # as if it were read from hand-made bytes
     results = [execute(verified, "run", [], mode=mode) for mode in ("fast", "interp")]
     assert [(r.error.code, r.error.span.line, r.error.span.col) for r in results] == [("R0307", 2, 5)] * 2
+
+
+def test_a_lone_surrogate_in_an_argument_is_refused():
+    """Adversarial review: `--args '["\\ud800"]'` was X9999 (UnicodeEncodeError) on write-out."""
+    from click.testing import CliRunner
+    from ccl.cli.main import cli
+
+    with CliRunner().isolated_filesystem():
+        with open("s.ccl", "w") as f:
+            f.write("fn run(s: String) -> String { emit E { s: s }; s }\n")
+        for args in ('["\\ud800"]', '["a\\udfff"]'):
+            r = CliRunner().invoke(cli, ["run", "s.ccl", "--json", "--args", args])
+            assert r.exit_code == 3, r.output
+            assert '"code": "E0218"' in r.output and "lone surrogate" in r.output
+        r = CliRunner().invoke(cli, ["run", "s.ccl", "--json", "--args", '["\\ud83d\\ude00"]'])
+        assert r.exit_code == 0, r.output

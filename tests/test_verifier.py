@@ -586,3 +586,28 @@ def test_a_field_of_a_struct_not_known_yet():
     # cannot be added to an Integer
     refused(hand('CALL_HOST map_new; STORE 0; LOAD 0; CONST "k"; MGET; GETFIELD 0; CONST "s"; CONCAT; POP; '
                  'LOAD 0; CONST "k"; CONST 1; MKSTRUCT 1; MSET; CONST 0; RET', structs=one, nlocals=1), "expected")
+
+
+def test_a_module_cannot_redeclare_a_prelude_struct():
+    """Adversarial review: a hand-built module gave `Contribution.hours` the type String, so the
+    host multiplied a string (433 MB at 3,000 gas); the host table's structs are fixed."""
+    fields = (("member", "Did"), ("hours", "String"), ("weight", "Integer"))
+    refused(hand("CONST 1; RET", structs=(("Contribution", fields),)), "host table's", "hours: Integer")
+    same = (("member", "Did"), ("hours", "Integer"), ("weight", "Integer"))
+    verify(hand("CONST 1; RET", structs=(("Contribution", same),)), "hand.cclb")
+
+
+def test_a_module_too_big_to_translate_cheaply_runs_on_the_interpreter():
+    """Adversarial review: translation costs ~11 KB an instruction before any gas is charged
+    (400k instructions: 4.4 GB at --gas 100); past the limit the reference interpreter runs it."""
+    from ccl import limits
+    from ccl.vm.run import compiled
+
+    n = limits.translate_instructions_max // 2
+    m = hand("CONST 0; " + "CONST 0; ADD; " * n + "RET")
+    verified = verify(m, "hand.cclb")
+    assert compiled(verified)[0] is None
+    r = both(m, gas=50)
+    assert r.error.code == "G0400"
+    small = verify(hand("CONST 0; " + "CONST 0; ADD; " * 10 + "RET"), "hand.cclb")
+    assert compiled(small)[0] is not None

@@ -139,6 +139,11 @@ class Types:
             names = [f for f, _ in fields]
             if len(set(names)) != len(names):
                 raise Bad(f"struct `{name}` names a field twice")
+            prelude = PRELUDE_STRUCTS.get(name)
+            if prelude is not None and [(f, ty.from_descriptor(d) if _descriptor_ok(d) else None)
+                                        for f, d in fields] != [(f, ty.parse_signature_type(t)) for f, t in prelude]:
+                raise Bad(f"struct `{name}` is the host table's; it must have exactly its fields "
+                          f"({', '.join(f'{f}: {t}' for f, t in prelude)})")
             self.structs[name] = tuple(self.term(d, f"field `{f}` of struct `{name}`") for f, d in fields)
         for name, variants in m.enums:
             names = [v for v, _ in variants]
@@ -356,6 +361,14 @@ class Types:
         if k in ("struct", "rec"):
             return [self.default(x, depth + 1) for x in self.fields(t)]
         raise LookupError                   # a type parameter: no value is known to have it
+
+
+def _descriptor_ok(d) -> bool:
+    try:
+        ty.from_descriptor(d)
+        return True
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError):
+        return False
 
 
 def _occurs(v: Var, t, seen=None) -> bool:

@@ -135,6 +135,8 @@ def translate(verified: Verified) -> tuple[str, list, list]:
     positions: list = []
     lines: list[str] = []
     line_pcs: list = []
+    if sum(len(f.code) for f in verified.module.functions) // 2 > limits.translate_instructions_max:
+        return TOO_DEEP, [], []          # too big to translate cheaply: the interpreter runs it
     for i in range(len(verified.module.functions)):
         fn = _Fn(verified, i, positions)
         try:

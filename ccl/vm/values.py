@@ -88,6 +88,7 @@ def from_json(t: T, v, types: Types, where: str = "argument", depth: int = 0):
             raise ArgError(f"{where} should be a {name} (a JSON string), got {_json_kind(v)}")
         if len(v) > limits.string_length_max:
             raise ArgError(f"{where} is longer than {limits.string_length_max} code points")
+        _unicode(v, where)
         if name == "Did" and not v.startswith("did:"):
             raise ArgError(f"{where} should be a DID such as \"did:key:z6Mk…\", got {v!r}")
         return v
@@ -101,6 +102,7 @@ def from_json(t: T, v, types: Types, where: str = "argument", depth: int = 0):
         out = {}
         for k, x in v.items():
             key = k
+            _unicode(k, f"{where} key")
             if t.args[0] == ty.INT:
                 try:
                     key = int(k)
@@ -155,6 +157,15 @@ def _dynamic_from_json(v):
     if isinstance(v, dict):
         return {k: _dynamic_from_json(x) for k, x in v.items()}
     return v
+
+
+def _unicode(s: str, where: str) -> None:
+    """A CCL String is Unicode scalar values: JSON's `\\ud800` escapes can name a lone surrogate."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArgError(f"{where} holds a lone surrogate (a `\\uD800`–`\\uDFFF` escape that is not "
+                       f"half of a pair): text must be Unicode characters") from None
 
 
 def _json_kind(v) -> str:
