@@ -15,7 +15,7 @@ from ccl.syntax.parse import parse
 from test_differential import programs
 
 ROOT = Path(__file__).parent.parent
-FILES = sorted(p for p in ROOT.rglob("*.ccl") if "errors" not in p.parts and not {".venv", "build", "site"} & set(p.relative_to(ROOT).parts))
+FILES = sorted(p for p in ROOT.rglob("*.ccl") if "errors" not in p.parts and not {".venv", "build", "site", "corpus"} & set(p.relative_to(ROOT).parts))
 
 
 def significant(text):
