@@ -25,6 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from ccl import limits  # noqa: E402
+sys.path.insert(0, str(Path(__file__).parent))
+from run import generated_contract  # noqa: E402  (bench/run.py)
 from ccl.check import check  # noqa: E402
 from ccl.compile.codegen import compile_program  # noqa: E402
 from ccl.pipeline import deep_recursion  # noqa: E402
@@ -34,26 +36,9 @@ SIZES = (1_000, 10_000, 50_000, 200_000)
 
 
 def contract_shape(lines: int) -> str:
-    """Functions of 17 lines each: a struct walk, two loops, an if, a require."""
-    parts = ["struct Member { id: Did, hours: Integer, weight: Integer }"]
-    for i in range(max(lines // 17, 1)):
-        parts.append(f"""fn share_{i}(members: Array<Member>, pool: Integer) -> Array<Integer> {{
-    let total = 0;
-    for m in members {{
-        total = total + m.hours * m.weight;
-    }}
-    let out: Array<Integer> = [];
-    for m in members {{
-        if total > 0 {{
-            out.push(pool * m.hours * m.weight / total);
-        }} else {{
-            out.push(0);
-        }}
-    }}
-    require(out.length() == members.length(), "one share per member");
-    out
-}}""")
-    return "\n".join(parts) + "\n"
+    """Functions of 17 lines each (the parse benchmark's contract): a struct walk, two loops, an
+    if, a require."""
+    return generated_contract(max(lines // 17, 1))
 
 
 def small_functions(lines: int) -> str:

@@ -544,11 +544,34 @@ class Program:
             sigs.append((f"f{i}", params, self.rand_type(1), rec))
         # functions may call any function (recursion included); declared order is free
         self.fns = [(n, [t for _, t in ps], ret) for n, ps, ret, _ in sigs]
+        if self.chance(0.25):
+            out.extend(self.recursive_types())
         for name, params, ret, rec in sigs:
             out.append(self.function(name, params, ret, rec))
         run_ret = self.rand_type(1)
         out.append(self.function("run", [], run_ret))
         return "\n".join(out) + "\n"
+
+
+    def recursive_types(self) -> list[str]:
+        """A recursive struct and enum, built from themselves in a loop (the typed verifier first
+        refused these), compared and walked; `rbuild(n)` is callable from the random code."""
+        self.fns.append(("rbuild", [INT], INT))
+        op = self.r.choice(["==", "!="])
+        return [
+            "struct R0 { v: Integer, kids: Array<R0>, next: Option<R0> }",
+            "enum L0 { Nil, Cons(Integer, L0), Pair(L0, L0) }",
+            "fn rdepth(l: L0) -> Integer { match l { L0::Nil => 0, L0::Cons(_, t) => 1 + rdepth(t), "
+            "L0::Pair(a, b) => max(rdepth(a), rdepth(b)) } }",
+            "fn rbuild(n: Integer) -> Integer {\n"
+            "    let a = R0 { v: 0, kids: [], next: None }; let l = L0::Nil; let i = 0;\n"
+            "    while i < n { a = R0 { v: i, kids: [a, a], next: Some(a) };"
+            " if i % 2 == 0 { l = L0::Cons(i, l); } else { l = L0::Pair(l, l); } i = i + 1; }\n"
+            "    let m: Map<Integer, R0> = map_new(); m[0] = a; m[0].v = m[0].v + 1;\n"
+            f"    let same = 0; if a {op} m[0] {{ same = 1; }}\n"
+            "    a.kids.len() + m[0].v + rdepth(l) + same\n"
+            "}",
+        ]
 
 
 def generate(seed: int, size: int | None = None) -> str:

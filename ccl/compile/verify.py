@@ -278,7 +278,10 @@ class Types:
                 if fs is None:
                     return False
                 a.ref = b                   # provisionally: field types may mention a
-                return all(0 <= i < len(fs) and self._unify(x, fs[i], depth + 1) for i, x in a.fields.items())
+                if all(0 <= i < len(fs) and self._unify(x, fs[i], depth + 1) for i, x in a.fields.items()):
+                    return True
+                a.ref = None                # so the message names what it was: "a struct"
+                return False
             if a.row is not None:
                 vs = self.variants(b)
                 if vs is None:

@@ -215,12 +215,14 @@ def compiled(verified: Verified):
     hit = _CODE_CACHE.get(cid)
     if hit is None:
         source, positions, line_pcs = translate(verified)
-        try:
-            with warnings.catch_warnings():          # crafted modules can make CPython warn
-                warnings.simplefilter("ignore")
-                code = compile(source, f"<ccl {cid}>", "exec", dont_inherit=True)
-        except (SyntaxError, RecursionError, MemoryError, ValueError):
-            code = None                  # too deeply nested for CPython: the interpreter runs it
+        code = None                      # None: the reference interpreter runs the module
+        if source is not None:
+            try:
+                with warnings.catch_warnings():          # crafted modules can make CPython warn
+                    warnings.simplefilter("ignore")
+                    code = compile(source, f"<ccl {cid}>", "exec", dont_inherit=True)
+            except (SyntaxError, RecursionError, MemoryError, ValueError):
+                code = None              # too deep for CPython's compiler after all
         hit = (code, positions, line_pcs, source)
         if len(_CODE_CACHE) > 64:
             _CODE_CACHE.clear()

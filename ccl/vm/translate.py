@@ -13,6 +13,7 @@ interpreter's do. Imports leaves and ccl.compile.
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from ccl import limits
 from ccl.compile import opcodes as O
@@ -36,10 +37,10 @@ class _Untranslatable(Exception):
 
 
 # CPython's tokenizer stops at 100 indentation levels; a function nested deeper than this is not
-# translated (its source would also grow with the square of the depth): the runner's compile()
-# fails on the marker source below and the reference interpreter runs the module instead.
+# translated (its source would also grow with the square of the depth), nor is a module bigger
+# than limits.translate_instructions_max: translate() returns None for the source and the
+# reference interpreter runs the module instead.
 NESTING_MAX = 90
-TOO_DEEP = "(  # nested too deeply for CPython: run by the reference interpreter\n"
 
 
 class _Fn:
@@ -127,7 +128,7 @@ class _Fn:
         self.control.pop()
 
 
-def translate(verified: Verified) -> tuple[str, list, list]:
+def translate(verified: Verified) -> tuple[Optional[str], list, list]:
     """Python source of the whole module, its position table (index → (function, pc)) and,
     per source line, the (function, pcs, spans) of helper calls on it that may raise: `spans`
     holds (start, end, pc) with the UTF-8 column range of each such call in the line, so the
@@ -136,13 +137,13 @@ def translate(verified: Verified) -> tuple[str, list, list]:
     lines: list[str] = []
     line_pcs: list = []
     if sum(len(f.code) for f in verified.module.functions) // 2 > limits.translate_instructions_max:
-        return TOO_DEEP, [], []          # too big to translate cheaply: the interpreter runs it
+        return None, [], []          # too big to translate cheaply: the interpreter runs it
     for i in range(len(verified.module.functions)):
         fn = _Fn(verified, i, positions)
         try:
             _translate_function(fn)
         except _Untranslatable:
-            return TOO_DEEP, [], []
+            return None, [], []
         lines.extend(fn.lines)
         line_pcs.append((i, (), ()))
         line_pcs.extend((i, pcs, spans) for pcs, spans in zip(fn.line_pcs, fn.line_spans))
