@@ -139,6 +139,7 @@ CODES: dict[str, tuple[str, str]] = {
     "U0707": ("usage", "a module clashes with an adopted contract"),
     "U0708": ("usage", "a retired command"),
     "U0709": ("usage", "a workspace of another history format"),
+    "U0710": ("usage", "formatting would change the program"),
     # integrity
     "I0800": ("integrity", "malformed bytecode"),
     "I0801": ("integrity", "content id mismatch"),
@@ -190,3 +191,13 @@ def did_you_mean(name: str, candidates) -> str:
     names = sorted(set(candidates))
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.7)
     return f"did you mean `{close[0]}`?" if close else ""
+
+
+def printable_name(file: str) -> str:
+    """A file name as a module records it: Unicode text. A name that is not UTF-8 on disk comes
+    from the OS with surrogate escapes; its undecodable bytes become U+FFFD."""
+    try:
+        file.encode("utf-8")
+        return file
+    except UnicodeEncodeError:
+        return file.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

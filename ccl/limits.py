@@ -5,7 +5,8 @@ that a limit is changed in one place and documented in one table (docs/language.
 """
 
 # Source
-source_bytes_max = 256 * 1024          # per file: parse + check + compile within about 2 s
+source_bytes_max = 64 * 1024           # per file: parse + check + compile within about 2 s, worst shape
+program_source_bytes_max = 64 * 1024   # a file and everything it imports, together
                                     # (bench/frontend.py; docs/language.md §Limits)
 nesting_depth_max = 128            # brackets ( [ { open at once, counted before parsing
 expression_depth_max = 256         # AST depth (left-leaning operator chains count too)

@@ -14,6 +14,7 @@ from ccl.check.program import Loader
 from ccl.compile.codegen import compile_program
 from ccl.compile.module import Module
 from ccl.compile.verify import Verified, verify
+from ccl.diag import printable_name  # noqa: F401  (also used by the CLI)
 from ccl.syntax.parse import parse
 
 # The checker and codegen recurse over the AST, whose depth the parser bounds
@@ -32,6 +33,7 @@ def deep_recursion():
 
 
 def compile_source(text: str, file: str = "<input>", load: Loader | None = None) -> Module:
+    file = printable_name(file)
     with deep_recursion():
         program = check(parse(text, file), load)
         # The module records the file's name, not its path: the same source compiled in
@@ -45,3 +47,4 @@ def build(text: str, file: str = "<input>", load: Loader | None = None) -> Verif
     verified = verify(compile_source(text, file, load), file)
     FROM_SOURCE.add(verified.cid)          # a Python error running it is a bug in ccl (ccl.vm.run)
     return verified
+

@@ -168,3 +168,21 @@ def test_an_unknown_identity_is_a_usage_error_not_an_internal_error(tmp_path, mo
     ccl("init")
     r = ccl("aid", "fulfil", "match-1", "--as", "nobody", "--json")
     assert r.exit_code == 2 and last_json(r)["error"]["code"] == "U0700"
+
+
+def test_odd_bytes_in_a_test_file_or_a_file_name_are_not_internal_errors(tmp_path):
+    """Issue 12, second adversarial review: `ccl test` on a file with a byte that is not UTF-8,
+    and any command on a file whose *name* is not UTF-8, ended in X9999 (exit 70)."""
+    import os
+
+    from helpers import cli_in
+
+    (tmp_path / "mid_test.ccl").write_bytes(b'fn test_a() { assert_eq("\xff", ""); }\n')
+    r = cli_in(tmp_path, "test", "mid_test.ccl")
+    assert r.exit_code == 1 and "E0107" in r.output and "X9999" not in r.output, r.output
+    name = os.fsdecode(b"\xfe_test.ccl")                  # a surrogate-escaped name, as the OS gives it
+    (tmp_path / name).write_text("fn test_a() { assert_eq(1, 1); }\nfn run() -> Integer { 1 }\n")
+    for args in (["check", name], ["test", name], ["run", name, "--json"], ["disasm", name], ["compile", name, "-o", "x.cclb"]):
+        r = cli_in(tmp_path, *args)
+        assert r.exit_code == 0 and "X9999" not in r.output, (args, r.output)
+    assert "\ufffd_test.ccl" in cli_in(tmp_path, "disasm", name).output

@@ -77,3 +77,21 @@ def test_the_repository_practises_what_it_preaches():
     shipped = [*ROOT.glob("contracts/**/*.ccl"), *ROOT.glob("stdlib/**/*.ccl")]
     unformatted = [str(p) for p in shipped if format_source(p.read_text()) != p.read_text()]
     assert not unformatted, unformatted
+
+
+def test_fmt_refuses_to_change_what_a_file_says(tmp_path):
+    """Second adversarial review: a CRLF inside a string became LF, and formatting pushed a
+    valid file past the size limit. fmt now compares the syntax trees and leaves the file."""
+    from helpers import cli_in
+
+    crlf = b'fn run() -> String { "a\r\nb" }\n'
+    (tmp_path / "crlf.ccl").write_bytes(crlf)
+    r = cli_in(tmp_path, "fmt", "crlf.ccl")
+    assert r.exit_code == 1 and "U0710" in r.output and (tmp_path / "crlf.ccl").read_bytes() == crlf
+    line = "a=" + "+".join(["a"] * 60) + ";\n"
+    dense = "fn run() -> Integer {\nlet a = 1;\n" + line * (60_000 // len(line)) + "a\n}\n"
+    (tmp_path / "dense.ccl").write_text(dense)
+    assert cli_in(tmp_path, "check", "dense.ccl").exit_code == 0
+    r = cli_in(tmp_path, "fmt", "dense.ccl")
+    assert r.exit_code == 1 and "U0710" in r.output and "L0500" not in r.output.split("U0710")[0], r.output
+    assert (tmp_path / "dense.ccl").read_text() == dense

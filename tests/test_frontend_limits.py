@@ -62,8 +62,8 @@ def test_constants_that_double_are_refused_before_they_grow():
 
 
 def test_an_array_constant_written_out_at_every_use_is_bounded():
-    big = "[" + ", ".join(["7"] * 1000) + "]"
-    uses = "\n".join("    n = n + A.length();" for _ in range(9000))
+    big = "[" + ", ".join(["7"] * 10_000) + "]"
+    uses = "\n".join("    n = n + A.length();" for _ in range(1200))
     d = diagnostic(f"const A: Array<Integer> = {big};\nfn run() -> Integer {{\n    let n = 0;\n{uses}\n    n\n}}\n")
     assert d.code == "L0507" and d.span.line > 2
 
@@ -81,3 +81,22 @@ def test_a_source_of_exactly_the_limit_is_accepted():
     assert len(text.encode()) == limits.source_bytes_max
     build(text, "edge.ccl")
     assert diagnostic(text + " ").code == "L0500"
+
+
+def test_a_program_with_its_imports_is_within_one_source_limit(tmp_path):
+    """Second adversarial review: 63 imports of 256 KiB each took 84 s to check; the limit now
+    holds for a file and everything it imports together (L0500 at the import that passes it)."""
+    from helpers import cli_in
+
+    from ccl import limits
+
+    per = limits.program_source_bytes_max // 3
+    for i in range(4):
+        body = "".join(f"fn f{i}_{j}() -> Integer {{ {j} }}\n" for j in range(per // 30))
+        (tmp_path / f"m{i}.ccl").write_text(body[:per - 100].rsplit("\n", 2)[0] + "\n")
+    (tmp_path / "main.ccl").write_text("".join(f'import "m{i}.ccl";\n' for i in range(4))
+                                       + "fn run() -> Integer { 1 }\n")
+    r = cli_in(tmp_path, "check", "main.ccl", "--json")
+    assert r.exit_code == 3 and '"code": "L0500"' in r.output and 'at \\"m' in r.output, r.output
+    (tmp_path / "main.ccl").write_text('import "m0.ccl";\nimport "m1.ccl";\nfn run() -> Integer { 1 }\n')
+    assert cli_in(tmp_path, "check", "main.ccl").exit_code == 0

@@ -209,3 +209,42 @@ def test_governance_over_http_replays(node):
 
         assert block["payload"]["caller"] == G.coop(Ledger(EngineState(tx), 0))["coop"]
     assert all(step.ok for step in replay(ws.store, live=True))
+
+
+# Issue 12, second adversarial review: the node took `true`, "7" and 3.0 as amounts and recorded
+# them, and answered a lone surrogate or a call on a receipt's CID with 500 X9999.
+
+@pytest.mark.parametrize("amount", [True, "7", "  8 ", "1_0", 3.0])
+def test_an_amount_of_the_wrong_json_type_is_refused_and_nothing_is_recorded(node, amount):
+    ws, client = node
+    before = client.get("/api/v1/dag/head").json()
+    r = call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": amount})
+    assert r.status_code == 422 and r.json()["code"] == "U0702", r.text
+    assert client.get("/api/v1/dag/head").json() == before
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/proposals", {"kind": "\ud800", "args": []}),
+    ("/api/v1/proposals", {"kind": "Amendment", "args": [], "method": "\ud800"}),
+    ("/api/v1/contracts", {"source": "fn run() -> Integer { 1 }", "name": "\ud800"}),
+    ("/api/v1/contracts", {"source": "fn run() -> String { \"\ud800\" }"}),
+    ("/api/v1/credit/issue", {"to": "\udfff", "amount": 1}),
+])
+def test_a_lone_surrogate_anywhere_in_a_body_is_a_usage_error(node, path, body):
+    ws, client = node
+    before = client.get("/api/v1/dag/head").json()
+    data = json.dumps(body).encode()                  # json.dumps writes the surrogate as \ud800
+    h = {"content-type": "application/json", **sign(ANA, "POST", path, data, int(time.time()), None)}
+    r = client.request("POST", path, content=data, headers=h)
+    assert r.status_code == 422 and r.json()["code"] == "U0702", r.text
+    assert "lone surrogate" in r.json()["detail"]
+    assert client.get("/api/v1/dag/head").json() == before
+
+
+def test_calling_a_block_that_is_not_a_module_is_not_found(node):
+    ws, client = node
+    receipt = call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 1}).json()["receipt"]
+    before = client.get("/api/v1/dag/head").json()
+    r = call(client, ANA, "POST", f"/api/v1/contracts/{receipt}/call", {"function": "run"})
+    assert r.status_code == 404 and r.json()["code"] == "U0701", r.text
+    assert client.get("/api/v1/dag/head").json() == before

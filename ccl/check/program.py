@@ -132,6 +132,7 @@ class Program:
     prelude: set = attrs.Factory(set)            # built-in structs this program did not declare
     prelude_checks: list = attrs.Factory(list)   # (name, fields) the program's own declaration must match
     type_ids: object = None                      # codegen's struct indexes and variant type codes
+    source_bytes: int = 0                        # of every file read, for limits.program_source_bytes_max
 
     def entry(self, name: str) -> FnInfo:
         """Find an entry point by name: `run`, `transfer`, or `Coop::transfer`."""
@@ -159,6 +160,7 @@ Loader = Callable[[str, str], tuple[str, str]]   # (import path, importing file)
 def stage_collect(root: A.Module, load: Optional[Loader], parse) -> Program:
     scope = ModuleScope(root.file, root, "")
     program = Program(root=scope)
+    program.source_bytes = root.size
     loaded: dict[str, ModuleScope] = {root.file: scope}
     _collect_module(program, scope, load, parse, loaded, [root.file])
     _add_prelude(program)
@@ -221,6 +223,12 @@ def _collect_import(program, scope, item, load, parse, loaded, stack):
     if canonical in stack:
         cycle = " → ".join([*stack[stack.index(canonical):], canonical])
         raise error("E0215", f"import cycle: {cycle}", item.span)
+    if canonical not in loaded:
+        program.source_bytes += len(text.encode("utf-8", "surrogatepass"))
+        if program.source_bytes > limits.program_source_bytes_max:
+            raise error("L0500", f"the program's source, with what it imports, is over "
+                        f"{limits.program_source_bytes_max} bytes (at \"{item.path}\")", item.span,
+                        "a program and its imports together are limited so that checking it stays fast")
     alias = item.alias or canonical.rsplit("/", 1)[-1].removesuffix(".ccl")
     if alias in scope.imports:
         raise error("E0200", f"two imports are both named `{alias}`", item.span, "use `as` to rename one")

@@ -112,7 +112,7 @@ def _compiler_stamp() -> str:
 
 def _key(path: str, text: str) -> str:
     h = hashlib.sha256()
-    h.update(f"ccl {__version__}\0{_compiler_stamp()}\0{os.path.abspath(path)}\0".encode())
+    h.update(f"ccl {__version__}\0{_compiler_stamp()}\0{os.path.abspath(path)}\0".encode("utf-8", "surrogateescape"))
     h.update(text.encode())
     return h.hexdigest()
 

@@ -373,6 +373,9 @@ def check(files, syntax_only, as_json):
     failures = []
     results = []
     for path in files:
+        from ccl.diag import printable_name
+
+        shown = printable_name(path)
         try:
             text = read_source(path)
             if syntax_only:
@@ -380,13 +383,13 @@ def check(files, syntax_only, as_json):
                     parse(text, path)
             else:
                 compile_source(text, path, Loader())
-            results.append({"file": path, "ok": True})
+            results.append({"file": shown, "ok": True})
             if not as_json:
-                click.echo(f"ok  {path}")
+                click.echo(f"ok  {shown}")
         except CclError as e:
             f = compile_failure(e, path)
             failures.append(f)
-            results.append({"file": path, "ok": False, "error": f.diagnostic.to_json()})
+            results.append({"file": shown, "ok": False, "error": f.diagnostic.to_json()})
             if not as_json:
                 report(f.diagnostic, f.source, False)
     if as_json:
@@ -466,17 +469,29 @@ def fmt(files, check, show_diff, as_json):
     from ccl.syntax.fmt import format_source
     from ccl.syntax.parse import parse
 
+    from ccl.syntax.dump import dump
+
     changed = []
     for path in files:
         try:
             text = read_source(path)
             with deep_recursion():
-                parse(text, path)                  # never reformat what does not parse
+                before = dump(parse(text, path))   # never reformat what does not parse
         except CclError as e:
             raise compile_failure(e, path) from None
         new = format_source(text)
         if new == text:
             continue
+        try:                                       # nor write what would mean something else
+            with deep_recursion():
+                same = dump(parse(new, path)) == before
+        except CclError as e:
+            raise Failure(Diagnostic("usage", "U0710", f"{path}: formatting it would give a file ccl refuses: "
+                                     f"{e.diagnostic.message}", Span(path), ("leave its layout as it is",)), 1) from None
+        if not same:
+            raise Failure(Diagnostic("usage", "U0710", f"{path}: formatting it would change what it says "
+                                     "(a string with a carriage return in it, say)", Span(path),
+                                     ("leave its layout as it is; the file was not changed",)), 1)
         changed.append(path)
         if show_diff:
             click.echo("".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True),

@@ -17,6 +17,8 @@ from xml.sax.saxutils import quoteattr
 
 import click
 
+from ccl.diag import printable_name
+
 TEST_TIME = 1_767_225_600          # 2026-01-01T00:00:00Z
 TEST_SEED = b"ccl test member".ljust(32, b".")
 
@@ -44,7 +46,7 @@ def run_file(path: Path) -> list[dict]:
     try:
         verified = build_file(str(path))
     except CclError as e:
-        return [{"file": str(path), "name": "<compile>", "ok": False, "gas_used": 0, "seconds": 0.0,
+        return [{"file": printable_name(str(path)), "name": "<compile>", "ok": False, "gas_used": 0, "seconds": 0.0,
                  "error": e.diagnostic}]
     member = Identity.from_seed("tester", TEST_SEED)
     results = []
@@ -59,7 +61,7 @@ def run_file(path: Path) -> list[dict]:
         store.close()
         r = outcome.run
         error = outcome.error or (None if r.ok else r.error)
-        results.append({"file": str(path), "name": f.name, "ok": error is None, "gas_used": r.gas_used,
+        results.append({"file": printable_name(str(path)), "name": f.name, "ok": error is None, "gas_used": r.gas_used,
                         "seconds": time.perf_counter() - started, "error": error})
     return results
 
@@ -114,8 +116,8 @@ def register(cli) -> None:
                     source = None
                     try:
                         source = Path(e.span.file if e.span.file and e.span.line else r["file"]).read_text()
-                    except OSError:
-                        pass
+                    except (OSError, UnicodeDecodeError):
+                        pass                # the diagnostic is shown without its source line
                     d = e if e.span.file else Diagnostic(e.kind, e.code, e.message, Span(r["file"], e.span.line,
                                                                                           e.span.col), e.hints)
                     if d.span.file in ("", "<input>") or not d.span.file.endswith(".ccl"):

@@ -20,7 +20,7 @@ from typing import Any, Optional
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from ccl import canon, dag
 from ccl.diag import CclError, Diagnostic
@@ -34,31 +34,66 @@ STATUS = {"usage": 400, "parse": 422, "type": 422, "runtime": 409, "gas": 409, "
 
 
 def problem(status: int, code: str, title: str, detail: str, kind: str = "") -> JSONResponse:
+    title, detail = _printable(title), _printable(detail)
     body = {"type": f"https://ccl.coop/errors/{code}", "title": title, "status": status, "detail": detail,
             "code": code, **({"kind": kind} if kind else {})}
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _printable(text: str) -> str:
+    """A refusal may echo what the client sent: a lone surrogate is written as its escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _no_surrogates(value, where: str = "body") -> None:
+    stack = [(value, where)]
+    while stack:
+        v, at = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{at} holds a lone surrogate (a \\uD800–\\uDFFF escape that is not half "
+                                 "of a pair): text must be Unicode characters") from None
+        elif isinstance(v, dict):
+            stack.extend((x, f"{at}.{k}") for k, x in v.items())
+            stack.extend((k, f"{at} key") for k in v if isinstance(k, str))
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, f"{at}[{i}]") for i, x in enumerate(v))
+
+
+class Body(BaseModel):
+    """Every request body: strict types (an amount is a JSON integer, never `true`, `"7"` or
+    `3.0`) and Unicode text only."""
+
+    model_config = ConfigDict(strict=True)
+
+    @model_validator(mode="after")
+    def _unicode(self):
+        _no_surrogates(self.model_dump())
+        return self
 
 
 def from_diagnostic(d: Diagnostic) -> JSONResponse:
     return problem(STATUS.get(d.kind, 400), d.code, d.kind + " error", d.message, d.kind)
 
 
-class Transfer(BaseModel):
+class Transfer(Body):
     to: str
     amount: int
 
 
-class HoursLog(BaseModel):
+class HoursLog(Body):
     member: str
     minutes: int
     description: str
 
 
-class Record(BaseModel):
+class Record(Body):
     record: str
 
 
-class CurrencyCreate(BaseModel):
+class CurrencyCreate(Body):
     symbol: str
     name: str
     cap: int = 2**63 - 1
@@ -67,72 +102,72 @@ class CurrencyCreate(BaseModel):
     period_days: int = 30
 
 
-class Mint(BaseModel):
+class Mint(Body):
     to: str
     amount: int
 
 
-class Amount(BaseModel):
+class Amount(Body):
     amount: int
 
 
-class LoanRequest(BaseModel):
+class LoanRequest(Body):
     amount: int
     purpose: str
     term_days: int
 
 
-class Ballot(BaseModel):
+class Ballot(Body):
     ballot: str                           # a signed ballot (ccl.governance.sign_ballot)
 
 
-class Member(BaseModel):
+class Member(Body):
     member: str
 
 
-class AidRequest(BaseModel):
+class AidRequest(Body):
     category: str
     quantity: int
     urgency: int = 5
     location: str = ""
 
 
-class AidOffer(BaseModel):
+class AidOffer(Body):
     category: str
     quantity: int
     location: str = ""
 
 
-class ContractSource(BaseModel):
+class ContractSource(Body):
     source: str
     name: str = "contract.ccl"
 
 
-class Call(BaseModel):
+class Call(Body):
     function: str
     args: list[Any] = []
 
 
-class Args(BaseModel):
+class Args(Body):
     args: list[Any] = []
 
 
-class Limits(BaseModel):
+class Limits(Body):
     member: str
     floor: int
     ceiling: int
 
 
-class Policy(BaseModel):
+class Policy(Body):
     key: str
     value: int
 
 
-class Role(BaseModel):
+class Role(Body):
     role: str
 
 
-class ProposalOpen(BaseModel):
+class ProposalOpen(Body):
     kind: str                             # a kind of the adopted bylaws: `Kind` or `Contract::Kind`
     args: list[Any] = []
     method: str = "binary"
@@ -475,4 +510,7 @@ def _load_module(workspace, cid: str):
         data = tx.get_block(cid)
     if data is None:
         return None
-    return verify(module_from_cbor(canon.decode(data), cid), cid)
+    try:
+        return verify(module_from_cbor(canon.decode(data), cid), cid)
+    except (CclError, canon.DagCborError):
+        return None                     # a block that is not a module (a receipt, say)

@@ -440,3 +440,4 @@ class Module:
     file: str
     items: tuple
     span: Span
+    size: int = 0               # bytes of source, for the whole-program limit

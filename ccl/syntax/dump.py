@@ -24,7 +24,7 @@ def _dump(node, indent, out, label):
         where = f"@{span.line}:{span.col}" if span is not None else ""
         scalars, children = [], []
         for field in attrs.fields(type(node)):
-            if field.name in ("span", "file") or field.name.endswith(("_span", "_spans")):
+            if field.name in ("span", "file", "size") or field.name.endswith(("_span", "_spans")):
                 continue
             v = getattr(node, field.name)
             if _is_scalar(v):

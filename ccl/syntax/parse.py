@@ -9,6 +9,7 @@ Imports ccl.diag, ccl.limits and ccl.syntax.ast only.
 
 from __future__ import annotations
 
+import attrs
 import re
 import threading
 from functools import lru_cache
@@ -29,6 +30,13 @@ _PRE = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/|[()\[\]{}\n]', re.S)
 def precheck(text: str, file: str) -> None:
     """Reject oversize sources and over-deep bracket nesting before building anything."""
     size = len(text.encode("utf-8", "surrogatepass"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:     # a lone surrogate: only a str handed in (the HTTP API) has one
+        line = text.count("\n", 0, e.start) + 1
+        col = e.start - (text.rfind("\n", 0, e.start) + 1) + 1
+        raise error("E0107", "source holds a lone surrogate (U+D800–U+DFFF), which is not Unicode text",
+                    Span(file, line, col), "send the source as valid UTF-8") from None
     if size > limits.source_bytes_max:
         raise error("L0500", f"source is {size} bytes; the limit is {limits.source_bytes_max}",
                     Span(file, 1, 1), "split the contract into files joined with `import`")
@@ -679,7 +687,8 @@ def parse_unbounded(text: str, file: str = "<input>") -> A.Module:
         _BUILD.file = file
         _BUILD.depth = {}
         try:
-            return parser.parse(text)
+            module = parser.parse(text)
+            return attrs.evolve(module, size=len(text.encode("utf-8", "surrogatepass")))
         except UnexpectedInput as e:
             raise _convert(e, text, file) from None
         except VisitError as e:                  # raised inside a callback
