@@ -248,3 +248,22 @@ def test_calling_a_block_that_is_not_a_module_is_not_found(node):
     r = call(client, ANA, "POST", f"/api/v1/contracts/{receipt}/call", {"function": "run"})
     assert r.status_code == 404 and r.json()["code"] == "U0701", r.text
     assert client.get("/api/v1/dag/head").json() == before
+
+
+@pytest.mark.parametrize("data", [b'{"to": "\xff\xfe", "amount": 1}', b"[" * 5000, b'{"to": "x", "amount": ' + b"9" * 5000 + b"}"])
+def test_a_body_that_is_not_json_is_problem_json(node, data):
+    """Second adversarial review: these were FastAPI's plain `{"detail": …}` 400s."""
+    ws, client = node
+    before = client.get("/api/v1/dag/head").json()
+    path = "/api/v1/credit/issue"
+    h = {"content-type": "application/json", **sign(ANA, "POST", path, data, int(time.time()), None)}
+    r = client.request("POST", path, content=data, headers=h)
+    assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert r.json()["code"] in ("U0702", "E0218"), r.text
+    assert client.get("/api/v1/dag/head").json() == before
+
+
+def test_an_unknown_route_is_problem_json(node):
+    ws, client = node
+    r = client.get("/api/v1/no-such-thing")
+    assert r.status_code == 404 and r.json()["code"] == "U0701"

@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, model_validator
+from starlette.exceptions import HTTPException
 
 from ccl import canon, dag
 from ccl.diag import CclError, Diagnostic
@@ -228,6 +229,14 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     async def invalid(request: Request, exc: RequestValidationError):
         where = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
         return problem(422, "U0702", "invalid request body", where, "usage")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        # a body that is not JSON at all (bad UTF-8, nested past the parser's limit), an unknown
+        # route, a wrong method: problem+json like every other refusal
+        code = {400: "U0702", 404: "U0701"}.get(exc.status_code, "U0700")
+        return problem(exc.status_code, code, "bad request" if exc.status_code == 400 else "not found"
+                       if exc.status_code == 404 else "refused", str(exc.detail), "usage")
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
