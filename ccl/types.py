@@ -68,6 +68,16 @@ def is_any(t: T) -> bool:
     return t.name == "Any" or t.kind == "var"
 
 
+def rigid(t: T, names) -> T:
+    """Inside a generic function's body its type parameters are rigid (kind 'param'): a T is
+    only a T, never an Integer (callers still instantiate them, as kind 'var')."""
+    if t.kind == "var" and t.name in names:
+        return T(t.name, (), "param")
+    if not t.args:
+        return t
+    return T(t.name, tuple(rigid(a, names) for a in t.args), t.kind)
+
+
 def assignable(src: T, dst: T) -> bool:
     """Can a value of type `src` be used where `dst` is expected? (Any matches anything.)"""
     if src == dst or is_any(src) or is_any(dst) or src.name == "Never":
@@ -155,7 +165,7 @@ def parse_signature_type(text: str, type_vars=("T", "K", "V", "E")) -> T:
 
 def to_descriptor(t: T):
     """A CBOR-friendly form: a string for nullary types, a list for applied ones."""
-    tag = t.name if t.kind in ("builtin", "var") else f"{t.kind}:{t.name}"
+    tag = t.name if t.kind in ("builtin", "var", "param") else f"{t.kind}:{t.name}"
     if not t.args:
         return tag
     return [tag, *(to_descriptor(a) for a in t.args)]

@@ -611,3 +611,23 @@ def test_a_module_too_big_to_translate_cheaply_runs_on_the_interpreter():
     assert r.error.code == "G0400"
     small = verify(hand("CONST 0; " + "CONST 0; ADD; " * 10 + "RET"), "hand.cclb")
     assert compiled(small)[0] is not None
+
+
+def test_a_type_parameter_is_only_itself_in_its_function():
+    """Found by the final campaign: `fn id<T>(x: T) -> T { 0 }` passed check (a type parameter
+    matched anything inside its own body) and the verifier refused it. Now the checker refuses
+    it, and generic code that is right still checks, verifies and runs alike."""
+    from ccl.diag import CclError as Err
+    from ccl.pipeline import build
+    from ccl.vm.run import execute
+
+    for bad in ("fn id<T>(x: T) -> T { 0 }", "fn f<T>(x: T) -> Integer { x + 1 }",
+                "fn f<T>(x: T) -> T { let y: T = 3; y }", "fn f<A, B>(a: A, b: B) -> A { b }"):
+        with pytest.raises(Err) as e:
+            build(bad + "\nfn run() -> Integer { 1 }\n", "g.ccl")
+        assert e.value.diagnostic.code == "E0202", (bad, e.value.diagnostic)
+    good = ("fn id<T>(x: T) -> T { let y: T = x; y }\nfn same<A>(a: A, b: A) -> Bool { a == b }\n"
+            "fn first<T>(xs: Array<T>, d: T) -> T { if xs.len() > 0 { xs[0] } else { d } }\n"
+            "fn run() -> Integer { if same(1, 1) { id(first([5], 2)) } else { 0 } }\n")
+    verified = build(good, "g.ccl")
+    assert [execute(verified, "run", [], mode=m, log=lambda _: None).value for m in ("fast", "interp")] == [5, 5]

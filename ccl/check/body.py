@@ -43,7 +43,10 @@ class Cx:
         self.scopes: list[dict[str, Var]] = []
         self.flow = Flow()                        # which variables are assigned here
         self.loops: list[dict] = []
+        names = fn.type_params
+        self.ret = ty.rigid(fn.ret, names) if names else fn.ret
         for name, t in fn.params:
+            t = ty.rigid(t, names) if names else t
             self.vars[name] = Var(self.new_slot(name, t), t, "param")
             self.flow.add(name)
 
@@ -140,17 +143,17 @@ def _initializer_fn(program, state, contract=None) -> FnInfo:
 
 
 def _has_default(program, t: T) -> bool:
-    return t.name in ("Integer", "Bool", "String", "Did", "Array", "Map", "Option", "Any") or t.kind == "var"
+    return t.name in ("Integer", "Bool", "String", "Did", "Array", "Map", "Option", "Any") or t.kind in ("var", "param")
 
 
 def check_function(program: Program, fn: FnInfo) -> None:
     cx = Cx(program, fn)
     body = fn.node.body
-    want = fn.ret if fn.ret != ty.UNIT else None
+    want = cx.ret if cx.ret != ty.UNIT else None
     value = check_block(body, cx, want)
     if want is not None:
         if value is not None:
-            expect(value, fn.ret, _value_span(body), f"the result of `{fn.qualname}`")
+            expect(value, cx.ret, _value_span(body), f"the result of `{fn.qualname}`")
         elif cx.flow.live:
             raise error("E0208", f"`{fn.qualname}` must return {fn.ret} on every path", _end_span(body),
                         "add a `return` (or a final expression) at the end")
@@ -220,7 +223,7 @@ def check_stmt(s, cx: Cx) -> None:
 
 
 def check_let(s: A.Let, cx: Cx) -> None:
-    declared = resolve_type(cx.program, s.type, cx.fn.type_params) if s.type else None
+    declared = ty.rigid(resolve_type(cx.program, s.type, cx.fn.type_params), cx.fn.type_params) if s.type else None
     existing = cx.lookup(s.name)
     if existing is not None and existing.kind in ("loop",):
         raise error("E0206", f"`{s.name}` is a loop variable and cannot be reassigned", s.span)
@@ -379,7 +382,7 @@ def check_for(s: A.For, cx: Cx) -> None:
 
 
 def check_return(s: A.Return, cx: Cx) -> None:
-    ret = cx.fn.ret
+    ret = cx.ret
     if s.value is None:
         if ret != ty.UNIT:
             raise error("E0202", f"`return` needs a value of type {ret}", s.span)
@@ -926,7 +929,7 @@ def check_try(e: A.TryCatch, cx: Cx, want) -> T:
         expect(h, t, e.handler.span, "the `catch` value")
         cx.program.slot[id(e)] = cx.new_slot("<try>", t)
         return ty.join(t, h)
-    ret = cx.fn.ret
+    ret = cx.ret
     if ret.name != "Result":
         raise error("E0202", f"`try` without `catch` passes errors on, so `{cx.fn.qualname}` must return a "
                     f"Result, not {ret}", e.span, "add `catch fallback`")
