@@ -469,14 +469,19 @@ def fmt(files, check, show_diff, as_json):
     from ccl.syntax.fmt import format_source
     from ccl.syntax.parse import parse
 
+    import re
+
     from ccl.syntax.dump import dump
+
+    def tree(text):                              # the syntax tree without positions
+        return re.sub(r"@\d+:\d+", "", dump(parse(text, path)))
 
     changed = []
     for path in files:
         try:
             text = read_source(path)
             with deep_recursion():
-                before = dump(parse(text, path))   # never reformat what does not parse
+                before = tree(text)                # never reformat what does not parse
         except CclError as e:
             raise compile_failure(e, path) from None
         new = format_source(text)
@@ -484,7 +489,7 @@ def fmt(files, check, show_diff, as_json):
             continue
         try:                                       # nor write what would mean something else
             with deep_recursion():
-                same = dump(parse(new, path)) == before
+                same = tree(new) == before
         except CclError as e:
             raise Failure(Diagnostic("usage", "U0710", f"{path}: formatting it would give a file ccl refuses: "
                                      f"{e.diagnostic.message}", Span(path), ("leave its layout as it is",)), 1) from None
