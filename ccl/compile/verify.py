@@ -73,7 +73,8 @@ def verify(module: Module, path: str = "<module>") -> Verified:
 
 # A term is a tuple (constructor, *arguments) or a Var. Constructors: Integer, Bool, String (Did
 # is a String at run time), Unit, Array, Map, Option, Result, struct (name), enum (name),
-# param (a function's type parameter: opaque), rec (the fields of a MKSTRUCT, structural).
+# param (a function's type parameter: opaque). Constructors name their struct or enum
+# (MKSTRUCT, MKVARIANT), so no term is structural.
 INT, BOOL, STR, UNIT = ("Integer",), ("Bool",), ("String",), ("Unit",)
 _NULLARY = {"Integer": INT, "Bool": BOOL, "String": STR, "Did": STR, "Unit": UNIT}
 _ARITY = {"Array": 1, "Option": 1, "Map": 2, "Result": 2}
@@ -109,8 +110,6 @@ def show(t, depth=0) -> str:
                 else "a struct" if t.fields is not None else "an unknown type")
     if t[0] in ("struct", "enum", "param"):
         return t[1]
-    if t[0] == "rec":
-        return "{" + ", ".join(show(x, depth + 1) for x in t[1:]) + "}"
     if len(t) == 1:
         return t[0]
     return f"{t[0]}<{', '.join(show(x, depth + 1) for x in t[1:])}>"
@@ -218,8 +217,6 @@ class Types:
     def fields(self, t):
         if t[0] == "struct":
             return self.structs[t[1]]
-        if t[0] == "rec":
-            return t[1:]
         return None
 
     # unification --------------------------------------------------------------
@@ -296,9 +293,6 @@ class Types:
             a.ref = b
             return True
         if a[0] != b[0]:
-            if {a[0], b[0]} == {"rec", "struct"}:
-                fa, fb = self.fields(a), self.fields(b)
-                return len(fa) == len(fb) and all(self._unify(x, y, depth + 1) for x, y in zip(fa, fb))
             return False
         if a[0] in ("struct", "enum", "param"):
             return a[1] == b[1]
@@ -361,7 +355,7 @@ class Types:
                 except LookupError:
                     pass
             raise LookupError
-        if k in ("struct", "rec"):
+        if k == "struct":
             return [self.default(x, depth + 1) for x in self.fields(t)]
         raise LookupError                   # a type parameter: no value is known to have it
 
