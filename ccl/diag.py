@@ -193,11 +193,24 @@ def did_you_mean(name: str, candidates) -> str:
     return f"did you mean `{close[0]}`?" if close else ""
 
 
+LONE_SURROGATE = ("holds a lone surrogate (a \\uD800–\\uDFFF escape that is not half of a pair): "
+                  "text must be Unicode characters")
+
+
+def lone_surrogate(text: str):
+    """The index of the first lone surrogate in `text`, or None when it is Unicode text. A str
+    from JSON (`"\\ud800"`) or from the OS (a file name that is not UTF-8) can hold one; CBOR,
+    UTF-8 output and every CCL String cannot."""
+    try:
+        text.encode("utf-8")
+        return None
+    except UnicodeEncodeError as e:
+        return e.start
+
+
 def printable_name(file: str) -> str:
     """A file name as a module records it: Unicode text. A name that is not UTF-8 on disk comes
     from the OS with surrogate escapes; its undecodable bytes become U+FFFD."""
-    try:
-        file.encode("utf-8")
+    if lone_surrogate(file) is None:
         return file
-    except UnicodeEncodeError:
-        return file.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return file.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

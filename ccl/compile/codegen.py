@@ -12,7 +12,7 @@ from ccl import limits, types as ty
 from ccl.check.program import FnInfo, Program
 from ccl.compile import opcodes as O
 from ccl.compile.module import Function, Module
-from ccl.diag import Span, error
+from ccl.diag import Span, error, printable_name
 from ccl.hosttable import HOST_TABLE
 from ccl.syntax import ast as A
 
@@ -188,7 +188,7 @@ def _finish(e: Emitter, fn: FnInfo) -> Function:
         name=fn.qualname, params=tuple(ty.to_descriptor(t) for _, t in fn.params),
         ret=ty.to_descriptor(fn.ret), nlocals=len(fn.locals), code=tuple(code), lines=tuple(lines),
         entry=fn.entry, param_names=tuple(n for n, _ in fn.params),
-        local_names=tuple(n for n, _ in fn.locals), file=_printable(_relative(fn.module.file, e.program.root.file)))
+        local_names=tuple(n for n, _ in fn.locals), file=printable_name(_relative(fn.module.file, e.program.root.file)))
 
 
 def _relative(file: str, root: str) -> str:
@@ -766,9 +766,3 @@ _EXPR = {
     A.StructLit: gen_struct_lit, A.Binary: gen_binary, A.Unary: gen_unary, A.Call: gen_call,
     A.GetField: gen_get_field, A.Index: gen_index, A.Match: gen_match, A.TryCatch: gen_try,
 }
-
-
-def _printable(file: str) -> str:
-    from ccl.diag import printable_name
-
-    return printable_name(file)

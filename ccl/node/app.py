@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from starlette.exceptions import HTTPException
 
 from ccl import canon, dag
-from ccl.diag import CclError, Diagnostic
+from ccl.diag import LONE_SURROGATE, CclError, Diagnostic, lone_surrogate
 from ccl.ledger import EngineState, Ledger, Refused
 from ccl.ledger import engines as E
 from ccl.node import auth
@@ -51,11 +51,8 @@ def _no_surrogates(value, where: str = "body") -> None:
     while stack:
         v, at = stack.pop()
         if isinstance(v, str):
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError(f"{at} holds a lone surrogate (a \\uD800–\\uDFFF escape that is not half "
-                                 "of a pair): text must be Unicode characters") from None
+            if lone_surrogate(v) is not None:
+                raise ValueError(f"{at} {LONE_SURROGATE}")
         elif isinstance(v, dict):
             stack.extend((x, f"{at}.{k}") for k, x in v.items())
             stack.extend((k, f"{at} key") for k in v if isinstance(k, str))

@@ -19,7 +19,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ccl import limits
-from ccl.diag import CclError, Span, did_you_mean, error
+from ccl.diag import CclError, Span, did_you_mean, error, lone_surrogate
 from ccl.syntax import ast as A
 
 # ---------------------------------------------------------------- prechecks
@@ -30,13 +30,12 @@ _PRE = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/|[()\[\]{}\n]', re.S)
 def precheck(text: str, file: str) -> None:
     """Reject oversize sources and over-deep bracket nesting before building anything."""
     size = len(text.encode("utf-8", "surrogatepass"))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as e:     # a lone surrogate: only a str handed in (the HTTP API) has one
-        line = text.count("\n", 0, e.start) + 1
-        col = e.start - (text.rfind("\n", 0, e.start) + 1) + 1
+    at = lone_surrogate(text)           # only a str handed in (the HTTP API) can hold one
+    if at is not None:
+        line = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
         raise error("E0107", "source holds a lone surrogate (U+D800–U+DFFF), which is not Unicode text",
-                    Span(file, line, col), "send the source as valid UTF-8") from None
+                    Span(file, line, col), "send the source as valid UTF-8")
     if size > limits.source_bytes_max:
         raise error("L0500", f"source is {size} bytes; the limit is {limits.source_bytes_max}",
                     Span(file, 1, 1), "split the contract into files joined with `import`")

@@ -11,6 +11,7 @@ Result ↔ {"Ok": v} / {"Err": e}, struct ↔ object. Imports leaves and ccl.com
 from __future__ import annotations
 
 from ccl import limits, types as ty
+from ccl.diag import LONE_SURROGATE, lone_surrogate
 from ccl.compile.module import Module
 from ccl.types import T
 
@@ -161,11 +162,8 @@ def _dynamic_from_json(v):
 
 def _unicode(s: str, where: str) -> None:
     """A CCL String is Unicode scalar values: JSON's `\\ud800` escapes can name a lone surrogate."""
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ArgError(f"{where} holds a lone surrogate (a `\\uD800`–`\\uDFFF` escape that is not "
-                       f"half of a pair): text must be Unicode characters") from None
+    if lone_surrogate(s) is not None:
+        raise ArgError(f"{where} {LONE_SURROGATE}")
 
 
 def _json_kind(v) -> str:
