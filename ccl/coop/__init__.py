@@ -192,3 +192,22 @@ def member_price(L: Ledger, member: str, price: int) -> int:
 
 def patronage_notices(L: Ledger, period: str) -> Optional[dict]:
     return L.s.get("coop.patronage", period)
+
+
+# ---------------------------------------------------------------- reads (the operations table's queries)
+
+def member_purchases(L: Ledger, member: str, period: str) -> int:
+    return L.s.get(f"coop.purchases/{period}", member) or 0
+
+
+def work_view(L: Ledger, start: Optional[int] = None, end: Optional[int] = None) -> dict:
+    return {"records": work_records(L, start, end),
+            "contributions": contributions(L, 0 if start is None else start, 2**62 if end is None else end)}
+
+
+def notices_view(L: Ledger, period: str) -> dict:
+    record = patronage_notices(L, period)
+    if record is None:
+        raise Refused("patronage_exists", f"no patronage has been calculated for {period}",
+                      "calculate it with `ccl patronage calculate`")
+    return {"period": period, **record}

@@ -647,3 +647,110 @@ def begin_execution(L: Ledger, actor: str, proposal_id: str) -> dict:
         raise Refused("execution", f"`{p['kind']}` has no execution block")
     L.s.put("gov.proposals", proposal_id, {**p, "executed": L.now, "executed_by": actor})
     return p
+
+
+# ---------------------------------------------------------------- host rows with their own shape (ccl.operations)
+
+def retired(L: Ledger, actor: str, *args) -> bool:
+    """grant_permission / revoke_permission: refused by their `who` (nobody) before this runs."""
+    return False
+
+
+def create_proposal(L: Ledger, actor: str, kind: str) -> str:
+    return open_proposal(L, actor, kind, [])
+
+
+def cast_vote(L: Ledger, actor: str, proposal_id: str, choice: str) -> bool:
+    cast_unsigned(L, L.s.tx, actor, proposal_id, choice)
+    return True
+
+
+def cast_ballot_op(L: Ledger, actor: str, proposal_id: str, ballot: str) -> bool:
+    cast_ballot(L, L.s.tx, actor, proposal_id, ballot)
+    return True
+
+
+def proposal_status(L: Ledger, proposal_id: str) -> str:
+    return status(L, proposal(L, proposal_id))
+
+
+def close_proposal(L: Ledger, proposal_id: str) -> str:
+    """Record the final tally of a proposal whose voting has ended; returns its status."""
+    p = proposal(L, proposal_id)
+    state = status(L, p)
+    if state in ("pending", "active"):
+        raise Refused("voting_open", f"`{proposal_id}` is still {state}")
+    if "final" not in p:
+        L.s.put("gov.proposals", proposal_id, {**p, "final": tally(L, p), "closed": L.now})
+    return state
+
+
+def proposals(L: Ledger) -> list[dict]:
+    return [p for _, p in L.s.scan("gov.proposals")]
+
+
+def proposer_of(L: Ledger, proposal_id) -> Optional[str]:
+    p = L.s.get("gov.proposals", proposal_id) if isinstance(proposal_id, str) else None
+    return p["proposer"] if p else None
+
+
+def kinds(L: Ledger) -> dict[str, dict]:
+    return dict(L.s.scan("gov.kinds"))
+
+
+def role_defs(L: Ledger) -> dict[str, dict]:
+    return dict(L.s.scan("gov.role_defs"))
+
+
+def history(L: Ledger) -> list[dict]:
+    return [h for _, h in L.s.scan("gov.history")]
+
+
+# ---------------------------------------------------------------- reads (the operations table's queries)
+
+def kind_label(p: dict) -> str:
+    return f"{p['contract']}::{p['kind']}" if p["contract"] else p["kind"]
+
+
+def member_list(L: Ledger) -> dict:
+    return {"members": [{**m, "did": d, "roles": roles_of(L, d)} for d, m in members(L)]}
+
+
+def role_list(L: Ledger) -> dict:
+    holders: dict[str, list] = {}
+    for did, _ in members(L):
+        for r in roles_of(L, did):
+            holders.setdefault(r, []).append(did)
+    return {"roles": [{"role": name, **d, "holders": holders.get(name, [])} for name, d in role_defs(L).items()]}
+
+
+def proposal_list(L: Ledger) -> dict:
+    rows = []
+    for p in proposals(L):
+        t = tally(L, p)
+        rows.append({"id": p["id"], "kind": kind_label(p), "status": status(L, p), "tally": t, "ends": p["end"],
+                     "proposer": p["proposer"], "voted": f"{t['participation']}/{t['eligible']}"})
+    return {"proposals": rows}
+
+
+def proposal_view(L: Ledger, proposal_id: str, at: Optional[int] = None) -> dict:
+    if at is not None:
+        L.now = at
+    p = proposal(L, proposal_id)
+    return {"proposal": {k: v for k, v in p.items() if k != "ballots"}, "status": status(L, p),
+            "tally": tally(L, p), "now": L.now, "seconds_left": max(p["end"] - L.now, 0)}
+
+
+def tally_view(L: Ledger, proposal_id: str) -> dict:
+    return {"tally": tally(L, proposal(L, proposal_id))}
+
+
+def bylaws_view(L: Ledger) -> dict:
+    ks, roles = kinds(L), role_defs(L)
+    modules = [{**m, "roles": sorted(r for r, d in roles.items() if d.get("module") == m["cid"]),
+                "kinds": sorted(k for k, d in ks.items() if d.get("module") == m["cid"])} for m in constitution(L)]
+    return {"coop": coop(L), "modules": modules, "amendment": ks.get(AMENDMENT)}
+
+
+def bylaws_history(L: Ledger) -> dict:
+    return {"history": history(L)}

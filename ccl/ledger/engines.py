@@ -10,6 +10,8 @@ only.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from ccl.ledger import Ledger, Refused
 
 CREDIT = "CREDIT"        # the community's mutual-credit unit (minor units)
@@ -145,7 +147,7 @@ def create_currency(ledger: Ledger, actor: str, symbol: str, name: str, policy: 
     unknown = sorted(set(policy) - set(POLICY_KEYS))
     if unknown:
         raise Refused("policy_key", f"`{unknown[0]}` is not a currency policy", "policies: " + ", ".join(POLICY_KEYS))
-    ledger.create_currency(symbol, name, "issued", {"floor": 0, **policy})
+    ledger.create_currency(symbol, name, "issued", {"floor": 0, **dict(policy)})
     return True
 
 
@@ -407,3 +409,63 @@ def approve_claim(ledger: Ledger, actor: str, claim_id: str) -> bool:
     ledger.s.put("claims", claim_id, {**claim, "status": "paid", "approved_by": actor, "paid": ledger.now})
     return True
 
+
+
+# ---------------------------------------------------------------- icn-core's names (ccl.operations)
+
+def record_time_work(ledger: Ledger, actor: str, worker: str, description: str, hours: int, verifier: str) -> str:
+    """icn-core's `record_time_work`: the worker (the caller) logs whole hours for `verifier`."""
+    _own(actor, worker, "record work")
+    if type(hours) is not int or not 0 < hours <= 10_000:
+        raise Refused("positive_amount", "hours of work are between 1 and 10000")
+    return log_hours(ledger, actor, verifier, hours * 60, description)
+
+
+def create_token_class(ledger: Ledger, actor: str, class_id: str, name: str, symbol: str, issuer: str) -> bool:
+    return create_currency(ledger, actor, class_id, name, {})
+
+
+# ---------------------------------------------------------------- reads (the operations table's queries)
+
+def credit_balance_view(ledger: Ledger, member: str, as_of: Optional[int] = None) -> dict:
+    ensure_credit(ledger)
+    return {"member": member, "currency": CREDIT, "balance": ledger.balance(CREDIT, member, as_of)}
+
+
+def credit_history(ledger: Ledger, member: str, limit: int = 50) -> dict:
+    ensure_credit(ledger)
+    return {"member": member, "currency": CREDIT, "history": ledger.history(CREDIT, member, limit)}
+
+
+def hours_balance_view(ledger: Ledger, member: str) -> dict:
+    return {"member": member, "currency": HOURS, "balance": hour_balance(ledger, member)}
+
+
+def hours_history(ledger: Ledger, member: str, limit: int = 50) -> dict:
+    ensure_hours(ledger)
+    return {"member": member, "currency": HOURS, "history": ledger.history(HOURS, member, limit)}
+
+
+def pending_hours(ledger: Ledger, member: str) -> dict:
+    """Hours logged for `member` that wait for their answer."""
+    rows = [hours_claim(ledger, k) for k, c in ledger.s.scan("hours.claims") if c["from"] == member]
+    return {"member": member, "pending": [c for c in rows if c["status"] == "pending"]}
+
+
+def hours_receiver(ledger: Ledger, record) -> Optional[str]:
+    """The member a time-bank record names as having received the work (None: no such record)."""
+    c = ledger.s.get("hours.claims", record) if isinstance(record, str) else None
+    return c["from"] if c is not None else None
+
+
+def currency_balance_view(ledger: Ledger, symbol: str, member: str) -> dict:
+    c = ledger.require_currency(symbol)
+    return {"member": member, "currency": symbol, "balance": ledger.balance(symbol, member), "supply": c["supply"]}
+
+
+def loan_list(ledger: Ledger) -> dict:
+    return {"loans": [{**v, "arrears": _arrears(v, ledger.now)} for v in loans(ledger)]}
+
+
+def loan_view(ledger: Ledger, loan_id: str) -> dict:
+    return {"loan": {**_loan(ledger, loan_id), "arrears": loan_arrears(ledger, loan_id)}}
