@@ -2,7 +2,12 @@
 
     from ccl.client import NodeClient
     node = NodeClient("http://127.0.0.1:8080", identity)
-    node.post("/api/v1/credit/issue", {"to": "did:key:…", "amount": 100})
+    node.credit_issue(to="did:key:…", amount=10_000)        # 100.00 CREDIT, in cents
+    node.credit_balance(member="did:key:…")                 # {"ok": true, "balance": …}
+
+Every co-op operation with a route is a method, named as its command is (`ccl credit issue` →
+`credit_issue`), made from the operations table (ccl.operations); amounts are minor units and
+members DIDs, as over HTTP. `get` and `post` reach any route.
 
 Errors come back as `NodeError` carrying the problem+json body (kind, code, detail).
 """
@@ -11,6 +16,8 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Callable
+from urllib.parse import quote
 
 import httpx
 
@@ -45,6 +52,31 @@ class NodeClient:
 
     def post(self, path: str, body=None) -> dict:
         return self.request("POST", path, body if body is not None else {})
+
+    def operation(self, name: str, values: dict) -> dict:
+        """Call the route of an operation (its name, or its command's function name) with `values`."""
+        from ccl.node.ops import PREFIX, path_inputs
+        from ccl.operations import BY_ENTRY, BY_NAME
+
+        op = BY_ENTRY.get(name) or BY_NAME.get(name)
+        if op is None or op.command is None or op.command.route is None:
+            raise AttributeError(f"no operation `{name}` with a route")
+        method, path = op.command.route
+        in_path = path_inputs(path)
+        missing = [i.name for i in op.command.inputs if i.kind == "arg" and values.get(i.name) is None]
+        if missing:
+            raise TypeError(f"{name} needs {', '.join(missing)}")
+        for n in in_path:
+            path = path.replace("{" + n + "}", quote(str(values[n]), safe=":@"))
+        body = {k: v for k, v in values.items() if k not in in_path and v is not None}
+        return self.request(method, PREFIX + path, body if method != "GET" else None)
+
+    def __getattr__(self, name: str) -> Callable[..., dict]:
+        from ccl.operations import BY_ENTRY
+
+        if name.startswith("_") or name not in BY_ENTRY:
+            raise AttributeError(name)
+        return lambda **values: self.operation(name, values)
 
     def close(self) -> None:
         self.http.close()

@@ -172,7 +172,34 @@ def api_page() -> str:
     return "\n".join(out) + "\n"
 
 
-PAGES = {"reference/host.md": host_page, "reference/opcodes.md": opcodes_page, "errors.md": errors_page,
+def operations_page() -> str:
+    """Every co-op operation once: its command, route, host function and who may do it."""
+    from ccl.operations import OPS
+
+    out = ["# Co-op operations", "",
+           "Generated from `ccl/operations.py` by `python -m ccl.docgen` — do not edit.", "",
+           "Every operation of the engines, declared once: the command members type, the node's route",
+           "(under `/api/v1`), the host function a contract calls, and who may do it (checked in one place,",
+           "before anything runs: see [host functions](host.md) for the grammar). Commands that change",
+           "state run the shipped bylaw `std/operations.ccl` and are kept as signed receipts.", ""]
+    for engine in ("ledger", "governance", "coop", "aid"):
+        out += [f"## {engine}", "", "| operation | command | route | host function | who may | what it does |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        for op in OPS:
+            if op.engine != engine:
+                continue
+            c = op.command
+            command = f"`ccl {c.cli}`" if c else "—"
+            route = f"`{c.http}`" if c and c.http else "—"
+            host = f"`{op.sig}`" if op.sig else "—"
+            who = op.permission.replace("{", "`{").replace("}", "}`")
+            doc = (c.doc if c and c.doc else op.doc).replace("|", "\\|")
+            out.append(f"| {op.name} | {command} | {route} | {host} | {who} | {doc} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+PAGES = {"reference/operations.md": operations_page, "reference/host.md": host_page, "reference/opcodes.md": opcodes_page, "errors.md": errors_page,
          "reference/cli.md": cli_page, "reference/api.md": api_page}
 
 
@@ -183,6 +210,11 @@ def all_pages() -> dict:
 
 
 def main() -> None:
+    from ccl.operations import operations_source
+
+    stdlib = Path(__file__).resolve().parent.parent / "stdlib" / "operations.ccl"
+    stdlib.write_text(operations_source())
+    print(f"wrote {stdlib}")
     docs = Path(__file__).resolve().parent.parent / "docs"
     for name, text in all_pages().items():
         path = docs / name

@@ -75,6 +75,8 @@ class Command:
     action: Optional[str] = None            # a governance action: `module:function` in ccl.api.actions
     who: str = "anyone"                     # who may (reads and actions; writes: the host row's)
     returns: str = ""                       # what the command answers (CCL type; writes: the row's)
+    cli_inputs: Optional[tuple] = None      # what the CLI asks for instead of `inputs` …
+    prepare: str = ""                       # … and `module:function` that turns them into `inputs`
 
     @property
     def entry(self) -> str:
@@ -241,7 +243,7 @@ OPS: tuple[Op, ...] = (
                       opt("decimals", "Integer", 0, "Digits after the point when amounts are shown (0–8)."),
                       http="POST /currencies",
                       body=('let policy: Map<String, Integer> = map_new();\n    policy["cap"] = cap;\n'
-                            '    policy["transferable"] = if soulbound { 0 } else { 1 };\n'
+                            '    policy["transferable"] = 1;\n    if soulbound { policy["transferable"] = 0; }\n'
                             '    policy["demurrage_bps"] = demurrage_bps;\n    policy["period_days"] = period_days;\n'
                             '    if decimals != 0 { policy["decimals"] = decimals; }\n'
                             '    create_currency(symbol, name, policy)'),
@@ -416,7 +418,10 @@ OPS: tuple[Op, ...] = (
           command=Command("proposal vote", (arg("proposal", "String"), arg("ballot", "String")),
                           "Vote yes|no|abstain|block — or, for proposals with options, a JSON list (ranked, approval) "
                           "or object (quadratic, score). The ballot is signed with your key.",
-                          "POST /proposals/{proposal}/vote", says="{caller} voted on {proposal}")),
+                          "POST /proposals/{proposal}/vote", says="{caller} voted on {proposal}",
+                          cli_inputs=(arg("proposal", "String"), arg("choice", "String"),
+                                      opt("reason", "String", "", "Why — kept with the ballot.")),
+                          prepare="ccl.api.actions:sign_vote")),
     _host("proposal_status(proposal: String) -> String", "icn::governance::proposal_status", (200, 0), "read",
           "pending, active, defeated, succeeded, executed, cancelled or expired.", f"{G}:proposal_status",
           engine="governance"),
@@ -483,6 +488,8 @@ OPS: tuple[Op, ...] = (
           http="GET /proposals/{proposal}/tally"),
     _read("bylaws show", "governance", "The adopted modules (pinned by CID) with their contracts, roles and kinds.",
           f"{G}:bylaws_view", View("custom", render="ccl.cli.pages:bylaws"), http="GET /bylaws"),
+    _read("bylaws diff", "governance", "What adopting FILE would change against the adopted version of its contracts.",
+          "ccl.api.actions:diff_view", View("custom", render="ccl.cli.pages:diff"), (arg("file", "String", "file"),)),
     _read("bylaws history", "governance", "Every change to the constitution, oldest first.", f"{G}:bylaws_history",
           View("table", "history", columns=(("time", "time"), ("op", ""), ("cid", "cid"), ("contracts", "list"),
                                             ("via", "")), title="the constitution's history"),
@@ -591,18 +598,35 @@ OPS: tuple[Op, ...] = (
           View("custom", render="ccl.cli.pages:aid"), http="GET /aid"),
 )
 
+# The command groups' help (`ccl credit --help`).
+GROUPS: dict[str, str] = {
+    "credit": "Mutual credit: issue, transfer, balances, limits, history.",
+    "hours": "The time bank: log, confirm, decline, trade, balance, history.",
+    "currency": "Local currencies: create, mint, burn, transfer, balance, policy.",
+    "loan": "Loans: request, evaluate, approve (disburse), repay, list, show.",
+    "pool": "Risk pools: create, join, contribute, claim, approve.",
+    "member": "Members: add, remove, set facts, list.",
+    "role": "Roles from the bylaws: grant, revoke, list.",
+    "proposal": "Proposals: open, vote, list, show, tally, close, cancel, execute.",
+    "bylaws": "The constitution: what is in force, its history, what a new version would change.",
+    "work": "Labour records that feed the profit split: log, list.",
+    "patronage": "Patronage dividends: rule, calculate, notices.",
+    "coop": "The co-op's policy, profit distribution and member analytics.",
+    "aid": "Mutual aid: request, offer, match, list, fulfil, settings.",
+}
+
 BY_NAME: dict[str, Op] = {op.name: op for op in OPS}
 COMMANDS: tuple[Op, ...] = tuple(op for op in OPS if op.command is not None)
+
+
+# Commands by their function name (`credit_issue`): the client's methods and std/operations.ccl.
+BY_ENTRY: dict[str, Op] = {op.command.entry: op for op in COMMANDS if op.command is not None}
 
 
 def host_op(name: str) -> Op:
     op = BY_NAME[name]
     assert op.sig is not None, name
     return op
-
-
-def ccl_type(t: str) -> str:
-    return t
 
 
 def operations_source() -> str:

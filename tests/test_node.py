@@ -119,7 +119,7 @@ def test_openapi_document(node):
     ws, client = node
     doc = client.get("/api/v1/openapi.json").json()
     paths = set(doc["paths"])
-    for p in ("/api/v1/credit/issue", "/api/v1/proposals/{pid}/vote", "/api/v1/contracts/{cid}/call",
+    for p in ("/api/v1/credit/issue", "/api/v1/proposals/{proposal}/vote", "/api/v1/contracts/{cid}/call",
               "/api/v1/dag/head", "/api/v1/health", "/api/v1/aid/requests", "/api/v1/loans"):
         assert p in paths
 
@@ -170,7 +170,7 @@ def test_the_cli_drives_a_remote_node(tmp_path, monkeypatch):
         run = lambda *a: CliRunner().invoke(cli, ["--node", url, *a], catch_exceptions=False)
         r = run("credit", "issue", "--as", "ana", BO.did, "25")
         assert r.exit_code == 0, r.output
-        assert run("credit", "balance", ana).stdout.strip() == "-25"
+        assert run("credit", "balance", ana).stdout.strip() == "-25.00 CREDIT"
         (member_dir / "hello.ccl").write_text('fn run() -> String { "hello from the node" }')
         assert run("run", "hello.ccl", "--as", "ana").stdout.strip() == "hello from the node"
         r = run("credit", "transfer", "--as", "ana", BO.did, "1000000000", "--json")

@@ -1008,12 +1008,26 @@ def dag_export(car, as_json):
         click.echo(f"wrote {count} blocks to {car} (root {head})")
 
 
-from ccl.cli import bank, coop, gov, testing  # noqa: E402  (register the engines' commands)
+from ccl.cli import ops, testing  # noqa: E402  (register the engines' commands, made from the table)
 
-bank.register(cli)
-gov.register(cli)
-coop.register(cli)
+ops.register(cli)
 testing.register(cli)
+
+
+def _retired(name: str):
+    @cli.command(name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    @click.argument("ignored", nargs=-1, type=click.UNPROCESSED)
+    @guarded
+    def command(ignored):
+        raise Failure(Diagnostic(
+            "usage", "U0708", f"`ccl {name}` is retired: permissions come only from the roles the adopted bylaws "
+            "declare", Span(), ("give the member a role whose `can:` lists the permission: "
+                                "`ccl role grant MEMBER ROLE` (see docs/governance.md, How authority works)",)), 2)
+    command.__doc__ = "Retired: permissions come from roles (`ccl role grant`)."
+
+
+_retired("grant")
+_retired("revoke")
 
 
 def main() -> None:

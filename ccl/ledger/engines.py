@@ -132,7 +132,7 @@ def hour_balance(ledger: Ledger, member: str) -> int:
 
 # ---------------------------------------------------------------- local currencies
 
-POLICY_KEYS = ("cap", "transferable", "demurrage_bps", "period_days", "floor", "ceiling")
+POLICY_KEYS = ("cap", "transferable", "demurrage_bps", "period_days", "floor", "ceiling", "decimals")
 
 
 # the engines' own units: mutual credit and hours (created on first use), and the worker co-op's
@@ -469,3 +469,13 @@ def loan_list(ledger: Ledger) -> dict:
 
 def loan_view(ledger: Ledger, loan_id: str) -> dict:
     return {"loan": {**_loan(ledger, loan_id), "arrears": loan_arrears(ledger, loan_id)}}
+
+
+def currency_decimals(ledger: Optional[Ledger], symbol: str) -> int:
+    """Digits after the point when amounts of `symbol` are shown: CREDIT is kept in cents, HOURS
+    in minutes (shown as hours and minutes), an issued currency as its `decimals` policy says
+    (without a ledger to ask: 0)."""
+    if symbol == CREDIT:
+        return 2
+    c = ledger.currency(symbol) if ledger is not None else None
+    return int(c["policy"].get("decimals", 0)) if c is not None else 0

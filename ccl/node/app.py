@@ -3,9 +3,10 @@
 Why FastAPI: the OpenAPI document — and so the API reference — is generated from the route
 declarations, so it cannot drift from what the node serves; it runs on uvicorn (ASGI).
 
-Every state-changing request is signed by the member (ccl.node.auth) and runs as a call of one of
-the shipped bylaws (`std/cli_*.ccl`) with that member as the caller — the same one-transaction
-runs as the command line. The node signs the receipt with its own key and the receipt carries the
+The co-op operations' routes are generated from the operations table (ccl.node.ops, one router
+per engine). Every state-changing request is signed by the member (ccl.node.auth) and runs as the
+same one-transaction run as the command line (ccl.api.actions: a call of the shipped bylaw
+`std/operations.ccl`, or a governance action) with that member as the caller. The node signs the receipt with its own key and the receipt carries the
 member's signed request, so anyone can check who asked for what. The nonce is recorded inside the
 run's transaction: a replayed request is refused, and a failed run can be retried. Reads of
 members' data need a signed request too. Errors are RFC 9457 `application/problem+json` with the
@@ -15,7 +16,7 @@ CLI's error kinds and codes; no stack trace ever leaves the node.
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,8 +27,8 @@ from starlette.exceptions import HTTPException
 from ccl import canon, dag
 from ccl.diag import LONE_SURROGATE, CclError, Diagnostic, lone_surrogate
 from ccl.ledger import EngineState, Ledger, Refused
-from ccl.ledger import engines as E
 from ccl.node import auth
+from ccl.node.ops import routers
 
 PROBLEM = "application/problem+json"
 STATUS = {"usage": 400, "parse": 422, "type": 422, "runtime": 409, "gas": 409, "limit": 409, "host": 403,
@@ -76,66 +77,6 @@ def from_diagnostic(d: Diagnostic) -> JSONResponse:
     return problem(STATUS.get(d.kind, 400), d.code, d.kind + " error", d.message, d.kind)
 
 
-class Transfer(Body):
-    to: str
-    amount: int
-
-
-class HoursLog(Body):
-    member: str
-    minutes: int
-    description: str
-
-
-class Record(Body):
-    record: str
-
-
-class CurrencyCreate(Body):
-    symbol: str
-    name: str
-    cap: int = 2**63 - 1
-    transferable: bool = True
-    demurrage_bps: int = 0
-    period_days: int = 30
-
-
-class Mint(Body):
-    to: str
-    amount: int
-
-
-class Amount(Body):
-    amount: int
-
-
-class LoanRequest(Body):
-    amount: int
-    purpose: str
-    term_days: int
-
-
-class Ballot(Body):
-    ballot: str                           # a signed ballot (ccl.governance.sign_ballot)
-
-
-class Member(Body):
-    member: str
-
-
-class AidRequest(Body):
-    category: str
-    quantity: int
-    urgency: int = 5
-    location: str = ""
-
-
-class AidOffer(Body):
-    category: str
-    quantity: int
-    location: str = ""
-
-
 class ContractSource(Body):
     source: str
     name: str = "contract.ccl"
@@ -146,59 +87,23 @@ class Call(Body):
     args: list[Any] = []
 
 
-class Args(Body):
-    args: list[Any] = []
-
-
-class Limits(Body):
-    member: str
-    floor: int
-    ceiling: int
-
-
-class Policy(Body):
-    key: str
-    value: int
-
-
-class Role(Body):
-    role: str
-
-
-class ProposalOpen(Body):
-    kind: str                             # a kind of the adopted bylaws: `Kind` or `Contract::Kind`
-    args: list[Any] = []
-    method: str = "binary"
-    options: Optional[list[str]] = None
-    delay_s: int = 0
-    timelock_s: int = 0
-    allow_changes: bool = False
-
-
 def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> FastAPI:
     """`workspace`: a ccl.cli.workspace.Workspace (its store: SQLite or PostgreSQL)."""
     app = FastAPI(title="ccl co-op node", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
                   redoc_url=None)
-    modules: dict[str, Any] = {}
-
-    def bylaw(name: str):
-        if name not in modules:
-            from ccl.cli.files import build_file, stdlib_dir
-
-            modules[name] = build_file(str(stdlib_dir() / f"{name}.ccl"))
-        return modules[name]
+    modules: dict[str, Any] = {}          # contracts members uploaded to run (in memory only)
 
     async def signed(request: Request) -> dict:
         body = await request.body()
         return auth.check(request.headers, request.method, request.url.path, body, clock())
 
-    def run(evidence: dict, verified, entry: str, args: list, action=None) -> JSONResponse:
+    def run(evidence: dict, verified, entry: str, args: list, action=None, attachments=None) -> JSONResponse:
         from ccl.runtime import session
 
         try:
             outcome = session.run(verified, entry, args, store=workspace.store, caller=evidence["did"],
                                   signer=node_identity, now=None, clock=clock, log=lambda m: None, request=evidence,
-                                  action=action)
+                                  action=action, attachments=attachments)
         except CclError as e:
             return from_diagnostic(e.diagnostic)
         if outcome.error is not None:
@@ -245,204 +150,26 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
             head = tx.head()
         return {"ok": True, "node": node_identity.did, "head": head}
 
-    # ------------------------------------------------------------ credit, hours, currencies, loans
-    @app.post("/api/v1/credit/issue")
-    async def credit_issue(body: Transfer, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "credit_issue", [body.to, body.amount])
+    def run_invocation(evidence: dict, make) -> JSONResponse:
+        def reader(fn):
+            with workspace.store.reader() as tx:
+                return fn(Ledger(EngineState(tx), clock()), tx)
+        try:
+            inv = make(reader)
+        except Refused as r:
+            return problem(404 if r.rule.endswith("exists") else 403, "H0600", "refused", r.message, "host")
+        except CclError as e:
+            return from_diagnostic(e.diagnostic)
+        return run(evidence, inv.verified, inv.entry, inv.args, action=inv.action, attachments=inv.attachments)
 
-    @app.post("/api/v1/credit/transfer")
-    async def credit_transfer(body: Transfer, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "credit_transfer", [body.to, body.amount])
+    def authorize_read(L: Ledger, did: str, op, values: dict) -> None:
+        from ccl.runtime import authority as AUTH
 
-    @app.get("/api/v1/credit/balance/{member}")
-    async def credit_balance(member: str, request: Request):
-        await signed(request)
-        return read(lambda L, tx: {"member": member, "balance": E.credit_balance(L, member)})
+        AUTH.authorize_read(L, AUTH.Principal(did), op.command.cli, op.command.who, values)
 
-    @app.get("/api/v1/credit/history/{member}")
-    async def credit_history(member: str, request: Request):
-        evidence = await signed(request)
-        if evidence["did"] != member and not _steward(workspace, evidence["did"]):
-            return problem(403, "A0007", "private data", "members read their own history (or hold manage_credit)")
-        return read(lambda L, tx: (E.ensure_credit(L), {"member": member, "history": L.history(E.CREDIT, member)})[1])
-
-    @app.post("/api/v1/hours/log")
-    async def hours_log(body: HoursLog, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "hours_log", [body.member, body.minutes, body.description])
-
-    @app.post("/api/v1/credit/limit")
-    async def credit_limit(body: Limits, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "credit_limit", [body.member, body.floor, body.ceiling])
-
-    @app.post("/api/v1/hours/trade")
-    async def hours_trade(body: Transfer, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "hours_trade", [body.to, body.amount])
-
-    @app.post("/api/v1/hours/confirm")
-    async def hours_confirm(body: Record, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "hours_confirm", [body.record])
-
-    @app.get("/api/v1/hours/balance/{member}")
-    async def hours_balance(member: str, request: Request):
-        await signed(request)
-        return read(lambda L, tx: {"member": member, "balance": E.hour_balance(L, member)})
-
-    @app.post("/api/v1/currencies")
-    async def currency_create(body: CurrencyCreate, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "currency_create",
-                   [body.symbol, body.name, body.cap, body.transferable, body.demurrage_bps, body.period_days])
-
-    @app.post("/api/v1/currencies/{symbol}/mint")
-    async def currency_mint(symbol: str, body: Mint, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "currency_mint", [symbol, body.to, body.amount])
-
-    @app.post("/api/v1/currencies/{symbol}/transfer")
-    async def currency_transfer(symbol: str, body: Transfer, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "currency_transfer", [symbol, body.to, body.amount])
-
-    @app.post("/api/v1/currencies/{symbol}/burn")
-    async def currency_burn(symbol: str, body: Amount, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "currency_burn", [symbol, body.amount])
-
-    @app.post("/api/v1/currencies/{symbol}/policy")
-    async def currency_policy(symbol: str, body: Policy, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "currency_policy", [symbol, body.key, body.value])
-
-    @app.get("/api/v1/currencies/{symbol}/balance/{member}")
-    async def currency_balance(symbol: str, member: str, request: Request):
-        await signed(request)
-        return read(lambda L, tx: {"member": member, "balance": E.token_balance(L, symbol, member)})
-
-    @app.post("/api/v1/loans")
-    async def loan_request(body: LoanRequest, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "loan_request", [body.amount, body.purpose, body.term_days])
-
-    @app.post("/api/v1/loans/{loan}/approve")
-    async def loan_approve(loan: str, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "loan_approve", [loan])
-
-    @app.post("/api/v1/loans/{loan}/repay")
-    async def loan_repay(loan: str, body: Amount, request: Request):
-        return run(await signed(request), bylaw("cli_bank"), "loan_repay", [loan, body.amount])
-
-    @app.get("/api/v1/loans/{loan}")
-    async def loan_show(loan: str, request: Request):
-        await signed(request)
-        return read(lambda L, tx: {"loan": {**E._loan(L, loan), "arrears": E.loan_arrears(L, loan)}})
-
-    @app.get("/api/v1/loans")
-    async def loans(request: Request):
-        await signed(request)
-        return read(lambda L, tx: {"loans": E.loans(L)})
-
-    # ------------------------------------------------------------ members and proposals
-    @app.get("/api/v1/members")
-    async def members(request: Request):
-        await signed(request)
-        from ccl import governance as G
-
-        return read(lambda L, tx: {"members": [{**m, "roles": G.roles_of(L, d)} for d, m in G.members(L)]})
-
-    @app.post("/api/v1/members")
-    async def member_add(body: Member, request: Request):
-        return run(await signed(request), bylaw("cli_governance"), "member_add", [body.member])
-
-    @app.get("/api/v1/proposals")
-    async def proposals(request: Request):
-        await signed(request)
-        from ccl import governance as G
-
-        return read(lambda L, tx: {"proposals": [{"id": p["id"], "kind": p["kind"], "status": G.status(L, p),
-                                                  "tally": G.tally(L, p)} for _, p in L.s.scan("gov.proposals")]})
-
-    @app.post("/api/v1/members/{member}/roles")
-    async def role_grant(member: str, body: Role, request: Request):
-        return run(await signed(request), bylaw("cli_governance"), "role_grant", [member, body.role])
-
-    @app.post("/api/v1/proposals")
-    async def proposal_open(body: ProposalOpen, request: Request):
-        """Open a proposal of a kind the adopted bylaws declare (an uploaded module registers nothing)."""
-        evidence = await signed(request)
-        action = {"op": "open_proposal", "kind": body.kind, "args": body.args, "method": body.method,
-                  "options": body.options, "delay_s": body.delay_s, "timelock_s": body.timelock_s,
-                  "allow_changes": body.allow_changes}
-        return run(evidence, bylaw("cli_noop"), "noop", [], action=action)
-
-    @app.get("/api/v1/proposals/{pid}")
-    async def proposal_show(pid: str, request: Request):
-        await signed(request)
-        from ccl import governance as G
-
-        def show(L, tx):
-            p = G.proposal(L, pid)
-            return {"proposal": {k: v for k, v in p.items() if k != "ballots"}, "status": G.status(L, p),
-                    "tally": G.tally(L, p), "seconds_left": max(p["end"] - L.now, 0)}
-        return read(show)
-
-    @app.post("/api/v1/proposals/{pid}/execute")
-    async def proposal_execute(pid: str, request: Request):
-        from ccl import governance as G
-
-        evidence = await signed(request)
-        with workspace.store.reader() as tx:
-            try:
-                p = G.proposal(Ledger(EngineState(tx), clock()), pid)
-            except Refused as r:
-                return problem(404, "H0600", "refused", r.message, "host")
-        if p["execution"] is None:
-            return problem(409, "H0600", "refused", f"`{pid}` has nothing to execute", "host")
-        action = {"op": "execute", "proposal": pid}
-        if p["execution"] == "builtin:amendment":
-            return run(evidence, bylaw("cli_noop"), "noop", [], action=action)
-        verified = _load_module(workspace, p["module"])
-        if verified is None:
-            return problem(409, "H0600", "refused", f"the module of `{pid}` is missing", "host")
-        return run(evidence, verified, p["execution"], p["args"], action=action)
-
-    @app.get("/api/v1/proposals/{pid}/tally")
-    async def proposal_tally(pid: str, request: Request):
-        await signed(request)
-        from ccl import governance as G
-
-        return read(lambda L, tx: {"tally": G.tally(L, G.proposal(L, pid))})
-
-    @app.post("/api/v1/proposals/{pid}/vote")
-    async def proposal_vote(pid: str, body: Ballot, request: Request):
-        return run(await signed(request), bylaw("cli_governance"), "vote", [pid, body.ballot])
-
-    # ------------------------------------------------------------ mutual aid
-    @app.post("/api/v1/aid/requests")
-    async def aid_request(body: AidRequest, request: Request):
-        return run(await signed(request), bylaw("cli_coop"), "aid_request",
-                   [body.category, body.quantity, body.urgency, body.location])
-
-    @app.post("/api/v1/aid/offers")
-    async def aid_offer(body: AidOffer, request: Request):
-        return run(await signed(request), bylaw("cli_coop"), "aid_offer", [body.category, body.quantity, body.location])
-
-    @app.post("/api/v1/aid/matches/{match}/fulfil")
-    async def aid_fulfil(match: str, request: Request):
-        return run(await signed(request), bylaw("cli_coop"), "aid_fulfil", [match])
-
-    @app.get("/api/v1/aid")
-    async def aid_list(request: Request):
-        await signed(request)
-        from ccl import aid as AID
-
-        return read(lambda L, tx: AID.listing(L))
-
-    @app.post("/api/v1/aid/match")
-    async def aid_match(request: Request):
-        return run(await signed(request), bylaw("cli_coop"), "aid_match", [])
-
-    # ------------------------------------------------------------ the shipped bylaws (`ccl --node`)
-    @app.post("/api/v1/bylaws/{name}/{function}")
-    async def bylaw_call(name: str, function: str, body: Args, request: Request):
-        """Call a function of a shipped bylaw (cli_bank, cli_governance, cli_coop) as the signer."""
-        evidence = await signed(request)
-        if name not in ("cli_bank", "cli_governance", "cli_coop"):
-            return problem(404, "U0701", "unknown bylaw", f"the node has no shipped bylaw `{name}`", "usage")
-        return run(evidence, bylaw(name), function, body.args)
+    # the co-op operations: generated from the operations table, one router per engine
+    for router in routers(Body, signed, run_invocation, lambda fn: read(lambda L, tx: fn(L, tx)), authorize_read):
+        app.include_router(router)
 
     # ------------------------------------------------------------ contracts
     @app.post("/api/v1/contracts")
@@ -460,7 +187,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         except CclError as e:
             return from_diagnostic(e.diagnostic)
         if len(modules) >= 256:                  # uploaded modules are kept in memory only; runs store them
-            modules.pop(next(k for k in modules if not k.startswith("cli_")))
+            modules.pop(next(iter(modules)))
         modules[verified.cid] = verified
         return {"ok": True, "cid": verified.cid, "by": evidence["did"],
                 "functions": [f.name for f in verified.module.functions if f.entry]}
@@ -499,13 +226,6 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         return {"ok": True}
 
     return app
-
-
-def _steward(workspace, did: str) -> bool:
-    with workspace.store.reader() as tx:
-        from ccl import governance as G
-
-        return G.has_permission(Ledger(EngineState(tx), 0), did, "manage_credit")
 
 
 def _load_module(workspace, cid: str):

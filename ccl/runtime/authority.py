@@ -87,11 +87,25 @@ def authorize(L: Ledger, p: Principal, name: str, args: tuple) -> None:
     check_member(L, p, name)
     params = [n for n, _ in row.params]
     value = dict(zip(params, args))
-    reasons = []
     if p.executing:
         _authorize_execution(L, row, p, value)
         return
-    for atom in _PARSED[name]:
+    _decide(L, p, name, _PARSED[name], value)
+
+
+def authorize_read(L: Ledger, p: Principal, name: str, who: str, values: dict) -> None:
+    """A read of the operations table over the node: `anyone` may (for now: the node's trust
+    boundary issue decides reads of non-members); any other rule needs a member it allows."""
+    if who == "anyone":
+        return
+    check_member(L, p, f"read {name}")
+    _decide(L, p, name, parse(who), values)
+
+
+def _decide(L: Ledger, p: Principal, name: str, atoms: list, value: dict) -> None:
+    """The caller's way through one of `atoms` (the alternatives of a `who`), or Refused."""
+    reasons = []
+    for atom in atoms:
         text = atom.group(0)
         if text == "anyone":
             return
