@@ -7,7 +7,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from ccl.cli.workspace import init
+from ccl.api.workspace import init
 from ccl.client import NodeClient, NodeError
 from ccl.identity import Identity
 from ccl.node.app import create_app

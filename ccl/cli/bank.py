@@ -34,7 +34,7 @@ def _remote_balance(path: str, member: str, as_json: bool) -> bool:
     ctx = click.get_current_context().find_object(m.Context)
     if not ctx.node:
         return False
-    from ccl.cli.workspace import find
+    from ccl.api.workspace import find
 
     local = find(__import__("pathlib").Path.cwd(), None)
     did = member if member.startswith("did:") or local is None else _member(member, local)

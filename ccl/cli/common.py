@@ -50,7 +50,7 @@ def member(who: str, workspace=None) -> str:
 def bylaw_call(bylaw: str, entry: str, args: list, who, at, as_json: bool, **session_kw):
     """Call a function of a shipped bylaw (`std/cli_*.ccl`) as the member `who`."""
     m = main()
-    from ccl.cli.files import stdlib_dir
+    from ccl.api.files import stdlib_dir
 
     verified = m.build(str(stdlib_dir() / f"{bylaw}.ccl"))
     return m.call(verified, entry, args, label=f"std/{bylaw}.ccl", source=None, who=who, at=at, as_json=as_json,

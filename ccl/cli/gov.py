@@ -303,7 +303,7 @@ def proposal_open(kind, args_json, method, options, delay, timelock, allow_chang
 
 
 def _noop_module():
-    from ccl.cli.files import stdlib_dir
+    from ccl.api.files import stdlib_dir
 
     return _main().build(str(stdlib_dir() / "cli_noop.ccl"))
 

@@ -176,14 +176,14 @@ class ProposalOpen(Body):
 
 
 def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> FastAPI:
-    """`workspace`: a ccl.cli.workspace.Workspace (its store: SQLite or PostgreSQL)."""
+    """`workspace`: a ccl.api.workspace.Workspace (its store: SQLite or PostgreSQL)."""
     app = FastAPI(title="ccl co-op node", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
                   redoc_url=None)
     modules: dict[str, Any] = {}
 
     def bylaw(name: str):
         if name not in modules:
-            from ccl.cli.files import build_file, stdlib_dir
+            from ccl.api.files import build_file, stdlib_dir
 
             modules[name] = build_file(str(stdlib_dir() / f"{name}.ccl"))
         return modules[name]

@@ -21,6 +21,7 @@ from ccl import canon, types as ty
 from ccl import governance as G
 from ccl.compile.verify import Verified
 from ccl.ledger import EngineState, Ledger, Refused
+from ccl.store import copy as copy_store
 from ccl.store.sqlite import SqliteStore
 
 OPS = ("adopt", "replace", "retire")
@@ -167,14 +168,7 @@ def _copy(tx) -> SqliteStore:
     """Everything in the store, in a fresh in-memory store (the dry-run's scratch copy)."""
     scratch = SqliteStore.memory()
     with scratch.transaction() as out:
-        for cid, data in tx.iter_blocks():
-            out.put_block(cid, data)
-        for cid in tx.receipts():
-            out.append_receipt(cid)
-        for contract, module, value in tx.states():
-            out.put_state(contract, module, value)
-        for ns, key, value in tx.kv_rows():
-            out.kv_put(ns, key, value)
+        copy_store(tx, out)
     return scratch
 
 
@@ -241,8 +235,7 @@ def dry_run(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str],
                 short = f.name.rsplit("::", 1)[-1]
                 if not f.entry or not short.startswith("test_") or f.params:
                     continue
-                copy = SqliteStore.memory()
-                scratch.conn.backup(copy.conn)
+                copy = scratch.memory_copy()
                 with copy.transaction() as ctx:
                     ctx.put_block(t.cid, t.encoded)
                     cl = Ledger(EngineState(ctx), L.now)

@@ -3,7 +3,8 @@
 demo workspace, `clock.json` (the clock `ccl clock advance` moves).
 
 Commands find the workspace by walking up from the current folder, like git; `--state PATH`
-names a workspace folder (or its `.ccl`, or a `state.db`) directly.
+names a workspace folder (or its `.ccl`, or a `state.db`) directly. Below both edges: the CLI
+and the node open workspaces through it. Imports leaves, ccl.identity and ccl.store.
 """
 
 from __future__ import annotations
@@ -126,3 +127,12 @@ def find(start: Path, override: Optional[str]) -> Optional[Workspace]:
         if (folder / DIR / "state.db").exists():
             return Workspace(folder / DIR)
     return None
+
+
+def locate(start: Path, override: Optional[str], *, required: bool = False) -> Optional[Workspace]:
+    """`find`; with `required`, no workspace is a usage error that says how to make one."""
+    ws = find(start, override)
+    if ws is None and required:
+        raise error("U0701", "no ccl workspace here or in any parent folder", Span(),
+                    "create one with `ccl init`, or name one with --state PATH")
+    return ws

@@ -1,9 +1,10 @@
-"""Files at the edge: reading sources, resolving imports, the compiled-module cache.
+"""Files below the edges: reading sources, resolving imports, the compiled-module cache.
 
-Owns every file access of the language commands. Sources must be UTF-8; `std/NAME` imports
+Owns every file access of the language commands (the CLI's and the node's). Sources must be UTF-8; `std/NAME` imports
 resolve to the standard library shipped inside the package (ccl.stdlib). The cache keeps
 compiled modules under the user's cache folder, keyed by the hash of the source and of every
 file it imported, so a repeated `ccl run` of an unchanged file skips parse and compile.
+Imports leaves, ccl.compile and ccl.pipeline.
 """
 
 from __future__ import annotations
