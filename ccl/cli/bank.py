@@ -173,8 +173,7 @@ def hours_pending(member, as_json):
     """Hours logged for MEMBER that wait for their confirmation."""
     def read(L, ws):
         did = _member(member, ws)
-        rows = [E.hours_claim(L, k) for k, c in L.s.scan("hours.claims") if c["from"] == did]
-        return did, [c for c in rows if c["status"] == "pending"]
+        return did, E.pending_hours(L, did)
     did, rows = _read(read)
     if as_json:
         _print(True, {"member": did, "pending": rows}, "")

@@ -163,20 +163,9 @@ def coop_distribute(coop_did, total, start, end, who, at, as_json):
 @_guard
 def coop_analytics(period, as_json):
     """Per member: ballots cast, purchases, hours worked."""
-    def read(L, ws):
-        from ccl import governance as G
+    from ccl.api.analytics import member_analytics
 
-        year = period or C.period_of(L.now)
-        votes: dict = {}
-        for _, p in L.s.scan("gov.proposals"):
-            for voter in p["ballots"]:
-                votes[voter] = votes.get(voter, 0) + 1
-        bought = dict(C.purchases(L, year))
-        hours = {m: h for m, h, _ in C.contributions(L, 0, 2**62)}
-        members = sorted({d for d, _ in G.members(L)} | set(bought) | set(hours))
-        return year, [{"member": m, "votes": votes.get(m, 0), "purchases": bought.get(m, 0),
-                       "hours": hours.get(m, 0)} for m in members]
-    year, rows = _read(read)
+    year, rows = _read(lambda L, ws: member_analytics(L, period))
     if as_json:
         click.echo(json.dumps({"ok": True, "period": year, "members": rows}))
         return

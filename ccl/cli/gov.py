@@ -90,8 +90,7 @@ def bylaws():
 def bylaws_show(as_json):
     """The adopted modules (pinned by CID) with their contracts, roles and proposal kinds."""
     def read(L, ws):
-        kinds = {k: d for k, d in L.s.scan("gov.kinds")}
-        roles = {r: d for r, d in L.s.scan("gov.role_defs")}
+        kinds, roles = G.kinds(L), G.role_defs(L)
         return G.coop(L), [{**m, "roles": sorted(r for r, d in roles.items() if d.get("module") == m["cid"]),
                             "kinds": sorted(k for k, d in kinds.items() if d.get("module") == m["cid"])}
                            for m in G.constitution(L)], kinds.get(G.AMENDMENT)
@@ -120,7 +119,7 @@ def bylaws_show(as_json):
 @_guard
 def bylaws_history(as_json):
     """Every change to the constitution, oldest first."""
-    rows = _read(lambda L, ws: [h for _, h in L.s.scan("gov.history")])
+    rows = _read(lambda L, ws: G.history(L))
     if as_json:
         click.echo(json.dumps({"ok": True, "history": rows}))
         return
@@ -254,7 +253,7 @@ def role_list(as_json):
         for did, _ in G.members(L):
             for r in G.roles_of(L, did):
                 holders.setdefault(r, []).append(did)
-        return [{"role": name, **d, "holders": holders.get(name, [])} for name, d in L.s.scan("gov.role_defs")]
+        return [{"role": name, **d, "holders": holders.get(name, [])} for name, d in G.role_defs(L).items()]
     rows = _read(read)
     if as_json:
         click.echo(json.dumps({"ok": True, "roles": rows}))
@@ -354,7 +353,7 @@ def _status_row(L, p) -> dict:
 @_guard
 def proposal_list(as_json):
     """Every proposal with its status."""
-    rows = _read(lambda L, ws: [_status_row(L, p) for _, p in L.s.scan("gov.proposals")])
+    rows = _read(lambda L, ws: [_status_row(L, p) for p in G.proposals(L)])
     if as_json:
         click.echo(json.dumps({"ok": True, "proposals": rows}))
         return

@@ -353,7 +353,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         from ccl import governance as G
 
         return read(lambda L, tx: {"proposals": [{"id": p["id"], "kind": p["kind"], "status": G.status(L, p),
-                                                  "tally": G.tally(L, p)} for _, p in L.s.scan("gov.proposals")]})
+                                                  "tally": G.tally(L, p)} for p in G.proposals(L)]})
 
     @app.post("/api/v1/members/{member}/roles")
     async def role_grant(member: str, body: Role, request: Request):

@@ -5,8 +5,8 @@ is not pure; a test asserts that these and ccl.vm.builtins together cover the ho
 Each call is first authorized in one place (ccl.runtime.authority, from the row's `who`), then
 validated and applied by its engine inside the run's transaction — so later calls in the run see
 it and a failed run leaves nothing — and appends an effect record for the receipt. Refusals
-become `host` errors naming the rule. Imports leaves, ccl.ledger, ccl.governance and
-ccl.runtime.authority.
+become `host` errors naming the rule. Every row calls an engine's function: no row reads or
+writes an engine's store rows itself. Imports leaves, the engines and ccl.runtime.authority.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _ledger_rows(L: Ledger, p: "AUTH.Principal") -> dict:
         "delegate_vote": lambda to, scope: G.delegate(L, p.caller, to, scope),
         "revoke_delegation": lambda scope: G.undelegate(L, p.caller, scope),
         "cancel_proposal": lambda pid: G.cancel(L, p.caller, pid),
-        "close_proposal": lambda pid: _close(L, pid),
+        "close_proposal": lambda pid: G.close_proposal(L, pid),
         "distribute_profits": lambda coop, total, rows: C.distribute_profits(L, p.caller, coop, total, rows),
         "set_coop_policy": lambda key, value: C.set_policy(L, p.caller, key, value),
         "log_work": lambda member, minutes, task: C.log_work(L, p.caller, member, minutes, task),
@@ -99,7 +99,7 @@ def _ledger_rows(L: Ledger, p: "AUTH.Principal") -> dict:
         "record_purchase": lambda member, amount: C.record_purchase(L, p.caller, member, amount),
         "set_patronage_rule": lambda period, cash: C.set_patronage_rule(L, p.caller, period, cash),
         "calculate_patronage": lambda period, pool: C.calculate_patronage(L, p.caller, period, pool),
-        "member_purchases": lambda member, period: L.s.get(f"coop.purchases/{period}", member) or 0,
+        "member_purchases": lambda member, period: C.member_purchases(L, member, period),
         "member_price": lambda member, price: C.member_price(L, member, price),
         "request_aid": lambda who, category, quantity, urgency, location: AID.request_aid(
             L, p.caller, who, category, quantity, urgency, location),
@@ -116,16 +116,6 @@ def _require(L: Ledger, p: "AUTH.Principal", permission: str) -> bool:
         raise Refused("permission", f"{p.caller} lacks the `{permission}` permission",
                       "permissions come from roles of the adopted bylaws: `ccl role list` shows who holds what")
     return True
-
-
-def _close(L: Ledger, pid: str) -> str:
-    p = G.proposal(L, pid)
-    state = G.status(L, p)
-    if state in ("pending", "active"):
-        raise Refused("voting_open", f"`{pid}` is still {state}")
-    if "final" not in p:
-        L.s.put("gov.proposals", pid, {**p, "final": G.tally(L, p), "closed": L.now})
-    return state
 
 
 def _minutes(hours: int) -> int:
