@@ -4,7 +4,8 @@
     node = NodeClient("http://127.0.0.1:8080", identity)
     node.post("/api/v1/credit/issue", {"to": "did:key:…", "amount": 100})
 
-Errors come back as `NodeError` carrying the problem+json body (kind, code, detail).
+Errors come back as `NodeError` carrying the problem+json body (kind, code, detail). Below both
+edges (the CLI's `--node` uses it; it knows the node only by HTTP). Imports ccl.identity.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 
 import httpx
 
-from ccl.node.auth import sign
+from ccl.identity import sign_request
 
 
 class NodeError(Exception):
@@ -33,7 +34,7 @@ class NodeClient:
         data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {"content-type": "application/json"} if body is not None else {}
         if self.member is not None:
-            headers.update(sign(self.member, method, path, data, int(time.time())))
+            headers.update(sign_request(self.member, method, path, data, int(time.time())))
         r = self.http.request(method, path, content=data, headers=headers)
         payload = r.json() if r.content else {}
         if r.status_code >= 400:

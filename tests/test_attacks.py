@@ -575,7 +575,7 @@ def test_every_http_route_refuses_an_outsider(coop, tmp_path):
 
     from ccl.api.workspace import Workspace
     from ccl.node.app import create_app
-    from ccl.node.auth import sign
+    from ccl.identity import sign_request as sign
 
     folder = tmp_path / "w"
     shutil.copytree(coop.dir, folder)
@@ -694,7 +694,7 @@ def test_an_outsider_calling_an_open_function_leaves_no_receipt(coop, tmp_path):
 
     from ccl.api.workspace import Workspace
     from ccl.node.app import create_app
-    from ccl.node.auth import sign
+    from ccl.identity import sign_request as sign
 
     folder = tmp_path / "w"
     shutil.copytree(coop.dir, folder)
@@ -893,7 +893,7 @@ def test_privileged_http_routes_refuse_a_plain_member(coop, tmp_path):
 
     from ccl.api.workspace import Workspace
     from ccl.node.app import create_app
-    from ccl.node.auth import sign
+    from ccl.identity import sign_request as sign
 
     folder = tmp_path / "w"
     shutil.copytree(coop.dir, folder)

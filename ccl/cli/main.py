@@ -674,31 +674,6 @@ def new(template, folder, founder, demo, as_json):
         click.echo(f"next: cd {target} && ccl init --founder YOUR_NAME --bylaws {template}.ccl", err=True)
 
 
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8080, show_default=True)
-@guarded
-def serve(host, port):
-    """Run a co-op node: the HTTP API over this workspace (or --state postgresql://…)."""
-    import uvicorn
-
-    from ccl.cli.common import read
-    from ccl import governance as G
-    from ccl.node.app import create_app
-    from ccl.runtime.session import unfounded
-
-    ws = _ctx().workspace(required=True)
-    problem = read(lambda L, w: None if G.coop(L) else unfounded(L.s.tx))
-    if problem is not None:
-        raise Failure(Diagnostic(problem.kind, problem.code, "a node serves only a founded co-op: "
-                                 + problem.message, Span(), problem.hints), 2)
-    node_key = ws.keys.find("node") if "node" in ws.keys.names() else ws.keys.create("node")
-    app = create_app(ws, node_key)
-    click.echo(f"ccl node {node_key.did} on http://{host}:{port}/api/v1 (OpenAPI at /api/v1/openapi.json)",
-               err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
 @cli.group()
 def clock():
     """A demo workspace's clock: show it, move it forward."""
@@ -985,12 +960,51 @@ def dag_export(car, as_json):
         click.echo(f"wrote {count} blocks to {car} (root {head})")
 
 
+def _guard_all(command: click.Command) -> None:
+    """Run `command` (and, for a group, every command in it) inside the guard."""
+    if command.callback is not None:
+        command.callback = guarded(command.callback)
+    for sub in getattr(command, "commands", {}).values():
+        _guard_all(sub)
+
+
+def _unloadable(name: str, target: str, e: Exception) -> click.Command:
+    """Stands in for a contributed command that cannot be imported: using it says so."""
+    def fail(**_):
+        raise CclError(Diagnostic("environment", "N0900", f"the command `{name}` ({target}) cannot be loaded: "
+                                  f"{type(e).__name__}: {e}", Span(),
+                                  ("reinstall the package that provides it, or uninstall it",)))
+    return click.Command(name, callback=fail, help=f"(cannot be loaded: {type(e).__name__})",
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+
+
+def add_contributed(group: click.Group, group_name: str = "ccl.commands") -> None:
+    """Add the commands installed packages contribute through the entry-point group `ccl.commands`
+    (name = "module:click_command"), such as the node's `serve`: each runs inside the guard, so a
+    CclError it raises is one diagnostic and the exit code of its kind. A name a built-in command
+    already has stays the built-in's; a command that cannot be imported is reported when used."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=group_name), key=lambda e: e.name):
+        if ep.name in group.commands:
+            continue
+        try:
+            command = ep.load()
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{ep.value} is not a click command")
+        except Exception as e:                    # a broken plugin must not break every command
+            command = _unloadable(ep.name, ep.value, e)
+        _guard_all(command)
+        group.add_command(command, ep.name)
+
+
 from ccl.cli import bank, coop, gov, testing  # noqa: E402  (register the engines' commands)
 
 bank.register(cli)
 gov.register(cli)
 coop.register(cli)
 testing.register(cli)
+add_contributed(cli)
 
 
 def main() -> None:
