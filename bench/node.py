@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 
 from ccl.identity import Identity  # noqa: E402
-from ccl.node.auth import sign  # noqa: E402
+from ccl.identity import sign_request as sign  # noqa: E402
 
 MEMBERS = [Identity.from_seed(f"m{i}", bytes([i + 1]) * 32) for i in range(20)]
 

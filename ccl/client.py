@@ -9,7 +9,8 @@ Every co-op operation with a route is a method, named as its command is (`ccl cr
 `credit_issue`), made from the operations table (ccl.operations); amounts are minor units and
 members DIDs, as over HTTP. `get` and `post` reach any route.
 
-Errors come back as `NodeError` carrying the problem+json body (kind, code, detail).
+Errors come back as `NodeError` carrying the problem+json body (kind, code, detail). Below both
+edges (the CLI's `--node` uses it; it knows the node only by HTTP). Imports ccl.identity.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ccl.node.auth import sign
+from ccl.identity import sign_request
 
 
 class NodeError(Exception):
@@ -40,7 +41,7 @@ class NodeClient:
         data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {"content-type": "application/json"} if body is not None else {}
         if self.member is not None:
-            headers.update(sign(self.member, method, path, data, int(time.time())))
+            headers.update(sign_request(self.member, method, path, data, int(time.time())))
         r = self.http.request(method, path, content=data, headers=headers)
         payload = r.json() if r.content else {}
         if r.status_code >= 400:

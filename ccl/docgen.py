@@ -128,7 +128,7 @@ def _start(name: str, source: str) -> str:
 
 
 def template_pages() -> dict:
-    from ccl.cli.files import data_dir
+    from ccl.api.files import data_dir
 
     folder = data_dir("contracts")
     pages = {}

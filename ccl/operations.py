@@ -218,7 +218,7 @@ OPS: tuple[Op, ...] = (
                       says="{caller} declined {record}",
                       doc="Decline hours someone logged for you (they were not worked, or not for you).")),
     _read("hours pending", "ledger", "Hours logged for MEMBER that wait for their confirmation.",
-          f"{E}:pending_hours", View("table", "pending", columns=(("id", ""), ("minutes", "minutes"), ("to", "member"),
+          f"{E}:pending_hours_view", View("table", "pending", columns=(("id", ""), ("minutes", "minutes"), ("to", "member"),
                                                                  ("memo", ""), ("expires", "time")),
                                      title="hours waiting for {member}"),
           (MEMBER,), http="GET /hours/pending/{member}", who="caller is member or holds manage_credit"),

@@ -1,4 +1,4 @@
-"""Source text → verified module, in memory (no files, no cache: see ccl.cli.files for those).
+"""Source text → verified module, in memory (no files, no cache: see ccl.api.files for those).
 
 The one place that strings the stages together, so the CLI, the tests and later the HTTP API
 compile the same way. Imports the language stages only.

@@ -469,7 +469,7 @@ def test_the_coop_key_cannot_act_directly(coop, tmp_path):
     """The co-op's principal acts only through proposal executions."""
     from ccl.identity import Keystore
     from ccl.runtime import session
-    from ccl.cli.workspace import Workspace
+    from ccl.api.workspace import Workspace
     from ccl.pipeline import build
 
     folder = tmp_path / "w"
@@ -573,9 +573,9 @@ def test_every_http_route_refuses_an_outsider(coop, tmp_path):
 
     from fastapi.testclient import TestClient
 
-    from ccl.cli.workspace import Workspace
+    from ccl.api.workspace import Workspace
     from ccl.node.app import create_app
-    from ccl.node.auth import sign
+    from ccl.identity import sign_request as sign
 
     folder = tmp_path / "w"
     shutil.copytree(coop.dir, folder)
@@ -692,9 +692,9 @@ def test_an_outsider_calling_an_open_function_leaves_no_receipt(coop, tmp_path):
 
     from fastapi.testclient import TestClient
 
-    from ccl.cli.workspace import Workspace
+    from ccl.api.workspace import Workspace
     from ccl.node.app import create_app
-    from ccl.node.auth import sign
+    from ccl.identity import sign_request as sign
 
     folder = tmp_path / "w"
     shutil.copytree(coop.dir, folder)
@@ -720,7 +720,7 @@ def test_an_outsider_calling_an_open_function_leaves_no_receipt(coop, tmp_path):
 
 def test_an_execution_runs_with_the_arguments_voted_on(tmp_path):
     """Members voted on one loan; the library could execute the kind with another."""
-    from ccl.cli.workspace import Workspace
+    from ccl.api.workspace import Workspace
     from ccl.runtime import session
 
     (tmp_path / "coop.ccl").write_text(BYLAWS)
@@ -866,8 +866,8 @@ def test_an_amendments_tests_must_test_the_proposed_version(tmp_path):
 
 def test_an_amendment_is_recorded_in_one_spelling(tmp_path):
     """Opened as `::Amendment` through the library, it could never be replayed."""
-    from ccl.cli.workspace import Workspace
-    from ccl.cli.files import build_file, stdlib_dir
+    from ccl.api.workspace import Workspace
+    from ccl.api.files import build_file, stdlib_dir
     from ccl.pipeline import build
     from ccl.runtime import session
 
@@ -891,9 +891,9 @@ def test_privileged_http_routes_refuse_a_plain_member(coop, tmp_path):
 
     from fastapi.testclient import TestClient
 
-    from ccl.cli.workspace import Workspace
+    from ccl.api.workspace import Workspace
     from ccl.node.app import create_app
-    from ccl.node.auth import sign
+    from ccl.identity import sign_request as sign
 
     folder = tmp_path / "w"
     shutil.copytree(coop.dir, folder)

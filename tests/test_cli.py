@@ -186,3 +186,69 @@ def test_odd_bytes_in_a_test_file_or_a_file_name_are_not_internal_errors(tmp_pat
         r = cli_in(tmp_path, *args)
         assert r.exit_code == 0 and "X9999" not in r.output, (args, r.output)
     assert "\ufffd_test.ccl" in cli_in(tmp_path, "disasm", name).output
+
+
+# ---------------------------------------------------------------- commands contributed by packages
+
+import click  # noqa: E402
+
+from ccl.diag import CclError, error  # noqa: E402
+
+
+@click.command()
+@click.option("--fail", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def _contributed_ok(fail, as_json):
+    """A command another package contributes."""
+    if fail:
+        raise error("U0705", "refused by the plugin")
+    click.echo("plugin ran")
+
+
+def test_serve_comes_from_the_node_through_the_entry_point_and_runs_in_the_guard(tmp_path, monkeypatch):
+    from ccl.node.command import serve
+
+    assert cli.commands["serve"] is serve and serve.callback.__wrapped__      # wrapped by the CLI's guard
+    monkeypatch.chdir(tmp_path)
+    r = ccl("serve", "--port", "1")
+    assert r.exit_code == 2 and "U0701" in r.output and "Traceback" not in r.output
+    assert "serve " in ccl("--help").output and "--port" in ccl("serve", "--help").output
+
+
+def test_commands_installed_packages_contribute(monkeypatch):
+    """Added under their name, inside the guard (a CclError is one diagnostic and its kind's exit
+    code); a built-in's name stays the built-in's; one that cannot be imported says so when used."""
+    import importlib.metadata as md
+
+    from ccl.cli.main import CclGroup, add_contributed
+
+    eps = [md.EntryPoint("plugged", "test_cli:_contributed_ok", "ccl.test"),
+           md.EntryPoint("broken", "ccl_no_such_plugin:command", "ccl.test"),
+           md.EntryPoint("builtin", "test_cli:_contributed_ok", "ccl.test")]
+    monkeypatch.setattr(md, "entry_points", lambda group: [e for e in eps if e.group == group])
+
+    @click.group(cls=CclGroup)
+    def root():
+        pass
+
+    @root.command()
+    def builtin():
+        click.echo("built-in ran")
+
+    add_contributed(root, "ccl.test")
+    assert sorted(root.commands) == ["broken", "builtin", "plugged"]
+    runner = CliRunner()
+    assert runner.invoke(root, ["plugged"]).output == "plugin ran\n"
+    r = runner.invoke(root, ["plugged", "--fail", "--json"])
+    assert r.exit_code == 2 and json.loads(r.stdout.splitlines()[-1])["error"]["code"] == "U0705"
+    assert runner.invoke(root, ["builtin"]).output == "built-in ran\n"
+    r = runner.invoke(root, ["broken", "--anything"])
+    assert r.exit_code == 5 and "cannot be loaded" in r.output and "ModuleNotFoundError" in r.output
+    assert not isinstance(r.exception, CclError) and "Traceback" not in r.output
+
+
+def test_the_command_line_starts_without_the_node_behind_serve():
+    code = ("import sys, ccl.cli.main; loaded = [m for m in ('ccl.node.app', 'fastapi', 'uvicorn') if m in sys.modules];"
+            " print(loaded)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

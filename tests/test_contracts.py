@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ccl.cli.files import Loader, read_source
+from ccl.api.files import Loader, read_source
 from ccl.pipeline import compile_source
 
 ROOT = Path(__file__).parent.parent

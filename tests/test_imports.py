@@ -2,7 +2,7 @@
 
 import pytest
 
-from ccl.cli.files import build_file
+from ccl.api.files import build_file
 from ccl.diag import CclError
 from ccl.vm.run import execute
 

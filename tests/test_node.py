@@ -7,11 +7,11 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from ccl.cli.workspace import init
+from ccl.api.workspace import init
 from ccl.client import NodeClient, NodeError
 from ccl.identity import Identity
 from ccl.node.app import create_app
-from ccl.node.auth import sign
+from ccl.identity import sign_request as sign
 from helpers import running_node
 
 ANA = Identity.from_seed("ana", b"\x01" * 32)

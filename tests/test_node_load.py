@@ -15,7 +15,7 @@ import time
 import httpx
 
 from ccl.identity import Identity
-from ccl.node.auth import sign
+from ccl.identity import sign_request as sign
 from helpers import free_port, start_node
 
 CLIENTS = 200

@@ -281,7 +281,7 @@ def _repository_sources():
 
 def _check(source: str, path):
     from ccl.check import check
-    from ccl.cli.files import Loader
+    from ccl.api.files import Loader
     from ccl.compile.codegen import compile_program
     from ccl.pipeline import deep_recursion
     from ccl.syntax.parse import parse

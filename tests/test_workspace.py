@@ -189,7 +189,7 @@ def test_replay_catches_a_validly_signed_lie(ws):
     ccl("run", "counter.ccl", "--fn", "bump", "--args", "[1]", cwd=ws)
     ccl("run", "counter.ccl", "--fn", "bump", "--args", "[2]", cwd=ws)
     assert ccl("dag", "replay", cwd=ws).exit_code == 0
-    from ccl.cli.workspace import Workspace
+    from ccl.api.workspace import Workspace
 
     ana = Workspace(ws / ".ccl").keys.load("ana")
 
@@ -231,7 +231,7 @@ def test_two_processes_lose_no_update(ws):
     worker.write_text(
         "import sys\n"
         "from pathlib import Path\n"
-        "from ccl.cli.workspace import Workspace\n"
+        "from ccl.api.workspace import Workspace\n"
         "from ccl.pipeline import build\n"
         "from ccl.runtime import session\n"
         "ws = Workspace(Path('.ccl'))\n"
@@ -250,7 +250,7 @@ def test_two_processes_lose_no_update(ws):
 KILL_LOOP = """
 import sys
 from pathlib import Path
-from ccl.cli.workspace import Workspace
+from ccl.api.workspace import Workspace
 from ccl.pipeline import build
 from ccl.runtime import session
 

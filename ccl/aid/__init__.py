@@ -16,7 +16,9 @@ Matching (`match`) is deterministic and never over-allocates an offer:
 Offers are indexed by category and by grid cell (sized so a cell holds about four offers), so a
 request looks only at the cells around it, ring by ring, until no nearer offer can exist, and
 spent offers are dropped from their cells as they are met. For offers spread over an area that
-is O((R + O) log O) instead of R × O comparisons. Imports ccl.ledger.
+is O((R + O) log O) instead of R × O comparisons. Owns the store namespaces `aid.*` (NAMESPACES);
+providers' reputation is a member fact kept by ccl.governance. Imports ccl.ledger and
+ccl.governance.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import heapq
 import math
 from typing import Optional
 
+from ccl import governance as G
 from ccl.ledger import Ledger, Refused
 from ccl.ledger import engines as E
 
+NAMESPACES = ("aid",)                  # the store namespaces this engine owns
 FAR = 10**9
 WINDOW_S = 7 * 86_400
 EMERGENCY_WINDOW_S = 86_400
@@ -208,8 +212,7 @@ def match(L: Ledger, actor: str) -> list[list]:
     if s["reputation_weight"]:
         reputation = {}
         for o in offers:
-            facts = (L.s.get("gov.members", o["provider"]) or {}).get("attributes", {})
-            rep = facts.get("reputation", 0)
+            rep = G.attributes(L, o["provider"]).get("reputation", 0)
             reputation[o["provider"]] = rep if isinstance(rep, int) and not isinstance(rep, bool) else 0
     rows = []
     for m in plan(requests, offers, emergency=bool(s["emergency"]), reputation=reputation):
@@ -228,9 +231,7 @@ def match(L: Ledger, actor: str) -> list[list]:
 def fulfil(L: Ledger, actor: str, match_id: str) -> bool:
     """The requester (or a coordinator) confirms delivery; with `hours_per_unit` set, the
     provider earns time-bank minutes from the community's aid account."""
-    m = L.s.get("aid.matches", match_id)
-    if m is None:
-        raise Refused("match_exists", f"there is no match `{match_id}`")
+    m = L.s.require("aid.matches", match_id, "match_exists", f"there is no match `{match_id}`")
     if m["status"] != "matched":
         raise Refused("match_status", f"`{match_id}` is already {m['status']}")
     L.s.put("aid.matches", match_id, {**m, "status": "fulfilled", "fulfilled": L.now})
@@ -240,6 +241,12 @@ def fulfil(L: Ledger, actor: str, match_id: str) -> bool:
         L.apply({"currency": E.HOURS, "from": "sys:aid", "to": m["provider"], "amount": minutes, "kind": "aid",
                  "memo": match_id})
     return True
+
+
+def requester(L: Ledger, match_id) -> Optional[str]:
+    """Who asked for what a match delivers (who confirms it), or None when there is no match."""
+    m = L.s.get("aid.matches", match_id) if isinstance(match_id, str) else None
+    return m["requester"] if m else None
 
 
 def listing(L: Ledger) -> dict:

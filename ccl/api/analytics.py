@@ -1,4 +1,7 @@
-"""Co-op analytics across engines: per member, ballots cast, purchases and hours worked."""
+"""Member analytics of a co-op (`ccl coop analytics`), below both edges, from the engines'
+functions only: ballots each member cast, what they bought in a period, the hours they worked.
+Imports the engines.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,9 @@ from ccl.ledger import Ledger
 
 
 def member_analytics(L: Ledger, period: Optional[str] = None) -> tuple[str, list[dict]]:
+    """(the period, one row per member: {member, votes, purchases, hours}). `period` is the year
+    whose purchases count (default: the year of `L.now`); votes and hours count all time. Every
+    member appears, and anyone with purchases or hours recorded, in DID order."""
     year = period or C.period_of(L.now)
     votes: dict[str, int] = {}
     for p in G.proposals(L):
@@ -23,5 +29,6 @@ def member_analytics(L: Ledger, period: Optional[str] = None) -> tuple[str, list
 
 
 def analytics_view(L: Ledger, period: Optional[str] = None) -> dict:
+    """`ccl coop analytics`: the period and its rows."""
     year, rows = member_analytics(L, period)
     return {"period": year, "members": rows}

@@ -76,7 +76,7 @@ class Context:
     def remote(self, who: str | None):
         """A signed client for --node, acting as `who` (a local identity)."""
         from ccl.client import NodeClient
-        from ccl.cli.workspace import DIR, Workspace, find
+        from ccl.api.workspace import DIR, Workspace, find
 
         local = find(Path.cwd(), None)
         ws = local or Workspace(Path.home() / DIR)
@@ -87,13 +87,9 @@ class Context:
         return NodeClient(self.node, signer)
 
     def workspace(self, required: bool = False):
-        from ccl.cli.workspace import find
+        from ccl.api.workspace import locate
 
-        ws = find(Path.cwd(), self.state)
-        if ws is None and required:
-            raise Failure(Diagnostic("usage", "U0701", "no ccl workspace here or in any parent folder", Span(),
-                                     ("create one with `ccl init`, or name one with --state PATH",)), 2)
-        return ws
+        return locate(Path.cwd(), self.state, required=required)
 
 
 def guarded(fn):
@@ -200,7 +196,7 @@ def cli(ctx, debug, state, node):
 
 
 def build(path: str, use_cache: bool = True):
-    from ccl.cli.files import build_file
+    from ccl.api.files import build_file
 
     try:
         return build_file(path, use_cache=use_cache)
@@ -270,7 +266,7 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
         store, record = ws.store, True
         now = at if at is not None else ws.demo_now()          # None: the clock
     else:
-        from ccl.cli.workspace import ANONYMOUS
+        from ccl.api.workspace import ANONYMOUS
 
         if who is not None and not who.startswith("did:"):
             raise Failure(Diagnostic("usage", "U0701", f"no workspace in which to find the identity `{who}`",
@@ -366,7 +362,7 @@ def call_(contract, entry, args_json, gas, at, who, engine, as_json):
 @guarded
 def check(files, syntax_only, as_json):
     """Check CCL files: syntax, names, types, assignments and returns."""
-    from ccl.cli.files import Loader, read_source
+    from ccl.api.files import Loader, read_source
     from ccl.pipeline import compile_source, deep_recursion
     from ccl.syntax.parse import parse
 
@@ -447,7 +443,7 @@ def disasm(file, as_json):
 @guarded
 def highlight(file, fmt):
     """Print FILE with CCL syntax highlighting (for the terminal, or a standalone HTML page)."""
-    from ccl.cli.files import read_source
+    from ccl.api.files import read_source
     from ccl.highlight import highlight as render
 
     text = read_source(file)
@@ -464,7 +460,7 @@ def fmt(files, check, show_diff, as_json):
     """Rewrite CCL files in canonical layout (comments and line breaks are kept)."""
     import difflib
 
-    from ccl.cli.files import read_source
+    from ccl.api.files import read_source
     from ccl.pipeline import deep_recursion
     from ccl.syntax.fmt import format_source
     from ccl.syntax.parse import parse
@@ -602,7 +598,7 @@ def _found(ws, founder: str, modules: list, demo: bool) -> dict:
 def init(folder, founder, bylaws, demo, as_json):
     """Create a workspace (.ccl/ with state.db, config.toml and keys/) in FOLDER and, with
     --founder, found the co-op: its own key, its first member and its founding bylaws."""
-    from ccl.cli.workspace import DIR, Workspace, init as make
+    from ccl.api.workspace import DIR, Workspace, init as make
 
     if (bylaws or demo) and not founder:
         raise Failure(Diagnostic("usage", "U0700", "--bylaws and --demo are part of founding", Span(),
@@ -639,8 +635,8 @@ def new(template, folder, founder, demo, as_json):
     --founder, found it with the template adopted. Without a TEMPLATE, list the templates."""
     import shutil
 
-    from ccl.cli.files import data_dir
-    from ccl.cli.workspace import init as make
+    from ccl.api.files import data_dir
+    from ccl.api.workspace import init as make
 
     templates = data_dir("contracts")
     names = sorted(p.stem for p in templates.glob("*.ccl"))
@@ -676,31 +672,6 @@ def new(template, folder, founder, demo, as_json):
         click.echo(f"next: cd {target} && ccl test && ccl bylaws show", err=True)
     else:
         click.echo(f"next: cd {target} && ccl init --founder YOUR_NAME --bylaws {template}.ccl", err=True)
-
-
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8080, show_default=True)
-@guarded
-def serve(host, port):
-    """Run a co-op node: the HTTP API over this workspace (or --state postgresql://…)."""
-    import uvicorn
-
-    from ccl.cli.common import read
-    from ccl import governance as G
-    from ccl.node.app import create_app
-    from ccl.runtime.session import unfounded
-
-    ws = _ctx().workspace(required=True)
-    problem = read(lambda L, w: None if G.coop(L) else unfounded(L.s.tx))
-    if problem is not None:
-        raise Failure(Diagnostic(problem.kind, problem.code, "a node serves only a founded co-op: "
-                                 + problem.message, Span(), problem.hints), 2)
-    node_key = ws.keys.find("node") if "node" in ws.keys.names() else ws.keys.create("node")
-    app = create_app(ws, node_key)
-    click.echo(f"ccl node {node_key.did} on http://{host}:{port}/api/v1 (OpenAPI at /api/v1/openapi.json)",
-               err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @cli.group()
@@ -756,33 +727,14 @@ def store():
 @guarded
 def store_migrate(target, as_json):
     """Copy everything in this workspace's store to PostgreSQL, then check the state roots match."""
-    from ccl.runtime.session import state_root
-    from ccl.store.postgres import PostgresStore
+    from ccl.api.migrate import migrate
 
-    ws = _ctx().workspace(required=True)
-    dest = PostgresStore(target)
-    with ws.store.reader() as src, dest.transaction() as out:
-        if out.receipts() or list(out.iter_blocks()):
-            raise Failure(Diagnostic("usage", "U0700", "the target database already holds a workspace",
-                                     Span(dest.path), ("migrate into an empty database",)), 2)
-        for cid, data in src.iter_blocks():
-            out.put_block(cid, data)
-        for cid in src.receipts():
-            out.append_receipt(cid)
-        for contract, module, value in src.states():
-            out.put_state(contract, module, value)
-        for ns, key, value in src.kv_rows():          # through kv_put: the accumulator is rebuilt
-            out.kv_put(ns, key, value)
-        before, after = state_root(src), state_root(out)
-        if before != after or out.recompute_root_accumulator() != out.root_accumulator():
-            raise Failure(Diagnostic("integrity", "I0803", f"state roots differ after copying ({before} vs {after})",
-                                     Span(dest.path)), 4)
-        receipts = len(out.receipts())
-    dest.close()
+    done = migrate(_ctx().workspace(required=True).store, target)
     if as_json:
-        click.echo(json.dumps({"ok": True, "receipts": receipts, "state_root": after}))
+        click.echo(json.dumps({"ok": True, "receipts": done.receipts, "state_root": done.state_root}))
     else:
-        click.echo(f"copied {receipts} receipts; state root {after} on both; use --state {dest.path} from now on")
+        click.echo(f"copied {done.receipts} receipts; state root {done.state_root} on both; "
+                   f"use --state {done.target} from now on")
 
 
 @cli.group("id")
@@ -1008,10 +960,49 @@ def dag_export(car, as_json):
         click.echo(f"wrote {count} blocks to {car} (root {head})")
 
 
+def _guard_all(command: click.Command) -> None:
+    """Run `command` (and, for a group, every command in it) inside the guard."""
+    if command.callback is not None:
+        command.callback = guarded(command.callback)
+    for sub in getattr(command, "commands", {}).values():
+        _guard_all(sub)
+
+
+def _unloadable(name: str, target: str, e: Exception) -> click.Command:
+    """Stands in for a contributed command that cannot be imported: using it says so."""
+    def fail(**_):
+        raise CclError(Diagnostic("environment", "N0900", f"the command `{name}` ({target}) cannot be loaded: "
+                                  f"{type(e).__name__}: {e}", Span(),
+                                  ("reinstall the package that provides it, or uninstall it",)))
+    return click.Command(name, callback=fail, help=f"(cannot be loaded: {type(e).__name__})",
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+
+
+def add_contributed(group: click.Group, group_name: str = "ccl.commands") -> None:
+    """Add the commands installed packages contribute through the entry-point group `ccl.commands`
+    (name = "module:click_command"), such as the node's `serve`: each runs inside the guard, so a
+    CclError it raises is one diagnostic and the exit code of its kind. A name a built-in command
+    already has stays the built-in's; a command that cannot be imported is reported when used."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=group_name), key=lambda e: e.name):
+        if ep.name in group.commands:
+            continue
+        try:
+            command = ep.load()
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{ep.value} is not a click command")
+        except Exception as e:                    # a broken plugin must not break every command
+            command = _unloadable(ep.name, ep.value, e)
+        _guard_all(command)
+        group.add_command(command, ep.name)
+
+
 from ccl.cli import ops, testing  # noqa: E402  (register the engines' commands, made from the table)
 
 ops.register(cli)
 testing.register(cli)
+add_contributed(cli)
 
 
 def _retired(name: str):

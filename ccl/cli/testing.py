@@ -37,7 +37,7 @@ def discover(paths: tuple[str, ...]) -> list[Path]:
 
 def run_file(path: Path) -> list[dict]:
     """Results of every test function in one file (a compile error is one failed result)."""
-    from ccl.cli.files import build_file
+    from ccl.api.files import build_file
     from ccl.diag import CclError
     from ccl.identity import Identity
     from ccl.runtime import session

@@ -12,16 +12,20 @@
 - Consumer co-ops: `record_purchase`, a patronage rule fixed before a period's first purchase
   (cash share in basis points), `calculate_patronage` (retained part credited to EQUITY).
 
-Imports ccl.ledger only. Amounts are integers; every split asserts that its parts sum to its total.
+Owns the store namespaces `coop.*` (NAMESPACES); members' facts (a worker's `weight`, who is a
+member for the member price) come from ccl.governance. Imports ccl.ledger and ccl.governance.
+Amounts are integers; every split asserts that its parts sum to its total.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
+from ccl import governance as G
 from ccl import money
 from ccl.ledger import Ledger, Refused
 
+NAMESPACES = ("coop",)                 # the store namespaces this engine owns
 POLICY_KEYS = {"reserve_bps": 3000, "education_bps": 500, "pay_ratio_cap": 0, "capital_accounts": 0,
                "cash_bps": 10_000, "member_discount_bps": 0}
 
@@ -109,7 +113,7 @@ def contributions(L: Ledger, start: int, end: int) -> list[list]:
         minutes[r["member"]] = minutes.get(r["member"], 0) + r["minutes"]
     out = []
     for member in sorted(minutes):
-        facts = (L.s.get("gov.members", member) or {}).get("attributes", {})
+        facts = G.attributes(L, member)
         weight = facts.get("weight", 1) if isinstance(facts.get("weight", 1), int) else 1
         out.append([member, minutes[member] // 60, weight])
     return out
@@ -144,14 +148,17 @@ def record_purchase(L: Ledger, actor: str, member: str, amount: int) -> bool:
     period = period_of(L.now)
     if L.s.get("coop.patronage_rule", period) is None:          # the rule in force is fixed now
         L.s.put("coop.patronage_rule", period, {"cash_bps": policy(L)["cash_bps"], "set": L.now})
-    key = f"coop.purchases/{period}"
-    total = L.s.get(key, member) or 0
-    L.s.put(key, member, total + amount)
+    L.s.put(f"coop.purchases/{period}", member, member_purchases(L, member, period) + amount)
     return True
 
 
 def purchases(L: Ledger, period: str) -> list[tuple[str, int]]:
     return L.s.scan(f"coop.purchases/{period}")
+
+
+def member_purchases(L: Ledger, member: str, period: str) -> int:
+    """What `member` bought in `period` (a calendar year, `period_of`)."""
+    return L.s.get(f"coop.purchases/{period}", member) or 0
 
 
 def calculate_patronage(L: Ledger, actor: str, period: str, pool: int) -> list[list]:
@@ -182,10 +189,9 @@ def calculate_patronage(L: Ledger, actor: str, period: str, pool: int) -> list[l
 
 def member_price(L: Ledger, member: str, price: int) -> int:
     """A member benefit: active members pay the price less the co-op's member discount."""
-    facts = L.s.get("gov.members", member)
     if price < 0:
         raise Refused("positive_amount", "a price is not negative")
-    if facts is None or not facts.get("active", True):
+    if not G.is_member(L, member):
         return price
     return price - price * policy(L)["member_discount_bps"] // 10_000
 
@@ -195,10 +201,6 @@ def patronage_notices(L: Ledger, period: str) -> Optional[dict]:
 
 
 # ---------------------------------------------------------------- reads (the operations table's queries)
-
-def member_purchases(L: Ledger, member: str, period: str) -> int:
-    return L.s.get(f"coop.purchases/{period}", member) or 0
-
 
 def work_view(L: Ledger, start: Optional[int] = None, end: Optional[int] = None) -> dict:
     return {"records": work_records(L, start, end),

@@ -13,7 +13,8 @@ supermajority(n/d) — yes × d > (yes + no) × n; consensus — no `block` and 
 (abstain is a stand-aside); unanimous — every eligible member says yes. Proposals with options are
 decided by ranked choice (instant runoff), approval, quadratic or score voting.
 
-Imports leaves, ccl.identity and ccl.ledger (for EngineState, Refused and permissions).
+Owns the store namespaces `gov.*` (NAMESPACES): other modules reach them through the functions
+here. Imports leaves, ccl.identity and ccl.ledger (for EngineState and Refused).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Optional
 
 from ccl import canon, identity
 from ccl.ledger import Ledger, Refused
+
+NAMESPACES = ("gov",)                  # the store namespaces this engine owns
 
 CHOICES = ("yes", "no", "abstain", "block")
 METHODS = ("binary", "ranked", "approval", "quadratic", "score")
@@ -77,20 +80,46 @@ def adopted(L: Ledger) -> dict[str, str]:
     return {name: cid for name, cid in L.s.scan("gov.contracts")}
 
 
+def pin_contract(L: Ledger, contract: str, cid: str) -> None:
+    """Let module `cid` stand for `contract` (the amendment dry-run's copy of the store, where
+    the pinned test module stands in for the version proposed)."""
+    L.s.put("gov.contracts", contract, cid)
+
+
 def constitution(L: Ledger) -> list[dict]:
     return sorted((m for _, m in L.s.scan("gov.constitution")), key=lambda m: m["seq"])
+
+
+def adopted_module(L: Ledger, cid: str) -> Optional[dict]:
+    """The constitution's entry for module `cid` (contracts, open operations, how it came), or None."""
+    return L.s.get("gov.constitution", cid)
+
+
+def history(L: Ledger) -> list[dict]:
+    """Every change to the constitution, oldest first."""
+    return [h for _, h in L.s.scan("gov.history")]
+
+
+def kinds(L: Ledger) -> dict[str, dict]:
+    """Proposal kinds of the constitution: `Contract::Kind` (and `::Amendment`) → its rules."""
+    return dict(L.s.scan("gov.kinds"))
+
+
+def role_defs(L: Ledger) -> dict[str, dict]:
+    """Roles of the constitution: name → {contract, module, can, extends, requires}."""
+    return dict(L.s.scan("gov.role_defs"))
 
 
 def adopt_module(L: Ledger, cid: str, contracts: list, via: str, replaces: Optional[str] = None) -> None:
     """Add a module to the constitution (or put it in place of `replaces`): its contracts, roles
     and proposal kinds. Names already declared by another adopted module are refused."""
-    if L.s.get("gov.constitution", cid) is not None and replaces != cid:
+    if adopted_module(L, cid) is not None and replaces != cid:
         raise Refused("adopted", f"module {cid} is already adopted")
     if replaces is not None:
         retire_module(L, replaces, via, keep={r["name"] for _, m in contracts for r in m.get("roles", [])})
     names = adopted(L)
-    roles = {r: d for r, d in L.s.scan("gov.role_defs") if d.get("module")}
-    kinds = {k for k, d in L.s.scan("gov.kinds") if d.get("module")}
+    roles = {r: d for r, d in role_defs(L).items() if d.get("module")}
+    declared = {k for k, d in kinds(L).items() if d.get("module")}
     for contract, meta in contracts:
         if contract in names:
             raise Refused("contract_unique", f"contract `{contract}` is already declared by adopted module "
@@ -101,9 +130,9 @@ def adopt_module(L: Ledger, cid: str, contracts: list, via: str, replaces: Optio
             roles[role["name"]] = role
         for kind in meta.get("proposals", []):
             key = AMENDMENT if kind["name"] == "Amendment" else f"{contract}::{kind['name']}"
-            if key in kinds:
+            if key in declared:
                 raise Refused("kind_unique", f"proposal kind `{kind['name']}` is already declared by the adopted bylaws")
-            kinds.add(key)
+            declared.add(key)
     seq = L.s.next_seq("constitution")
     for contract, meta in contracts:
         L.s.put("gov.contracts", contract, cid)
@@ -130,15 +159,13 @@ def retire_module(L: Ledger, cid: str, via: str, keep: frozenset = frozenset()) 
     """Take a module out of the constitution: its contracts, roles and kinds go; members lose the
     roles it declared, except those a replacement declares again (`keep`); proposals already open
     finish under the version they were opened with."""
-    entry = L.s.get("gov.constitution", cid)
-    if entry is None:
-        raise Refused("adopted", f"module {cid} is not adopted")
+    entry = L.s.require("gov.constitution", cid, "adopted", f"module {cid} is not adopted")
     for contract in entry["contracts"]:
         L.s.put("gov.contracts", contract, None)
-    gone = {r for r, d in L.s.scan("gov.role_defs") if d.get("module") == cid}
+    gone = {r for r, d in role_defs(L).items() if d.get("module") == cid}
     for r in sorted(gone):
         L.s.put("gov.role_defs", r, None)
-    for k, d in L.s.scan("gov.kinds"):
+    for k, d in kinds(L).items():
         if d.get("module") == cid:
             L.s.put("gov.kinds", k, AMENDMENT_DEFAULTS if k == AMENDMENT else None)
     lost = gone - set(keep)
@@ -161,9 +188,27 @@ def members(L: Ledger) -> list[tuple[str, dict]]:
     return L.s.scan("gov.members")
 
 
+def member_record(L: Ledger, did: str) -> Optional[dict]:
+    """A member's row — {did, joined, active, attributes, left?} — also of one who left; or None."""
+    return L.s.get("gov.members", did)
+
+
 def is_member(L: Ledger, did: str) -> bool:
-    m = L.s.get("gov.members", did)
+    m = member_record(L, did)
     return m is not None and m.get("active", True)
+
+
+def active_member(L: Ledger, did: str) -> dict:
+    """An active member's row, or refused."""
+    m = member_record(L, did)
+    if m is None or not m.get("active", True):
+        raise Refused("member_exists", f"{did} is not a member")
+    return m
+
+
+def attributes(L: Ledger, did: str) -> dict:
+    """What the co-op records about a member (`ccl member set`); empty for a non-member."""
+    return (member_record(L, did) or {}).get("attributes", {})
 
 
 def add_member(L: Ledger, actor: str, did: str, attributes: Optional[dict] = None) -> bool:
@@ -172,7 +217,7 @@ def add_member(L: Ledger, actor: str, did: str, attributes: Optional[dict] = Non
         raise Refused("member_did", f"`{did}` is not a DID")
     if is_member(L, did):
         raise Refused("member_unique", f"{did} is already a member")
-    previous = L.s.get("gov.members", did) or {}
+    previous = member_record(L, did) or {}
     L.s.put("gov.members", did, {"did": did, "joined": L.now, "active": True,
                                  "attributes": attributes or previous.get("attributes", {})})
     return True
@@ -181,9 +226,7 @@ def add_member(L: Ledger, actor: str, did: str, attributes: Optional[dict] = Non
 def set_attribute(L: Ledger, actor: str, did: str, key: str, value_json: str) -> bool:
     import json
 
-    member = L.s.get("gov.members", did)
-    if member is None:
-        raise Refused("member_exists", f"{did} is not a member")
+    member = L.s.require("gov.members", did, "member_exists", f"{did} is not a member")
     try:
         value = json.loads(value_json)
     except json.JSONDecodeError:
@@ -197,10 +240,8 @@ def set_attribute(L: Ledger, actor: str, did: str, key: str, value_json: str) ->
 def remove_member(L: Ledger, actor: str, did: str) -> bool:
     """A member leaves (or is removed): at once they lose their roles, their delegations both
     ways, and their ballots on proposals still open; tallies count only members."""
-    if not is_member(L, did):
-        raise Refused("member_exists", f"{did} is not a member")
+    m = active_member(L, did)
     freeze_ended(L)
-    m = L.s.get("gov.members", did)
     L.s.put("gov.members", did, {**m, "active": False, "left": L.now})
     L.s.put("gov.roles", did, [])
     for key, d in L.s.scan("gov.delegations"):
@@ -232,30 +273,37 @@ def _chain(L: Ledger, role: str) -> list[dict]:
     return out
 
 
+def _held(L: Ledger, did: str) -> list[dict]:
+    """The definitions of every role an active member holds, and of the roles those extend."""
+    if not is_member(L, did):
+        return []
+    return [d for held in roles_of(L, did) for d in _chain(L, held)]
+
+
 def has_role(L: Ledger, did: str, role: str) -> bool:
     """Holding a role that extends `role` counts as holding `role` (active members only)."""
-    if not is_member(L, did):
-        return False
-    return any(d["name"] == role for held in roles_of(L, did) for d in _chain(L, held))
+    return any(d["name"] == role for d in _held(L, did))
 
 
 def permissions_of(L: Ledger, did: str) -> set[str]:
-    if not is_member(L, did):
-        return set()
-    return {p for held in roles_of(L, did) for d in _chain(L, held) for p in d.get("can", [])}
+    return {p for d in _held(L, did) for p in d.get("can", [])}
+
+
+def covers(held, permission: str) -> bool:
+    """Whether the permissions `held` include `permission`: `mint` covers `mint:RIV`."""
+    return permission in held or permission.split(":")[0] in held
 
 
 def has_permission(L: Ledger, did: str, permission: str) -> bool:
     """Held through a role of the adopted bylaws (`mint` covers `mint:RIV`). There is no
     all-powerful permission and no grant beside the roles."""
-    held = permissions_of(L, did)
-    return permission in held or permission.split(":")[0] in held
+    return covers(permissions_of(L, did), permission)
 
 
 def grant_role(L: Ledger, actor: str, did: str, role: str) -> bool:
     definition = L.s.get("gov.role_defs", role)
     if definition is None or role == "founder":
-        names = sorted(r for r, d in L.s.scan("gov.role_defs") if r != "founder")
+        names = sorted(r for r in role_defs(L) if r != "founder")
         from ccl.diag import did_you_mean
 
         raise Refused("role_exists", f"the adopted bylaws declare no role `{role}`",
@@ -263,12 +311,9 @@ def grant_role(L: Ledger, actor: str, did: str, role: str) -> bool:
                                                     "adopt bylaws that declare roles"))
     if actor == did:
         raise Refused("self_grant", "nobody grants a role to themself", "another member with `manage_roles` can")
-    member = L.s.get("gov.members", did)
-    if member is None or not member.get("active", True):
-        raise Refused("member_exists", f"{did} is not a member")
-    attributes = member.get("attributes", {})
+    facts = active_member(L, did).get("attributes", {})
     for key, wanted in sorted(definition.get("requires", {}).items()):
-        have = attributes.get(key)
+        have = facts.get(key)
         ok = (have is not None and have >= wanted) if isinstance(wanted, int) and not isinstance(wanted, bool) \
             else have == wanted if wanted is not None else have is not None
         if not ok:
@@ -293,15 +338,15 @@ def kind_spec(L: Ledger, name: str) -> tuple[str, dict]:
     """(key, spec) of an adopted proposal kind named `Contract::Kind` or `Kind` (or `Amendment`)."""
     if name in ("Amendment", AMENDMENT):
         return AMENDMENT, L.s.get("gov.kinds", AMENDMENT)
-    kinds = {k: d for k, d in L.s.scan("gov.kinds") if d is not None and k != AMENDMENT}
-    if "::" in name and name in kinds:
-        return name, kinds[name]
-    found = [k for k in kinds if k.split("::")[-1] == name]
+    declared = {k: d for k, d in kinds(L).items() if k != AMENDMENT}
+    if "::" in name and name in declared:
+        return name, declared[name]
+    found = [k for k in declared if k.split("::")[-1] == name]
     if len(found) == 1:
-        return found[0], kinds[found[0]]
+        return found[0], declared[found[0]]
     from ccl.diag import did_you_mean
 
-    names = sorted({k.split("::")[-1] for k in kinds} | {"Amendment"})
+    names = sorted({k.split("::")[-1] for k in declared} | {"Amendment"})
     raise Refused("proposal_kind", f"the adopted bylaws declare no single proposal kind `{name}`",
                   "name it as Contract::Kind" if found else
                   (did_you_mean(name, names) or "kinds: " + ", ".join(names)))
@@ -362,10 +407,18 @@ def open_from_spec(L: Ledger, actor: str, spec: dict) -> str:
 
 
 def proposal(L: Ledger, proposal_id: str) -> dict:
-    p = L.s.get("gov.proposals", proposal_id)
-    if p is None:
-        raise Refused("proposal_exists", f"there is no proposal `{proposal_id}`")
-    return p
+    return L.s.require("gov.proposals", proposal_id, "proposal_exists", f"there is no proposal `{proposal_id}`")
+
+
+def proposals(L: Ledger) -> list[dict]:
+    """Every proposal, in id order."""
+    return [p for _, p in L.s.scan("gov.proposals")]
+
+
+def proposer(L: Ledger, proposal_id) -> Optional[str]:
+    """Who opened the proposal, or None when there is none."""
+    p = L.s.get("gov.proposals", proposal_id) if isinstance(proposal_id, str) else None
+    return p["proposer"] if p else None
 
 
 def voting_end(p: dict) -> int:
@@ -404,6 +457,17 @@ def cancel(L: Ledger, actor: str, proposal_id: str) -> bool:
         raise Refused("proposal_status", f"`{proposal_id}` is {status(L, p)}")
     L.s.put("gov.proposals", proposal_id, {**p, "cancelled": True})
     return True
+
+
+def close_proposal(L: Ledger, proposal_id: str) -> str:
+    """Record the final tally of a proposal whose voting has ended; returns its status."""
+    p = proposal(L, proposal_id)
+    state = status(L, p)
+    if state in ("pending", "active"):
+        raise Refused("voting_open", f"`{proposal_id}` is still {state}")
+    if "final" not in p:
+        L.s.put("gov.proposals", proposal_id, {**p, "final": tally(L, p), "closed": L.now})
+    return state
 
 
 # ---------------------------------------------------------------- ballots
@@ -672,38 +736,6 @@ def cast_ballot_op(L: Ledger, actor: str, proposal_id: str, ballot: str) -> bool
 
 def proposal_status(L: Ledger, proposal_id: str) -> str:
     return status(L, proposal(L, proposal_id))
-
-
-def close_proposal(L: Ledger, proposal_id: str) -> str:
-    """Record the final tally of a proposal whose voting has ended; returns its status."""
-    p = proposal(L, proposal_id)
-    state = status(L, p)
-    if state in ("pending", "active"):
-        raise Refused("voting_open", f"`{proposal_id}` is still {state}")
-    if "final" not in p:
-        L.s.put("gov.proposals", proposal_id, {**p, "final": tally(L, p), "closed": L.now})
-    return state
-
-
-def proposals(L: Ledger) -> list[dict]:
-    return [p for _, p in L.s.scan("gov.proposals")]
-
-
-def proposer_of(L: Ledger, proposal_id) -> Optional[str]:
-    p = L.s.get("gov.proposals", proposal_id) if isinstance(proposal_id, str) else None
-    return p["proposer"] if p else None
-
-
-def kinds(L: Ledger) -> dict[str, dict]:
-    return dict(L.s.scan("gov.kinds"))
-
-
-def role_defs(L: Ledger) -> dict[str, dict]:
-    return dict(L.s.scan("gov.role_defs"))
-
-
-def history(L: Ledger) -> list[dict]:
-    return [h for _, h in L.s.scan("gov.history")]
 
 
 # ---------------------------------------------------------------- reads (the operations table's queries)

@@ -81,8 +81,23 @@ def verify(did: str, message: bytes, signature: bytes) -> bool:
 
 
 def request_message(method: str, path: str, body_sha256: str, time: int, nonce: str) -> bytes:
-    """What a member signs to make an HTTP request to a node (ccl.node.auth)."""
+    """What a member signs to make an HTTP request to a node (ccl.node.auth checks it)."""
     return f"ccl-request/1\n{method.upper()}\n{path}\n{body_sha256}\n{time}\n{nonce}".encode()
+
+
+def sign_request(member: "Identity", method: str, path: str, body: bytes, time: int,
+                 nonce: str | None = None) -> dict:
+    """The headers that sign a request to a node — `X-CCL-DID`, `X-CCL-Time`, `X-CCL-Nonce` and
+    `X-CCL-Signature` (base64 of the signature of `request_message`): used by ccl.client and by
+    anyone who talks to a node."""
+    import base64
+    import hashlib
+    import secrets
+
+    nonce = nonce or secrets.token_hex(16)
+    signature = member.sign(request_message(method, path, hashlib.sha256(body).hexdigest(), time, nonce))
+    return {"X-CCL-DID": member.did, "X-CCL-Time": str(time), "X-CCL-Nonce": nonce,
+            "X-CCL-Signature": base64.b64encode(signature).decode("ascii")}
 
 
 def request_evidence_valid(request: dict) -> bool:

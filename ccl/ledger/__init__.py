@@ -7,7 +7,8 @@ Transfers can be pending (funds reserved) and later posted — in full or in par
 A linked group posts all-or-nothing. Every account keeps a floor (lowest balance allowed) and a
 ceiling (highest), and a history from which balance-as-of-time is read.
 
-State lives in the store's key-value rows (namespaces `ledger.*`), inside the run's transaction,
+State lives in the store's key-value rows (namespaces `ledger.*`; the engines on top of the core
+keep `hours.*`, `loans*`, `pools` and `claims` — together NAMESPACES), inside the run's transaction,
 through `EngineState` (the store keeps the state root's accumulator over those rows as they are
 written). Invariants are asserted as entries post and re-checked by `check_invariants` at commit:
 per currency, the balances of all accounts sum to zero (system accounts hold the other side of
@@ -23,6 +24,7 @@ from typing import Optional
 from ccl import canon
 
 INT_MAX = 2**63 - 1
+NAMESPACES = ("ledger", "hours", "loans", "pools", "claims")     # the store namespaces this package owns
 
 
 class Refused(Exception):
@@ -56,6 +58,14 @@ class EngineState:
         data = canon.encode(value)
         self.cache[(namespace, key)] = canon.decode_trusted(data)
         self.tx.kv_put(namespace, key, data)
+
+    def require(self, namespace: str, key, rule: str, message: str, hint: str = ""):
+        """The row `key` of `namespace`, or Refused(rule, message): an engine's get-or-refuse (a
+        key that is not text names no row)."""
+        value = self.get(namespace, key) if isinstance(key, str) else None
+        if value is None:
+            raise Refused(rule, message, hint)
+        return value
 
     def scan(self, namespace: str) -> list[tuple[str, object]]:
         """Rows in key order; a row put to None is deleted (skipped)."""
@@ -95,11 +105,8 @@ class Ledger:
         return self.s.get("ledger.currency", symbol)
 
     def require_currency(self, symbol: str) -> dict:
-        c = self.currency(symbol)
-        if c is None:
-            raise Refused("currency_exists", f"there is no currency `{symbol}`",
-                          "create it first (create_currency / `ccl currency create`)")
-        return c
+        return self.s.require("ledger.currency", symbol, "currency_exists", f"there is no currency `{symbol}`",
+                              "create it first (create_currency / `ccl currency create`)")
 
     def create_currency(self, symbol: str, name: str, kind: str, policy: dict) -> dict:
         if not symbol or not symbol.replace("_", "").isalnum() or len(symbol) > 16:
@@ -285,9 +292,7 @@ class Ledger:
         return self.s.get("ledger.entry", entry_id)
 
     def _pending(self, entry_id: str) -> dict:
-        e = self.entry(entry_id)
-        if e is None:
-            raise Refused("entry_exists", f"there is no entry `{entry_id}`")
+        e = self.s.require("ledger.entry", entry_id, "entry_exists", f"there is no entry `{entry_id}`")
         if e["status"] != "pending":
             raise Refused("entry_pending", f"entry `{entry_id}` is {e['status']}, not pending")
         return e

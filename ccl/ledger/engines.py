@@ -86,12 +86,22 @@ def log_hours(ledger: Ledger, actor: str, member: str, minutes: int, description
 
 
 def hours_claim(ledger: Ledger, record: str) -> dict:
-    c = ledger.s.get("hours.claims", record) if isinstance(record, str) else None
-    if c is None:
-        raise Refused("entry_exists", f"there is no hours record `{record}`")
+    c = ledger.s.require("hours.claims", record, "entry_exists", f"there is no hours record `{record}`")
     if c["status"] == "pending" and ledger.now > c["expires"]:
         return {**c, "status": "expired"}
     return c
+
+
+def hours_receiver(ledger: Ledger, record) -> Optional[str]:
+    """Who received the work an hours record claims (who confirms it), or None when there is none."""
+    c = ledger.s.get("hours.claims", record) if isinstance(record, str) else None
+    return c["from"] if c is not None else None
+
+
+def pending_hours(ledger: Ledger, member: str) -> list[dict]:
+    """The hours logged for `member` that wait for their confirmation (not expired)."""
+    claims = [hours_claim(ledger, k) for k, c in ledger.s.scan("hours.claims") if c["from"] == member]
+    return [c for c in claims if c["status"] == "pending"]
 
 
 def _answer(ledger: Ledger, actor: str, record: str, verb: str) -> dict:
@@ -185,10 +195,7 @@ LENDING = "sys:lending"
 
 
 def _loan(ledger: Ledger, loan_id: str) -> dict:
-    loan = ledger.s.get("loans", loan_id)
-    if loan is None:
-        raise Refused("loan_exists", f"there is no loan `{loan_id}`")
-    return loan
+    return ledger.s.require("loans", loan_id, "loan_exists", f"there is no loan `{loan_id}`")
 
 
 def lending_currency(ledger: Ledger) -> str:
@@ -322,10 +329,7 @@ def loans(ledger: Ledger) -> list[dict]:
 # ---------------------------------------------------------------- risk pools (Broodfonds)
 
 def _pool(ledger: Ledger, name: str) -> dict:
-    pool = ledger.s.get("pools", name)
-    if pool is None:
-        raise Refused("pool_exists", f"there is no risk pool `{name}`")
-    return pool
+    return ledger.s.require("pools", name, "pool_exists", f"there is no risk pool `{name}`")
 
 
 def create_pool(ledger: Ledger, actor: str, name: str, contribution: int, member_cap: int) -> bool:
@@ -446,16 +450,8 @@ def hours_history(ledger: Ledger, member: str, limit: int = 50) -> dict:
     return {"member": member, "currency": HOURS, "history": ledger.history(HOURS, member, limit)}
 
 
-def pending_hours(ledger: Ledger, member: str) -> dict:
-    """Hours logged for `member` that wait for their answer."""
-    rows = [hours_claim(ledger, k) for k, c in ledger.s.scan("hours.claims") if c["from"] == member]
-    return {"member": member, "pending": [c for c in rows if c["status"] == "pending"]}
-
-
-def hours_receiver(ledger: Ledger, record) -> Optional[str]:
-    """The member a time-bank record names as having received the work (None: no such record)."""
-    c = ledger.s.get("hours.claims", record) if isinstance(record, str) else None
-    return c["from"] if c is not None else None
+def pending_hours_view(ledger: Ledger, member: str) -> dict:
+    return {"member": member, "pending": pending_hours(ledger, member)}
 
 
 def currency_balance_view(ledger: Ledger, symbol: str, member: str) -> dict:

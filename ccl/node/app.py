@@ -88,7 +88,7 @@ class Call(Body):
 
 
 def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> FastAPI:
-    """`workspace`: a ccl.cli.workspace.Workspace (its store: SQLite or PostgreSQL)."""
+    """`workspace`: a ccl.api.workspace.Workspace (its store: SQLite or PostgreSQL)."""
     app = FastAPI(title="ccl co-op node", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
                   redoc_url=None)
     modules: dict[str, Any] = {}          # contracts members uploaded to run (in memory only)

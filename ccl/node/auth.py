@@ -1,5 +1,6 @@
 """Signed requests: a member signs method, path, body digest, time and a nonce with their
-did:key; the node checks the signature, the time (within 5 minutes) and that the nonce is new.
+did:key (ccl.identity.sign_request, below both the node and its clients); the node checks the
+signature, the time (within 5 minutes) and that the nonce is new.
 
 Headers: `X-CCL-DID`, `X-CCL-Time` (seconds since 1970), `X-CCL-Nonce`, `X-CCL-Signature`
 (base64 of the Ed25519 signature of `message(...)`). Imports leaves and ccl.identity.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import secrets
 
 from ccl import identity
 
@@ -18,13 +18,6 @@ MAX_SKEW_S = 300
 
 def message(method: str, path: str, body: bytes, time: int, nonce: str) -> bytes:
     return identity.request_message(method, path, hashlib.sha256(body).hexdigest(), time, nonce)
-
-
-def sign(member: "identity.Identity", method: str, path: str, body: bytes, time: int, nonce: str | None = None) -> dict:
-    nonce = nonce or secrets.token_hex(16)
-    signature = member.sign(message(method, path, body, time, nonce))
-    return {"X-CCL-DID": member.did, "X-CCL-Time": str(time), "X-CCL-Nonce": nonce,
-            "X-CCL-Signature": base64.b64encode(signature).decode("ascii")}
 
 
 class Refusal(Exception):

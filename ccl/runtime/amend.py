@@ -21,6 +21,7 @@ from ccl import canon, types as ty
 from ccl import governance as G
 from ccl.compile.verify import Verified
 from ccl.ledger import EngineState, Ledger, Refused
+from ccl.store import copy as copy_store
 from ccl.store.sqlite import SqliteStore
 
 OPS = ("adopt", "replace", "retire")
@@ -167,14 +168,7 @@ def _copy(tx) -> SqliteStore:
     """Everything in the store, in a fresh in-memory store (the dry-run's scratch copy)."""
     scratch = SqliteStore.memory()
     with scratch.transaction() as out:
-        for cid, data in tx.iter_blocks():
-            out.put_block(cid, data)
-        for cid in tx.receipts():
-            out.append_receipt(cid)
-        for contract, module, value in tx.states():
-            out.put_state(contract, module, value)
-        for ns, key, value in tx.kv_rows():
-            out.kv_put(ns, key, value)
+        copy_store(tx, out)
     return scratch
 
 
@@ -241,13 +235,12 @@ def dry_run(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str],
                 short = f.name.rsplit("::", 1)[-1]
                 if not f.entry or not short.startswith("test_") or f.params:
                     continue
-                copy = SqliteStore.memory()
-                scratch.conn.backup(copy.conn)
+                copy = scratch.memory_copy()
                 with copy.transaction() as ctx:
                     ctx.put_block(t.cid, t.encoded)
                     cl = Ledger(EngineState(ctx), L.now)
                     for c in names:
-                        cl.s.put("gov.contracts", c, t.cid)    # the test module stands in for the new version
+                        G.pin_contract(cl, c, t.cid)    # the test module stands in for the new version
                 outcome = session.run(t, f.name, [], store=copy, caller=proposer, signer=None, now=L.now,
                                       log=lambda m: None, record=False, testing=TestHooks(), mode=mode)
                 copy.close()
@@ -269,7 +262,7 @@ def prepare(tx, L: Ledger, args: list, attachments: dict, tests: list, proposer:
     adopted = G.adopted(L)
     new, old = None, None
     if op == "retire":
-        if L.s.get("gov.constitution", cid) is None:
+        if G.adopted_module(L, cid) is None:
             raise Refused("adopted", f"module {cid} is not part of the constitution", "`ccl bylaws show` lists it")
         old = cid
     else:
@@ -281,7 +274,7 @@ def prepare(tx, L: Ledger, args: list, attachments: dict, tests: list, proposer:
         names = contracts_of(new)
         if not names:
             raise Refused("amendment_module", "bylaws to adopt declare at least one contract")
-        if L.s.get("gov.constitution", cid) is not None:
+        if G.adopted_module(L, cid) is not None:
             raise Refused("adopted", "this exact version is already adopted")
         olds = sorted({adopted[c] for c in names if c in adopted})
         if op == "adopt" and olds:
@@ -310,7 +303,7 @@ def switch(tx, L: Ledger, p: dict, mode: str) -> dict:
     from ccl.runtime.session import load_module
 
     a = p["amendment"]
-    if a["replaces"] is not None and L.s.get("gov.constitution", a["replaces"]) is None:
+    if a["replaces"] is not None and G.adopted_module(L, a["replaces"]) is None:
         raise Refused("amendment_stale", f"the module this amendment changes ({a['replaces'][:20]}…) is no longer "
                       "adopted: the constitution changed since it was proposed", "propose it again")
     new = load_module(tx, a["module"]) if a["op"] != "retire" else None

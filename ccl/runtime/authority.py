@@ -18,7 +18,7 @@ metadata), or the caller is the co-op itself acting in a proposal's execution. I
 the principal is the co-op: `caller is P` holds when P is the co-op's DID, and `holds PERM` holds
 exactly when the proposal kind's `can:` lists PERM (or its base before `:`), so a vote can do
 what its kind declares and nothing more. Engines keep asserting their own invariants as a
-second line. Imports leaves, ccl.hosttable, ccl.governance and ccl.ledger.
+second line. Imports leaves, ccl.hosttable and the engines.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ from typing import Optional
 
 import attrs
 
+from ccl import aid as AID
 from ccl import governance as G
 from ccl.hosttable import HOST_TABLE, TREASURY, execution_needs
 from ccl.ledger import Ledger, Refused
+from ccl.ledger import engines as E
 
 WHO = {row.name: row for row in HOST_TABLE if row.who}
 _ATOM = re.compile(r"^(anyone|nobody|caller is (\w+)|holds ([\w:{}]+)|(receiver|proposer|requester) of (\w+))$")
@@ -65,7 +67,7 @@ def holds(L: Optional[Ledger], p: Principal, permission: str) -> bool:
     """Whether `p` holds `permission` (`mint` covers `mint:RIV`): in an execution, through the
     kind's `can:`; otherwise through the caller's roles."""
     if p.executing:
-        return permission in p.can or permission.split(":")[0] in p.can
+        return G.covers(p.can, permission)
     return G.has_permission(L, p.caller, permission)
 
 
@@ -117,7 +119,7 @@ def _decide(L: Ledger, p: Principal, name: str, atoms: list, value: dict) -> Non
                 return
             reasons.append(f"the caller is not `{atom.group(2)}`")
         elif atom.group(3):
-            perm = re.sub(r"\{(\w+)\}", lambda m: str(value[m.group(1)]), atom.group(3))
+            perm = _permission(atom, value)
             if holds(L, p, perm):
                 return
             reasons.append(f"{'this proposal kind does not declare' if p.executing else 'the caller lacks'} "
@@ -132,6 +134,11 @@ def _decide(L: Ledger, p: Principal, name: str, atoms: list, value: dict) -> Non
     raise Refused("permission", f"{p.caller} may not {name}: " + "; ".join(reasons), hint)
 
 
+def _permission(atom: re.Match, value: dict) -> str:
+    """The permission a `holds PERM` alternative names, its `{param}`s replaced by the arguments."""
+    return re.sub(r"\{(\w+)\}", lambda m: str(value[m.group(1)]), atom.group(3))
+
+
 def _authorize_execution(L: Ledger, row, p: Principal, value: dict) -> None:
     """In a proposal's execution the co-op acts, with exactly what the kind's `can:` lists: a
     `holds P` alternative needs P there; any other alternative (the co-op acting as itself, with
@@ -141,7 +148,7 @@ def _authorize_execution(L: Ledger, row, p: Principal, value: dict) -> None:
         return
     for atom in _PARSED[row.name]:
         if atom.group(3):
-            perm = re.sub(r"\{(\w+)\}", lambda m: str(value[m.group(1)]), atom.group(3))
+            perm = _permission(atom, value)
             if holds(None, p, perm):
                 return
         elif TREASURY not in p.can or atom.group(0) == "nobody":
@@ -172,12 +179,10 @@ def guard(L: Ledger, p: Principal, need: str) -> None:
                   "permissions come from roles of the adopted bylaws: `ccl role list` shows who holds what")
 
 
+# `receiver of P` / `proposer of P` / `requester of P`: the member the record P names, asked of
+# the engine that keeps the record
+OWNERS = {"receiver": E.hours_receiver, "proposer": G.proposer, "requester": AID.requester}
+
+
 def _owner(L: Ledger, kind: str, record) -> Optional[str]:
-    if kind == "receiver":
-        c = L.s.get("hours.claims", record) if isinstance(record, str) else None
-        return c["from"] if c is not None else None
-    if kind == "proposer":
-        p = L.s.get("gov.proposals", record)
-        return p["proposer"] if p else None
-    m = L.s.get("aid.matches", record)
-    return m["requester"] if m else None
+    return OWNERS[kind](L, record)

@@ -6,7 +6,8 @@ Each engine operation's row calls the engine function the operations table names
 (ccl.operations). Each call is first authorized in one place (ccl.runtime.authority, from the
 row's `who`), then validated and applied by its engine inside the run's transaction — so later calls in the run see
 it and a failed run leaves nothing — and appends an effect record for the receipt. Refusals
-become `host` errors naming the rule. Imports leaves, ccl.ledger and ccl.runtime.authority; the
+become `host` errors naming the rule. Every row calls an engine's function: no row reads or
+writes an engine's store rows itself. Imports leaves, ccl.ledger and ccl.runtime.authority; the
 engines' functions are imported by name from the table.
 """
 

@@ -40,3 +40,17 @@ class Tx(Protocol):
 class Store(Protocol):
     def transaction(self): ...          # context manager yielding a Tx; commits on success
     def close(self) -> None: ...
+
+
+def copy(src: Tx, out: Tx) -> None:
+    """Everything in `src` into `out`, through the interface: blocks, receipts in order, contract
+    state and engine rows — written through `put_state` and `kv_put`, so `out` keeps its own
+    state-root accumulator (a store migration and the amendment dry-run's scratch copy)."""
+    for cid, data in src.iter_blocks():
+        out.put_block(cid, data)
+    for cid in src.receipts():
+        out.append_receipt(cid)
+    for contract, module, value in src.states():
+        out.put_state(contract, module, value)
+    for namespace, key, value in src.kv_rows():
+        out.kv_put(namespace, key, value)

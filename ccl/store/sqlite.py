@@ -145,6 +145,13 @@ class SqliteStore:
     def memory(cls) -> "SqliteStore":
         return cls(":memory:")
 
+    def memory_copy(self) -> "SqliteStore":
+        """A copy of this whole store in memory (SQLite's online backup), for throwaway runs."""
+        copy = SqliteStore.memory()
+        with self._lock:
+            self.conn.backup(copy.conn)
+        return copy
+
     @contextmanager
     def transaction(self):
         """An exclusive write transaction: committed if the block ends normally, else rolled back."""
