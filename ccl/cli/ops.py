@@ -160,12 +160,16 @@ def run(op: Op, kw: dict) -> None:
         data = read(lambda L, tx: query(L, *[values[i.name] for i in c.inputs]))
         out.view(op, data, values)
         return
-    inv = actions.invocation(op, values, read)
-    outcome = m.call(inv.verified, inv.entry, inv.args, label=inv.label or f"ccl {c.cli}", source=None, who=who,
-                     at=at, as_json=as_json, require_workspace=True, action=inv.action,
-                     attachments=inv.attachments, quiet=True)
-    caller, _ = ws.identity(who)
-    out.wrote(op, values, caller, outcome)
+    from ccl.api.coop import Coop, execute
+
+    caller, signer = ws.identity(who)
+    label = f"ccl {c.cli}"
+    try:
+        done = execute(Coop(ws), actions.invocation(op, values, read), caller, signer, at)
+    except CclError as e:
+        d = e.diagnostic
+        raise m.Failure(Diagnostic(d.kind, d.code, d.message, Span(label), d.hints), m.EXIT.get(d.kind, 1)) from None
+    out.wrote(op, values, caller, done)
 
 
 def remote(op: Op, kw: dict, who, as_json: bool) -> None:
@@ -209,18 +213,10 @@ def remote(op: Op, kw: dict, who, as_json: bool) -> None:
     if not _writes(op):
         out.view(op, {k: v for k, v in answer.items() if k != "ok"}, values)
         return
-    out.wrote(op, values, client.member.did, Answer(answer))
+    from ccl.api.coop import Done
 
-
-class Answer:
-    """A node's answer to a write, shaped as a local run's outcome."""
-
-    def __init__(self, answer: dict):
-        from ccl.vm.run import RunResult
-
-        self.run = RunResult(True, answer.get("result"), gas_used=answer.get("gas_used", 0))
-        self.receipt = answer.get("receipt")
-        self.opened = answer.get("proposal")
+    out.wrote(op, values, client.member.did, Done(answer.get("result"), answer.get("gas_used", 0),
+                                                  answer.get("receipt"), answer.get("proposal")))
 
 
 # ---------------------------------------------------------------- showing answers
@@ -307,16 +303,15 @@ class Shown:
 
             resolve(v.render)(self, data, values)
 
-    def wrote(self, op: Op, values: dict, caller: str, outcome) -> None:
+    def wrote(self, op: Op, values: dict, caller: str, done) -> None:
         c = op.command
         assert c is not None
-        r = outcome.run
-        result = outcome.opened if outcome.opened is not None else r.value
+        result = done.proposal if done.proposal is not None else done.result
         if self.as_json:
-            extra = {"receipt": outcome.receipt} if outcome.receipt else {}
-            if outcome.opened is not None:
-                extra["proposal"] = outcome.opened
-            click.echo(json.dumps({"ok": True, "result": r.value, "gas_used": r.gas_used, **extra},
+            extra = {"receipt": done.receipt} if done.receipt else {}
+            if done.proposal is not None:
+                extra["proposal"] = done.proposal
+            click.echo(json.dumps({"ok": True, "result": done.result, "gas_used": done.gas_used, **extra},
                                   ensure_ascii=False))
             return
         context = {**values, "caller": caller}
@@ -324,8 +319,8 @@ class Shown:
         shown["caller"] = self.names.of(caller)
         shown["result"] = self.value("", result, context) if not isinstance(result, list) else f"{len(result)} rows"
         text = (c.says or f"done: {c.cli}").format(**shown)
-        if outcome.receipt:
-            text += f" · receipt {outcome.receipt[:4]}…{outcome.receipt[-6:]}"
+        if done.receipt:
+            text += f" · receipt {done.receipt[:4]}…{done.receipt[-6:]}"
         self.line(text)
         if isinstance(result, list) and result and isinstance(result[0], dict):
             keys = list(result[0])
