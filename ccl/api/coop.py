@@ -158,7 +158,7 @@ class Coop:
         by.member_add(member=name)
         return self.member(name)
 
-    def read(self, name: str, **values) -> dict:
+    def read(self, name: str, /, **values) -> dict:
         """A read of the operations table (`"credit balance"` or `credit_balance`) with its inputs."""
         op = operation(name)
         c = op.command
@@ -226,7 +226,7 @@ class Member:
     def identity(self) -> tuple[str, Identity]:
         return self.did, self.signer
 
-    def do(self, name: str, *, at: Optional[int] = None, **values) -> Done:
+    def do(self, name: str, /, *, at: Optional[int] = None, **values) -> Done:
         """Carry out the write `name` (`"credit issue"` or `credit_issue`) with its inputs."""
         op = operation(name)
         c = op.command
