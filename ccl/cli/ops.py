@@ -143,6 +143,7 @@ def run(op: Op, kw: dict) -> None:
     m = common.main()
     who, at, as_json = kw.pop("who", None), kw.pop("at", None), kw.pop("as_json", False)
     ctx = click.get_current_context().find_object(m.Context)
+    assert ctx is not None
     if ctx.node:
         return remote(op, kw, who, as_json)
     ws = common.ws()
@@ -183,6 +184,7 @@ def remote(op: Op, kw: dict, who, as_json: bool) -> None:
         raise m.Failure(Diagnostic("usage", "U0700", f"`ccl {c.cli}` has no route on a node", Span(),
                                    ("run it in the workspace, without --node",)), 2)
     ctx = click.get_current_context().find_object(m.Context)
+    assert ctx is not None
     client = ctx.remote(who)
     from ccl.api.workspace import find
     from pathlib import Path

@@ -109,7 +109,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         if outcome.error is not None:
             return from_diagnostic(outcome.error)
         r = outcome.run
-        if not r.ok:
+        if r.error is not None:
             if r.error.code == "H0600" and "replayed_request" in r.error.message:
                 return problem(409, "A0006", "replayed request", r.error.message, "host")
             return from_diagnostic(r.error)

@@ -53,9 +53,12 @@ class Principal:
 
 
 def parse(who: str) -> list[re.Match]:
-    atoms = [_ATOM.match(part.strip()) for part in who.split(" or ")]
-    if not all(atoms):
-        raise ValueError(f"malformed authority `{who}`")
+    atoms = []
+    for part in who.split(" or "):
+        atom = _ATOM.match(part.strip())
+        if atom is None:
+            raise ValueError(f"malformed authority `{who}`")
+        atoms.append(atom)
     return atoms
 
 
@@ -66,8 +69,9 @@ _PARSED = {name: parse(row.who) for name, row in WHO.items()}
 def holds(L: Optional[Ledger], p: Principal, permission: str) -> bool:
     """Whether `p` holds `permission` (`mint` covers `mint:RIV`): in an execution, through the
     kind's `can:`; otherwise through the caller's roles."""
-    if p.executing:
+    if p.can is not None:
         return G.covers(p.can, permission)
+    assert L is not None
     return G.has_permission(L, p.caller, permission)
 
 
@@ -151,7 +155,7 @@ def _authorize_execution(L: Ledger, row, p: Principal, value: dict) -> None:
             perm = _permission(atom, value)
             if holds(None, p, perm):
                 return
-        elif TREASURY not in p.can or atom.group(0) == "nobody":
+        elif p.can is None or TREASURY not in p.can or atom.group(0) == "nobody":
             continue
         elif atom.group(0) == "anyone":
             return
@@ -167,7 +171,7 @@ def _authorize_execution(L: Ledger, row, p: Principal, value: dict) -> None:
 
 def guard(L: Ledger, p: Principal, need: str) -> None:
     """A `needs NAME` function's prologue: the caller holds the role or permission NAME."""
-    if p.executing:
+    if p.can is not None:
         if need in p.can:
             return
         raise Refused("permission", f"this proposal kind does not declare `{need}`",

@@ -75,7 +75,12 @@ def _engine_row(L: Ledger, p: "AUTH.Principal", op: Op):
 def _runtime_rows(L: Ledger, p: "AUTH.Principal") -> dict:
     """Rows about the run's principal rather than an engine's data."""
     return {"require_permission": lambda permission: _require(L, p, permission),
-            "guard": lambda need: AUTH.guard(L, p, need) or True}
+            "guard": lambda need: _guard(L, p, need)}
+
+
+def _guard(L: Ledger, p: "AUTH.Principal", need: str) -> bool:
+    AUTH.guard(L, p, need)
+    return True
 
 
 def _require(L: Ledger, p: "AUTH.Principal", permission: str) -> bool:
