@@ -172,6 +172,7 @@ def to_descriptor(t: T):
 
 
 def from_descriptor(d) -> T:
+    args: tuple[T, ...]
     if isinstance(d, str):
         name, args = d, ()
     elif isinstance(d, list) and d and isinstance(d[0], str):

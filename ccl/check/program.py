@@ -23,7 +23,8 @@ from ccl.types import T
 @attrs.define
 class FnInfo:
     qualname: str                  # `run`, `Coop::transfer`, `helper::add`
-    node: object                   # A.Fn (or a synthesized Fn for proposal executions / init)
+    node: Optional[A.Fn]           # a synthesized Fn for proposal executions and `init`; None for
+                                   # a contract's state initializers (`Contract::<state>`)
     module: "ModuleScope"
     contract: Optional[str]
     params: list[tuple[str, T]]
@@ -72,7 +73,7 @@ class StateInfo:
     contract: str
     name: str
     type: T
-    init: object
+    init: Optional[A.Expr]
     index: int
     span: Span
 
@@ -360,6 +361,7 @@ def _resolve_module_types(program: Program) -> None:
                     _resolve_decl_types(program, sub)
     for fn in program.functions:
         node = fn.node
+        assert node is not None             # only state initializers have none, and they are not here
         seen = set()
         for p in node.params:
             if p.name in seen:
@@ -367,11 +369,11 @@ def _resolve_module_types(program: Program) -> None:
             seen.add(p.name)
             fn.params.append((p.name, resolve_type(program, p.type, fn.type_params)))
         fn.ret = resolve_type(program, node.ret, fn.type_params) if node.ret else ty.UNIT
-    declared = {}                       # one pass over each contract, not one per state
+    declared: dict[tuple[str, str], A.State] = {}     # one pass over each contract, not one per state
     for contract in program.contracts.values():
-        for item in contract.node.items:
-            if isinstance(item, A.State):
-                declared.setdefault((contract.name, item.name), item)
+        for sub in contract.node.items:
+            if isinstance(sub, A.State):
+                declared.setdefault((contract.name, sub.name), sub)
     for state in program.states:
         state.type = resolve_type(program, declared[(state.contract, state.name)].type)
 

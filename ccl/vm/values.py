@@ -128,12 +128,12 @@ def from_json(t: T, v, types: Types, where: str = "argument", depth: int = 0):
         extra = set(v) - {f for f, _ in fields}
         if extra:
             raise ArgError(f"{where}: `{name}` has no field `{sorted(extra)[0]}`")
-        out = []
+        values = []
         for f, ft in fields:
             if f not in v:
                 raise ArgError(f"{where}: `{name}` needs field `{f}`")
-            out.append(from_json(ft, v[f], types, f"{where}.{f}", depth + 1))
-        return out
+            values.append(from_json(ft, v[f], types, f"{where}.{f}", depth + 1))
+        return values
     if t.kind == "enum":
         variants = types.enums[name]
         names = [n for n, _ in variants]
