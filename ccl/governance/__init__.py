@@ -19,7 +19,7 @@ Imports leaves, ccl.identity and ccl.ledger (for EngineState, Refused and permis
 from __future__ import annotations
 
 import base64
-from typing import Optional
+from typing import AbstractSet, Optional
 
 from ccl import canon, identity
 from ccl.ledger import Ledger, Refused
@@ -34,7 +34,7 @@ SCORE_MAX = 5
 
 # ---------------------------------------------------------------- the co-op and its constitution
 
-FOUNDER_ROLE = {"contract": "", "module": None, "can": ["manage_members", "manage_roles"], "extends": None,
+FOUNDER_ROLE: dict[str, object] = {"contract": "", "module": None, "can": ["manage_members", "manage_roles"], "extends": None,
                 "requires": {}}
 AMENDMENT = "::Amendment"
 AMENDMENT_DEFAULTS = {"name": "Amendment", "description": "Adopt, replace or retire bylaws", "eligible": None,
@@ -126,7 +126,7 @@ def adopt_module(L: Ledger, cid: str, contracts: list, via: str, replaces: Optio
                                           "time": L.now, "via": via, "contracts": [c for c, _ in contracts]})
 
 
-def retire_module(L: Ledger, cid: str, via: str, keep: frozenset = frozenset()) -> None:
+def retire_module(L: Ledger, cid: str, via: str, keep: AbstractSet[str] = frozenset()) -> None:
     """Take a module out of the constitution: its contracts, roles and kinds go; members lose the
     roles it declared, except those a replacement declares again (`keep`); proposals already open
     finish under the version they were opened with."""
@@ -473,10 +473,10 @@ def cast_unsigned(L: Ledger, tx, actor: str, proposal_id: str, choice: str) -> s
     p = proposal(L, proposal_id)
     previous = p["ballots"].get(actor)
     seq = 0 if previous is None else previous["seq"] + 1
-    block = {"kind": "ballot", "payload": ballot_payload(proposal_id, actor, choice, "", seq, L.now),
-             "signer": actor, "signature": None}
+    payload = ballot_payload(proposal_id, actor, choice, "", seq, L.now)
+    block = {"kind": "ballot", "payload": payload, "signer": actor, "signature": None}
     data = canon.encode(block)
-    return _record(L, tx, actor, proposal_id, block["payload"], data)
+    return _record(L, tx, actor, proposal_id, payload, data)
 
 
 def _check_choice(p: dict, choice) -> None:

@@ -150,6 +150,7 @@ def migrate(tx, L: Ledger, new: Verified, coop: str, mode: str) -> list[str]:
                          now=L.now, caller=coop, mode=mode, log=lambda m: None, state=values,
                          initialize=initialize, host=lambda st: host_rows.bind(tx, effects, st, L, principal))
         if not result.ok:
+            assert result.error is not None             # a failed run carries its diagnostic
             raise Refused("migration", f"migrate_{field} failed: {result.error.message}")
         values, initialize = list(result.state), set()
         if new_type is not None:
@@ -180,10 +181,14 @@ def _copy(tx) -> SqliteStore:
 
 def _apply(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str], via: str, mode: str) -> list[str]:
     if op == "retire":
+        assert old is not None                          # `prepare` checked: retire names a module
         G.retire_module(L, old, via)
         return []
+    assert new is not None                              # adopt and replace bring one
     G.adopt_module(L, new.cid, list(new.module.contracts), via, replaces=old)
-    return migrate(tx, L, new, G.coop(L)["coop"], mode)
+    genesis = G.coop(L)
+    assert genesis is not None                          # amendments are voted on in a founded co-op
+    return migrate(tx, L, new, genesis["coop"], mode)
 
 
 def _shape(module, f) -> tuple:
@@ -253,6 +258,7 @@ def dry_run(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str],
                 copy.close()
                 if not outcome.run.ok:
                     e = outcome.run.error
+                    assert e is not None                # a failed run carries its diagnostic
                     raise Refused("dry_run", f"the new version's test {f.name} fails against the migrated state: "
                                   f"{e.code} {e.message}", "fix the new version or its tests, then propose it again")
                 passed += 1
