@@ -197,12 +197,16 @@ def check_amendment(kind: A.Proposal) -> None:
                     else kind.span, why)
 
 
-Demand = tuple[str, tuple[str, ...]]        # (the callee's name, the names it needs: any one will do)
+@attrs.frozen
+class Demand:
+    """A permission or role that a call needs of whoever runs it."""
+
+    callee: str                     # the host row or function called
+    needs: tuple[str, ...]          # any one of these names will do
 
 
 def demands_of(program: Program, call: A.Call) -> tuple[list[Demand], Optional[FnInfo]]:
-    """What one call needs of whoever runs it: (the callee's name, the needed name) pairs, and
-    the user function it enters (or None)."""
+    """What one call needs of whoever runs it, and the user function it enters (or None)."""
     ref = program.ref.get(id(call))
     if not ref:
         return [], None
@@ -211,16 +215,16 @@ def demands_of(program: Program, call: A.Call) -> tuple[list[Demand], Optional[F
         out: list[Demand] = []
         needs = execution_needs(row)
         if needs:
-            out.append((row.name, tuple(sorted(needs))))
+            out.append(Demand(row.name, tuple(sorted(needs))))
         if row.name in DEMANDS:
             literal = permission_literal(program, call)
             if literal is not None:
-                out.append((row.name, (literal,)))
+                out.append(Demand(row.name, (literal,)))
         return out, None
     if ref[0] == "fn":
         fn = program.functions[ref[1]]
         fn_needs = fn.node.needs if isinstance(fn.node, A.Fn) else None
-        return ([(fn.qualname, (fn_needs,))] if fn_needs else []), fn
+        return ([Demand(fn.qualname, (fn_needs,))] if fn_needs else []), fn
     return [], None
 
 
@@ -237,7 +241,8 @@ def check_execution_reach(program: Program, kind: A.Proposal, execution: FnInfo)
         for call in calls_in(fn):
             start = origin or call
             demands, callee = demands_of(program, call)
-            for what, needs in demands:
+            for demand in demands:
+                what, needs = demand.callee, demand.needs
                 if not set(needs) & allowed:
                     via = " → ".join((*path, what))
                     need = needs[0] if len(needs) == 1 else " or ".join(f"`{n}`" for n in needs).strip("`")

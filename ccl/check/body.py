@@ -66,6 +66,14 @@ class Cx:
 
 
 
+@attrs.frozen
+class BranchEnd:
+    """How a branch checked in place ended (Flow.undo)."""
+
+    assigned: list[str]             # what it assigned, in journal order
+    live: bool                      # whether its end is reachable
+
+
 class Flow:
     """Definite assignment at the current point: the names assigned on every path here, and
     whether the point is reachable at all. Branches are checked in place and undone from a
@@ -88,7 +96,7 @@ class Flow:
     def mark(self) -> tuple[int, bool]:
         return len(self.journal), self.live
 
-    def undo(self, mark: tuple[int, bool]) -> tuple[list[str], bool]:
+    def undo(self, mark: tuple[int, bool]) -> BranchEnd:
         """Back to `mark`; returns what the branch since then assigned, and whether its end is
         reachable."""
         at, live = mark
@@ -97,19 +105,19 @@ class Flow:
         self.names.difference_update(added)
         ended_live = self.live
         self.live = live
-        return added, ended_live
+        return BranchEnd(added, ended_live)
 
-    def join(self, mark: tuple[int, bool], ends: list[tuple[list[str], bool]]) -> None:
+    def join(self, mark: tuple[int, bool], ends: list[BranchEnd]) -> None:
         """After branches that each started at `mark` (and were undone): assigned is what every
         branch whose end is reachable assigned; unreachable if none is."""
-        common = None
-        for added, live in ends:
-            if live:
-                common = set(added) if common is None else common.intersection(added)
+        common: Optional[set[str]] = None
+        for end in ends:
+            if end.live:
+                common = set(end.assigned) if common is None else common.intersection(end.assigned)
         if common is None:
             self.live = False
             return
-        for name in ends[[live for _, live in ends].index(True)][0]:      # journal order
+        for name in ends[[end.live for end in ends].index(True)].assigned:      # journal order
             if name in common:
                 self.add(name)
 

@@ -9,7 +9,7 @@ file access comes in through a `load` callback so the checker stays I/O-free.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import attrs
 
@@ -108,11 +108,19 @@ class ContractInfo:
     functions: dict[str, FnInfo] = attrs.Factory(dict)
     states: dict[str, StateInfo] = attrs.Factory(dict)
     consts: dict[str, ConstInfo] = attrs.Factory(dict)
-    roles: list = attrs.Factory(list)
-    proposals: list = attrs.Factory(list)
-    meta: dict = attrs.Factory(dict)
+    roles: list[A.Role] = attrs.Factory(list)
+    proposals: list[A.Proposal] = attrs.Factory(list)
+    meta: dict[str, A.Expr] = attrs.Factory(dict)
     founder: Optional[str] = None                                 # the `founder:` role (authority stage)
     kind_param_types: dict[str, list[T]] = attrs.Factory(dict)    # kind → its parameters' types
+
+
+@attrs.frozen
+class TypeIds:
+    """Codegen's numbers for the named types, in the module's (sorted) order."""
+
+    structs: dict[str, int]         # struct → its index (MKSTRUCT)
+    variants: dict[str, int]        # Option, Result and each enum → its MKVARIANT type code
 
 
 @attrs.define
@@ -125,14 +133,15 @@ class Program:
     contracts: dict[str, ContractInfo] = attrs.Factory(dict)
     modules: list[ModuleScope] = attrs.Factory(list)
     # side tables filled by the body checker, keyed by id(node)
-    type_of: dict = attrs.Factory(dict)
-    ref: dict = attrs.Factory(dict)
-    slot: dict = attrs.Factory(dict)
+    type_of: dict[int, T] = attrs.Factory(dict)     # expression → its type
+    ref: dict[int, tuple] = attrs.Factory(dict)     # what a name, call, operator or pattern means: ("local", slot), …
+    slot: dict[int, Any] = attrs.Factory(dict)      # local slot(s) of a let, for, if, match or try
     warnings: list = attrs.Factory(list)
-    initializers: dict = attrs.Factory(dict)     # contract → FnInfo computing its state initializers
-    prelude: set = attrs.Factory(set)            # built-in structs this program did not declare
-    prelude_checks: list = attrs.Factory(list)   # (name, fields) the program's own declaration must match
-    type_ids: object = None                      # codegen's struct indexes and variant type codes
+    initializers: dict[str, FnInfo] = attrs.Factory(dict)   # contract → FnInfo computing its state initializers
+    prelude: set[str] = attrs.Factory(set)          # built-in structs this program did not declare
+    # (name, fields) the program's own declaration must match
+    prelude_checks: list[tuple[str, list[tuple[str, T]]]] = attrs.Factory(list)
+    type_ids: Optional[TypeIds] = None           # set by codegen, once
     source_bytes: int = 0                        # of every file read, for limits.program_source_bytes_max
 
     def entry(self, name: str) -> FnInfo:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, cast
 
 from ccl import limits, types as ty
-from ccl.check.program import FnInfo, Program
+from ccl.check.program import FnInfo, Program, TypeIds
 from ccl.compile import opcodes as O
 from ccl.compile.module import Function, Module
 from ccl.diag import Span, error, printable_name
@@ -505,23 +505,23 @@ def gen_struct_lit(e: Emitter, x: A.StructLit) -> None:
     _, fields, name = e.program.ref[id(x)]
     for f in fields:
         gen_expr(e, f.value)
-    e.at(x).emit(O.MKSTRUCT, O.struct_operand(_type_ids(e.program)[0][name], len(fields)))
+    e.at(x).emit(O.MKSTRUCT, O.struct_operand(_type_ids(e.program).structs[name], len(fields)))
 
 
-def _type_ids(program) -> tuple[dict, dict]:
+def _type_ids(program: Program) -> TypeIds:
     """Struct index and MKVARIANT type code of each named type, in the module's (sorted) order."""
     ids = program.type_ids
     if ids is None:
         structs = {n: i for i, n in enumerate(sorted(program.structs))}
         enums = {"Option": O.OPTION_TYPE, "Result": O.RESULT_TYPE,
                  **{n: O.ENUM_TYPE_BASE + i for i, n in enumerate(sorted(program.enums))}}
-        ids = program.type_ids = (structs, enums)
+        ids = program.type_ids = TypeIds(structs, enums)
     return ids
 
 
 def _variant_operand(e: Emitter, ref) -> int:
     _, tag, n, type_name = ref
-    return O.variant_operand(_type_ids(e.program)[1][type_name], tag, n)
+    return O.variant_operand(_type_ids(e.program).variants[type_name], tag, n)
 
 
 _BINARY = {"-": O.SUB, "*": O.MUL, "/": O.DIV, "%": O.MOD, "==": O.EQ, "!=": O.NE, "<": O.LT,

@@ -132,10 +132,10 @@ class Types:
             raise Bad("a struct or enum is declared twice")
         self.struct_names = set(struct_names)
         self.enum_names = set(enum_names)
-        for name, fields in PRELUDE_STRUCTS.items():          # host rows may return these
+        for name, signature in PRELUDE_STRUCTS.items():       # host rows may return these
             if name not in self.struct_names:
                 self.struct_names.add(name)
-                self.structs[name] = tuple(self.host_term(ty.parse_signature_type(t), {}) for _, t in fields)
+                self.structs[name] = tuple(self.host_term(ty.parse_signature_type(t), {}) for _, t in signature)
         for name, fields in m.structs:
             names = [f for f, _ in fields]
             if len(set(names)) != len(names):

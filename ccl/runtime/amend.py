@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import attrs
+
 from ccl import canon, types as ty
 from ccl import governance as G
 from ccl.compile.verify import Verified
@@ -93,9 +95,19 @@ def _short(v) -> str:
 
 # ---------------------------------------------------------------- migration
 
-def migration_plan(tx, new: Verified) -> list[tuple[str, str, object, object]]:
-    """(contract, field, stored type, new type or None) for each stored field the new version
-    drops or retypes; refused unless the new contract defines `migrate_FIELD` to match."""
+@attrs.frozen
+class FieldMigration:
+    """A stored contract field that a new version drops or retypes."""
+
+    contract: str
+    field: str
+    old_type: Optional[ty.Descriptor]       # as stored (None: the stored field names no type)
+    new_type: Optional[ty.Descriptor]       # None: the new version drops the field
+
+
+def migration_plan(tx, new: Verified) -> list[FieldMigration]:
+    """Each stored field the new version drops or retypes; refused unless the new contract
+    defines `migrate_FIELD` to match."""
     module = new.module
     declared = {(c, n): d for c, n, d in module.states}
     functions = {f.name: f for f in module.functions}
@@ -118,7 +130,7 @@ def migration_plan(tx, new: Verified) -> list[tuple[str, str, object, object]]:
             if f is None or list(f.params) != [old_type] or ty.from_descriptor(f.ret) != want:
                 raise Refused("migration", f"the new version {what} `{contract}.{field}` and has no migration "
                               "function for it", hint)
-            plan.append((contract, field, old_type, new_type))
+            plan.append(FieldMigration(contract, field, old_type, new_type))
     return plan
 
 
@@ -140,8 +152,9 @@ def migrate(tx, L: Ledger, new: Verified, coop: str, mode: str) -> list[str]:
     principal = AUTH.Principal(coop, coop, frozenset(), G.open_operations(L))
     effects = host_rows.Effects()
     moved = []
-    stored = {c: canon.decode(tx.get_state(c)[1]) for c in {c for c, _, _, _ in plan}}
-    for contract, field, old_type, new_type in plan:
+    stored = {c: canon.decode(tx.get_state(c)[1]) for c in {m.contract for m in plan}}
+    for m in plan:
+        contract, field, old_type, new_type = m.contract, m.field, m.old_type, m.new_type
         old_value = stored[contract][field]["value"]
         arg = from_json(ty.from_descriptor(old_type), old_value, types, field)
         from ccl.vm.values import to_json
@@ -157,7 +170,7 @@ def migrate(tx, L: Ledger, new: Verified, coop: str, mode: str) -> list[str]:
             values[index[(contract, field)]] = result.raw
         moved.append(f"{contract}.{field}")
     after = encode_state(new, values)
-    for contract in sorted({c for c, _, _, _ in plan}):
+    for contract in sorted({m.contract for m in plan}):
         tx.put_state(contract, new.cid, after.get(contract, canon.encode({})))   # every field may be gone
     return moved
 
