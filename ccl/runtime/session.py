@@ -395,8 +395,8 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     for e in result.events:
         fields = {k: _json_field(v) for k, v in e.fields.items()}
         events.append(Link(dag.put(tx, dag.event_block(e.name, caller, now, fields, prev or module_cid))))
-    for e in effects.events:
-        events.append(Link(dag.put(tx, dag.event_block(e["type"], caller, now, e["data"], prev or module_cid))))
+    for fx in effects.events:
+        events.append(Link(dag.put(tx, dag.event_block(fx["type"], caller, now, fx["data"], prev or module_cid))))
     f = module.functions[entry_index]
     payload = {
         "module": Link(module_cid), "function": f.name, "entry": entry, "args": args, "caller": caller,

@@ -10,7 +10,7 @@ Result ↔ {"Ok": v} / {"Err": e}, struct ↔ object. Imports leaves and ccl.com
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 from ccl import limits, types as ty
 from ccl.diag import LONE_SURROGATE, lone_surrogate
@@ -70,6 +70,10 @@ class Types:
     def __init__(self, module: Module):
         self.structs = {n: [(f, ty.from_descriptor(t)) for f, t in fields] for n, fields in module.structs}
         self.enums = {n: [(v, [ty.from_descriptor(t) for t in ts]) for v, ts in vs] for n, vs in module.enums}
+
+
+# A JSON value, as json.loads gives it (without floats: CCL has none)
+Json = Union[None, bool, int, str, list["Json"], dict[str, "Json"]]
 
 
 def from_json(t: T, v, types: Optional[Types], where: str = "argument", depth: int = 0):
