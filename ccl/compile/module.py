@@ -50,7 +50,8 @@ class Module:
     states: tuple[tuple[str, str, Descriptor], ...]                 # (contract, name, type)
     initializers: tuple[tuple[str, int], ...]                       # (contract, function index)
     structs: tuple[tuple[str, tuple[tuple[str, Descriptor], ...]], ...]     # (name, ((field, type), …))
-    enums: tuple[tuple[str, tuple[tuple[str, tuple[Descriptor, ...]], ...]], ...]   # (name, ((variant, (type, …)), …))
+    # (name, ((variant, (payload type, …)), …))
+    enums: tuple[tuple[str, tuple[tuple[str, tuple[Descriptor, ...]], ...]], ...]
     host: tuple[tuple[int, str], ...]                               # (index, name) of every host row called
     # (name, metadata map) — roles and proposals for the governance engine (codegen.contract_metadata)
     contracts: tuple[tuple[str, dict[str, Any]], ...] = ()

@@ -19,7 +19,7 @@ Imports leaves, ccl.identity and ccl.ledger (for EngineState, Refused and permis
 from __future__ import annotations
 
 import base64
-from typing import AbstractSet, Optional
+from typing import AbstractSet, Any, Optional
 
 from ccl import canon, identity
 from ccl.ledger import Ledger, Refused
@@ -34,8 +34,8 @@ SCORE_MAX = 5
 
 # ---------------------------------------------------------------- the co-op and its constitution
 
-FOUNDER_ROLE: dict[str, object] = {"contract": "", "module": None, "can": ["manage_members", "manage_roles"], "extends": None,
-                "requires": {}}
+FOUNDER_ROLE: dict[str, object] = {"contract": "", "module": None, "can": ["manage_members", "manage_roles"],
+                                   "extends": None, "requires": {}}
 AMENDMENT = "::Amendment"
 AMENDMENT_DEFAULTS = {"name": "Amendment", "description": "Adopt, replace or retire bylaws", "eligible": None,
                       "duration_s": 7 * 86_400, "quorum_pct": 50, "threshold": ["supermajority", 2, 3],
@@ -473,10 +473,10 @@ def cast_unsigned(L: Ledger, tx, actor: str, proposal_id: str, choice: str) -> s
     p = proposal(L, proposal_id)
     previous = p["ballots"].get(actor)
     seq = 0 if previous is None else previous["seq"] + 1
-    payload = ballot_payload(proposal_id, actor, choice, "", seq, L.now)
-    block = {"kind": "ballot", "payload": payload, "signer": actor, "signature": None}
+    block: dict[str, Any] = {"kind": "ballot", "payload": ballot_payload(proposal_id, actor, choice, "", seq, L.now),
+                             "signer": actor, "signature": None}
     data = canon.encode(block)
-    return _record(L, tx, actor, proposal_id, payload, data)
+    return _record(L, tx, actor, proposal_id, block["payload"], data)
 
 
 def _check_choice(p: dict, choice) -> None:

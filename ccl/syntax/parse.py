@@ -13,8 +13,8 @@ import attrs
 import re
 import threading
 from functools import lru_cache
-from typing import cast
 from importlib import resources
+from typing import cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
