@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Any
 
 import attrs
 import cbor2
@@ -177,7 +178,7 @@ def _item(data: bytes, pos: int, depth: int):
     if major == 5:
         if 2 * arg > len(data) - pos:
             raise DagCborError(f"at byte {start}: truncated (a map of {arg} entries runs past the end)")
-        out = {}
+        obj: dict[str, Any] = {}
         previous = None
         for _ in range(arg):
             key_at = pos
@@ -197,8 +198,8 @@ def _item(data: bytes, pos: int, depth: int):
                     raise DagCborError(f"at byte {key_at}: map key {key!r} out of order (keys sort "
                                        f"length-first, then bytewise)")
             previous = encoded
-            out[key], pos = _item(data, pos, depth + 1)
-        return out, pos
+            obj[key], pos = _item(data, pos, depth + 1)
+        return obj, pos
     if major == 6:
         if arg != 42:
             raise DagCborError(f"at byte {start}: CBOR tag {arg} (DAG-CBOR allows only tag 42, a CID link)")

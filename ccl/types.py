@@ -8,6 +8,8 @@ check JSON arguments without its source). Imports only attrs.
 
 from __future__ import annotations
 
+from typing import Union
+
 import attrs
 
 
@@ -16,7 +18,7 @@ class T:
     """A type: a constructor name and type arguments. `Any` matches everything."""
 
     name: str
-    args: tuple = ()
+    args: tuple[T, ...] = ()
     kind: str = "builtin"      # builtin | struct | enum | var
 
     def __str__(self) -> str:
@@ -163,7 +165,11 @@ def parse_signature_type(text: str, type_vars=("T", "K", "V", "E")) -> T:
 
 # ---------------------------------------------------------------- descriptors in bytecode
 
-def to_descriptor(t: T):
+# A type as bytecode stores it: "Integer", "struct:Vote", ["Array", "Integer"], …
+Descriptor = Union[str, list["Descriptor"]]
+
+
+def to_descriptor(t: T) -> Descriptor:
     """A CBOR-friendly form: a string for nullary types, a list for applied ones."""
     tag = t.name if t.kind in ("builtin", "var", "param") else f"{t.kind}:{t.name}"
     if not t.args:
@@ -172,6 +178,7 @@ def to_descriptor(t: T):
 
 
 def from_descriptor(d) -> T:
+    args: tuple[T, ...]
     if isinstance(d, str):
         name, args = d, ()
     elif isinstance(d, list) and d and isinstance(d[0], str):

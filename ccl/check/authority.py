@@ -20,6 +20,7 @@ Runs after the body stage, because it reads what each call resolved to (`Program
 
 from __future__ import annotations
 
+from typing import Optional
 
 import attrs
 
@@ -72,28 +73,29 @@ def known_permissions(program: Program, roles: set[str]) -> set[str]:
     return names
 
 
-def permission_literal(program: Program, call: A.Call):
+def permission_literal(program: Program, call: A.Call) -> Optional[str]:
     """The string literal a `require_permission`/`has_permission`/`guard` call names, or None."""
     ref = program.ref.get(id(call))
     if not ref or ref[0] != "host":
         return None
     position = PERMISSION_ARGS.get(HOST_TABLE[ref[1]].name)
-    if position is None or position >= len(call.args) or not isinstance(call.args[position], A.StrLit):
+    if position is None or position >= len(call.args):
         return None
-    return call.args[position].value
+    arg = call.args[position]
+    return arg.value if isinstance(arg, A.StrLit) else None
 
 
 def calls_in(fn: FnInfo) -> list[A.Call]:
     """Every call in a function's body, in source order (an explicit stack: no recursion)."""
     if not isinstance(fn.node, A.Fn):
         return []
-    out = []
-    stack = [fn.node.body]
+    out: list[A.Call] = []
+    stack: list[attrs.AttrsInstance] = [fn.node.body]
     while stack:
         node = stack.pop()
         if isinstance(node, A.Call):
             out.append(node)
-        kids = []
+        kids: list[attrs.AttrsInstance] = []
         for field in attrs.fields(type(node)):
             value = getattr(node, field.name)
             for item in value if isinstance(value, tuple) else (value,):
@@ -115,7 +117,8 @@ def check_guard_placement(fn: FnInfo) -> None:
                     "only a contract's functions are entry points members call; move it into a "
                     "`contract`, or drop `open`")
     if node.needs:
-        raise error("E0221", f"`{node.name}` needs `{node.needs}` but is outside a contract", node.needs_span,
+        raise error("E0221", f"`{node.name}` needs `{node.needs}` but is outside a contract",
+                    node.needs_span or node.span,
                     "guards apply to a contract's functions; move it into a `contract`, or check with "
                     "`require_permission(\"…\")` in the body")
 
@@ -126,7 +129,8 @@ def check_needs(fn: FnInfo, roles: set[str]) -> None:
         return
     name = node.needs
     if name not in roles and name[:1].isupper():
-        raise error("E0222", f"`{node.name}` needs the role `{name}`, which no bylaw declares", node.needs_span,
+        raise error("E0222", f"`{node.name}` needs the role `{name}`, which no bylaw declares",
+                    node.needs_span or node.span,
                     did_you_mean(name, roles) or "declare it with `role " + name + " { … }`, or name a "
                     "permission (lowercase)")
 
@@ -193,27 +197,34 @@ def check_amendment(kind: A.Proposal) -> None:
                     else kind.span, why)
 
 
-def demands_of(program: Program, call: A.Call):
-    """What one call needs of whoever runs it: (the callee's name, the needed name) pairs, and
-    the user function it enters (or None)."""
+@attrs.frozen
+class Demand:
+    """A permission or role that a call needs of whoever runs it."""
+
+    callee: str                     # the host row or function called
+    needs: tuple[str, ...]          # any one of these names will do
+
+
+def demands_of(program: Program, call: A.Call) -> tuple[list[Demand], Optional[FnInfo]]:
+    """What one call needs of whoever runs it, and the user function it enters (or None)."""
     ref = program.ref.get(id(call))
     if not ref:
         return [], None
     if ref[0] == "host":
         row = HOST_TABLE[ref[1]]
-        out = []
+        out: list[Demand] = []
         needs = execution_needs(row)
         if needs:
-            out.append((row.name, tuple(sorted(needs))))
+            out.append(Demand(row.name, tuple(sorted(needs))))
         if row.name in DEMANDS:
             literal = permission_literal(program, call)
             if literal is not None:
-                out.append((row.name, (literal,)))
+                out.append(Demand(row.name, (literal,)))
         return out, None
     if ref[0] == "fn":
         fn = program.functions[ref[1]]
-        needs = fn.node.needs if isinstance(fn.node, A.Fn) else None
-        return ([(fn.qualname, (needs,))] if needs else []), fn
+        fn_needs = fn.node.needs if isinstance(fn.node, A.Fn) else None
+        return ([Demand(fn.qualname, (fn_needs,))] if fn_needs else []), fn
     return [], None
 
 
@@ -223,13 +234,15 @@ def check_execution_reach(program: Program, kind: A.Proposal, execution: FnInfo)
     # a scoped `mint:RIV` lets the execution reach `mint_tokens` here; the symbol is checked at run time
     allowed = set(kind.can or ()) | {n.split(":")[0] for n in kind.can or () if ":" in n}
     seen = {execution.index}
-    queue = [(execution, None, ())]          # function, the execution's call leading there, the path
+    # function, the execution's call leading there, the path
+    queue: list[tuple[FnInfo, Optional[A.Call], tuple[str, ...]]] = [(execution, None, ())]
     while queue:
         fn, origin, path = queue.pop(0)
         for call in calls_in(fn):
             start = origin or call
             demands, callee = demands_of(program, call)
-            for what, needs in demands:
+            for demand in demands:
+                what, needs = demand.callee, demand.needs
                 if not set(needs) & allowed:
                     via = " → ".join((*path, what))
                     need = needs[0] if len(needs) == 1 else " or ".join(f"`{n}`" for n in needs).strip("`")

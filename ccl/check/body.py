@@ -10,13 +10,13 @@ and ccl.check.program.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import attrs
 
 from ccl import limits
 from ccl import types as ty
-from ccl.check.program import FnInfo, Program, float_error, resolve_type
+from ccl.check.program import FnInfo, ModuleScope, Program, float_error, resolve_type
 from ccl.diag import Span, did_you_mean, error
 from ccl.hosttable import HOST_BY_PATH, HOST_INDEX, HOST_TABLE, METHODS
 from ccl.syntax import ast as A
@@ -52,7 +52,9 @@ class Cx:
 
     def new_slot(self, name: str, t: T) -> int:
         if len(self.fn.locals) >= limits.locals_per_function_max:
-            raise error("L0501", "too many local variables in one function", self.fn.node.span)
+            node = self.fn.node             # None: a contract's state initializers
+            raise error("L0501", "too many local variables in one function",
+                        node.span if node is not None else Span(self.fn.module.file))
         self.fn.locals.append((name, t))
         return len(self.fn.locals) - 1
 
@@ -62,6 +64,14 @@ class Cx:
                 return scope[name]
         return self.vars.get(name)
 
+
+
+@attrs.frozen
+class BranchEnd:
+    """How a branch checked in place ended (Flow.undo)."""
+
+    assigned: list[str]             # what it assigned, in journal order
+    live: bool                      # whether its end is reachable
 
 
 class Flow:
@@ -86,7 +96,7 @@ class Flow:
     def mark(self) -> tuple[int, bool]:
         return len(self.journal), self.live
 
-    def undo(self, mark: tuple[int, bool]) -> tuple[list[str], bool]:
+    def undo(self, mark: tuple[int, bool]) -> BranchEnd:
         """Back to `mark`; returns what the branch since then assigned, and whether its end is
         reachable."""
         at, live = mark
@@ -95,19 +105,19 @@ class Flow:
         self.names.difference_update(added)
         ended_live = self.live
         self.live = live
-        return added, ended_live
+        return BranchEnd(added, ended_live)
 
-    def join(self, mark: tuple[int, bool], ends: list[tuple[list[str], bool]]) -> None:
+    def join(self, mark: tuple[int, bool], ends: list[BranchEnd]) -> None:
         """After branches that each started at `mark` (and were undone): assigned is what every
         branch whose end is reachable assigned; unreachable if none is."""
-        common = None
-        for added, live in ends:
-            if live:
-                common = set(added) if common is None else common.intersection(added)
+        common: Optional[set[str]] = None
+        for end in ends:
+            if end.live:
+                common = set(end.assigned) if common is None else common.intersection(end.assigned)
         if common is None:
             self.live = False
             return
-        for name in ends[[live for _, live in ends].index(True)][0]:      # journal order
+        for name in ends[[end.live for end in ends].index(True)].assigned:      # journal order
             if name in common:
                 self.add(name)
 
@@ -148,6 +158,7 @@ def _has_default(program, t: T) -> bool:
 
 def check_function(program: Program, fn: FnInfo) -> None:
     cx = Cx(program, fn)
+    assert fn.node is not None          # every function has a declaration (initializers are not here)
     body = fn.node.body
     want = cx.ret if cx.ret != ty.UNIT else None
     value = check_block(body, cx, want)
@@ -228,7 +239,7 @@ def check_let(s: A.Let, cx: Cx) -> None:
     if existing is not None and existing.kind in ("loop",):
         raise error("E0206", f"`{s.name}` is a loop variable and cannot be reassigned", s.span)
     if existing is not None:
-        if declared is not None and declared != existing.type and not ty.is_any(existing.type):
+        if s.type is not None and declared != existing.type and not ty.is_any(existing.type):
             raise error("E0202", f"`{s.name}` is already a {existing.type}; it cannot become {declared}",
                         s.type.span, "variables are function-scoped: pick a new name")
         t = check_expr(s.value, cx, existing.type)
@@ -427,7 +438,8 @@ def check_expr_stmt(s: A.ExprStmt, cx: Cx) -> None:
     check_expr(s.expr, cx, None, value_used=False)
 
 
-_STMT = {
+# node class → its checker (each takes its own class, hence Any)
+_STMT: dict[type, Callable[[Any, Cx], object]] = {
     A.Let: check_let, A.Assign: check_assign, A.If: lambda s, cx: check_if(s, cx, None),
     A.While: check_while, A.For: check_for, A.Return: check_return, A.Break: check_break,
     A.Continue: check_break, A.Emit: check_emit, A.Require: check_require, A.ExprStmt: check_expr_stmt,
@@ -534,12 +546,13 @@ def _enum_variant(cx: Cx, parts, span):
     return enum, i
 
 
-def _module_of_path(cx: Cx, parts):
+def _module_of_path(cx: Cx, parts) -> Optional[ModuleScope]:
     module = cx.fn.module
     for p in parts:
-        module = module.imports.get(p)
-        if module is None:
+        inner = module.imports.get(p)
+        if inner is None:
             return None
+        module = inner
     return module
 
 
@@ -567,12 +580,12 @@ def check_struct_lit(e: A.StructLit, cx: Cx, want) -> T:
         given[f.name] = f
     order = []
     for name, ftype in info.fields:
-        f = given.pop(name, None)
-        if f is None:
+        found = given.pop(name, None)
+        if found is None:
             raise error("E0220", f"`{e.name}` needs field `{name}`", e.span)
-        t = check_expr(f.value, cx, ftype)
-        expect(t, ftype, f.value.span, f"field `{name}`")
-        order.append(f)
+        t = check_expr(found.value, cx, ftype)
+        expect(t, ftype, found.value.span, f"field `{name}`")
+        order.append(found)
     if given:
         name = next(iter(given))
         raise error("E0211", f"`{e.name}` has no field `{name}`", given[name].span,
@@ -762,7 +775,8 @@ def _check_user_call(e: A.Call, fn: FnInfo, cx: Cx) -> T:
     return ty.substitute(fn.ret, env) if fn.type_params else fn.ret
 
 
-def _check_host_call(e: A.Call, index: int, args: list, cx: Cx, want, how: str, receiver: T = None) -> T:
+def _check_host_call(e: A.Call, index: int, args: list, cx: Cx, want, how: str,
+                     receiver: Optional[T] = None) -> T:
     row = HOST_TABLE[index]
     if len(args) != len(row.params):
         given = len(args) - (1 if receiver is not None else 0)

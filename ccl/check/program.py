@@ -9,7 +9,7 @@ file access comes in through a `load` callback so the checker stays I/O-free.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import attrs
 
@@ -23,7 +23,8 @@ from ccl.types import T
 @attrs.define
 class FnInfo:
     qualname: str                  # `run`, `Coop::transfer`, `helper::add`
-    node: object                   # A.Fn (or a synthesized Fn for proposal executions / init)
+    node: Optional[A.Fn]           # a synthesized Fn for proposal executions and `init`; None for
+                                   # a contract's state initializers (`Contract::<state>`)
     module: "ModuleScope"
     contract: Optional[str]
     params: list[tuple[str, T]]
@@ -72,7 +73,7 @@ class StateInfo:
     contract: str
     name: str
     type: T
-    init: object
+    init: Optional[A.Expr]
     index: int
     span: Span
 
@@ -107,11 +108,19 @@ class ContractInfo:
     functions: dict[str, FnInfo] = attrs.Factory(dict)
     states: dict[str, StateInfo] = attrs.Factory(dict)
     consts: dict[str, ConstInfo] = attrs.Factory(dict)
-    roles: list = attrs.Factory(list)
-    proposals: list = attrs.Factory(list)
-    meta: dict = attrs.Factory(dict)
+    roles: list[A.Role] = attrs.Factory(list)
+    proposals: list[A.Proposal] = attrs.Factory(list)
+    meta: dict[str, A.Expr] = attrs.Factory(dict)
     founder: Optional[str] = None                                 # the `founder:` role (authority stage)
     kind_param_types: dict[str, list[T]] = attrs.Factory(dict)    # kind → its parameters' types
+
+
+@attrs.frozen
+class TypeIds:
+    """Codegen's numbers for the named types, in the module's (sorted) order."""
+
+    structs: dict[str, int]         # struct → its index (MKSTRUCT)
+    variants: dict[str, int]        # Option, Result and each enum → its MKVARIANT type code
 
 
 @attrs.define
@@ -124,14 +133,15 @@ class Program:
     contracts: dict[str, ContractInfo] = attrs.Factory(dict)
     modules: list[ModuleScope] = attrs.Factory(list)
     # side tables filled by the body checker, keyed by id(node)
-    type_of: dict = attrs.Factory(dict)
-    ref: dict = attrs.Factory(dict)
-    slot: dict = attrs.Factory(dict)
+    type_of: dict[int, T] = attrs.Factory(dict)     # expression → its type
+    ref: dict[int, tuple] = attrs.Factory(dict)     # what a name, call, operator or pattern means: ("local", slot), …
+    slot: dict[int, Any] = attrs.Factory(dict)      # local slot(s) of a let, for, if, match or try
     warnings: list = attrs.Factory(list)
-    initializers: dict = attrs.Factory(dict)     # contract → FnInfo computing its state initializers
-    prelude: set = attrs.Factory(set)            # built-in structs this program did not declare
-    prelude_checks: list = attrs.Factory(list)   # (name, fields) the program's own declaration must match
-    type_ids: object = None                      # codegen's struct indexes and variant type codes
+    initializers: dict[str, FnInfo] = attrs.Factory(dict)   # contract → FnInfo computing its state initializers
+    prelude: set[str] = attrs.Factory(set)          # built-in structs this program did not declare
+    # (name, fields) the program's own declaration must match
+    prelude_checks: list[tuple[str, list[tuple[str, T]]]] = attrs.Factory(list)
+    type_ids: Optional[TypeIds] = None           # set by codegen, once
     source_bytes: int = 0                        # of every file read, for limits.program_source_bytes_max
 
     def entry(self, name: str) -> FnInfo:
@@ -360,6 +370,7 @@ def _resolve_module_types(program: Program) -> None:
                     _resolve_decl_types(program, sub)
     for fn in program.functions:
         node = fn.node
+        assert node is not None             # only state initializers have none, and they are not here
         seen = set()
         for p in node.params:
             if p.name in seen:
@@ -367,11 +378,11 @@ def _resolve_module_types(program: Program) -> None:
             seen.add(p.name)
             fn.params.append((p.name, resolve_type(program, p.type, fn.type_params)))
         fn.ret = resolve_type(program, node.ret, fn.type_params) if node.ret else ty.UNIT
-    declared = {}                       # one pass over each contract, not one per state
+    declared: dict[tuple[str, str], A.State] = {}     # one pass over each contract, not one per state
     for contract in program.contracts.values():
-        for item in contract.node.items:
-            if isinstance(item, A.State):
-                declared.setdefault((contract.name, item.name), item)
+        for sub in contract.node.items:
+            if isinstance(sub, A.State):
+                declared.setdefault((contract.name, sub.name), sub)
     for state in program.states:
         state.type = resolve_type(program, declared[(state.contract, state.name)].type)
 

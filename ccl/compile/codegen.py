@@ -8,8 +8,10 @@ every function ends in a terminator. Imports leaves, ccl.syntax, ccl.check, ccl.
 
 from __future__ import annotations
 
+from typing import Any, Callable, cast
+
 from ccl import limits, types as ty
-from ccl.check.program import FnInfo, Program
+from ccl.check.program import FnInfo, Program, TypeIds
 from ccl.compile import opcodes as O
 from ccl.compile.module import Function, Module
 from ccl.diag import Span, error, printable_name
@@ -177,7 +179,8 @@ def _literal(node):
 
 
 def _finish(e: Emitter, fn: FnInfo) -> Function:
-    code, lines = [], []
+    code: list[int] = []
+    lines: list[int] = []                   # runs of (line, col, instruction count)
     for op, arg, line, col in e.code:
         code += (op, arg)
         if lines and lines[-3] == line and lines[-2] == col:
@@ -203,10 +206,12 @@ def _relative(file: str, root: str) -> str:
 
 
 def gen_function(e: Emitter, fn: FnInfo) -> None:
-    body = fn.node.body
-    e.at(fn.node)
-    if getattr(fn.node, "needs", None):
-        gen_guard(e, fn.node)
+    node = fn.node
+    assert node is not None             # every function has a declaration (initializers are not here)
+    body = node.body
+    e.at(node)
+    if getattr(node, "needs", None):
+        gen_guard(e, node)
     end = (body.span.end_line, max(body.span.end_col - 1, 1))
     if fn.ret == ty.UNIT:
         gen_block(e, body, value=False)
@@ -288,7 +293,7 @@ def gen_block(e: Emitter, block: A.Block, value: bool) -> None:
             return
         gen_stmt(e, s)
     if kind == ("if",):
-        gen_if(e, block.stmts[-1], value=True)
+        gen_if(e, cast(A.If, block.stmts[-1]), value=True)     # the checker's ("if",): it is one
     elif block.tail is not None:
         if not value and isinstance(block.tail, A.Match):
             gen_match(e, block.tail, value=False)
@@ -326,7 +331,7 @@ def gen_assign(e: Emitter, s: A.Assign) -> None:
             e.at(s).emit(op)
         e.at(s).emit(store, ref[1])
         return
-    target = s.target
+    target = cast("A.GetField | A.Index", s.target)   # the checker resolved a field or an element
     gen_expr(e, target.obj)
     if kind == "field":
         if op is not None:
@@ -337,7 +342,7 @@ def gen_assign(e: Emitter, s: A.Assign) -> None:
             e.at(s).emit(op)
         e.at(s).emit(O.SETFIELD, ref[1])
         return
-    gen_expr(e, target.index)
+    gen_expr(e, cast(A.Index, target).index)
     get, put = (O.AGET, O.ASET) if ref[1] == "array" else (O.MGET, O.MSET)
     if op is not None:
         e.emit(O.DUP2)
@@ -454,7 +459,8 @@ def gen_expr_stmt(e: Emitter, s: A.ExprStmt) -> None:
     e.emit(O.POP)
 
 
-_STMT = {
+# node class → its generator (each takes its own class, hence Any)
+_STMT: dict[type, Callable[[Emitter, Any], None]] = {
     A.Let: gen_let, A.Assign: gen_assign, A.If: gen_if, A.While: gen_while, A.For: gen_for,
     A.Return: gen_return, A.Break: gen_break, A.Continue: gen_break, A.Emit: gen_emit,
     A.Require: gen_require, A.ExprStmt: gen_expr_stmt,
@@ -499,23 +505,23 @@ def gen_struct_lit(e: Emitter, x: A.StructLit) -> None:
     _, fields, name = e.program.ref[id(x)]
     for f in fields:
         gen_expr(e, f.value)
-    e.at(x).emit(O.MKSTRUCT, O.struct_operand(_type_ids(e.program)[0][name], len(fields)))
+    e.at(x).emit(O.MKSTRUCT, O.struct_operand(_type_ids(e.program).structs[name], len(fields)))
 
 
-def _type_ids(program) -> tuple[dict, dict]:
+def _type_ids(program: Program) -> TypeIds:
     """Struct index and MKVARIANT type code of each named type, in the module's (sorted) order."""
     ids = program.type_ids
     if ids is None:
         structs = {n: i for i, n in enumerate(sorted(program.structs))}
         enums = {"Option": O.OPTION_TYPE, "Result": O.RESULT_TYPE,
                  **{n: O.ENUM_TYPE_BASE + i for i, n in enumerate(sorted(program.enums))}}
-        ids = program.type_ids = (structs, enums)
+        ids = program.type_ids = TypeIds(structs, enums)
     return ids
 
 
 def _variant_operand(e: Emitter, ref) -> int:
     _, tag, n, type_name = ref
-    return O.variant_operand(_type_ids(e.program)[1][type_name], tag, n)
+    return O.variant_operand(_type_ids(e.program).variants[type_name], tag, n)
 
 
 _BINARY = {"-": O.SUB, "*": O.MUL, "/": O.DIV, "%": O.MOD, "==": O.EQ, "!=": O.NE, "<": O.LT,
@@ -648,7 +654,7 @@ def gen_match(e: Emitter, x: A.Match, value: bool = True) -> None:
 
 
 def _gen_arm(e: Emitter, arm: A.Arm, subject: int, result, flag) -> None:
-    tests = []
+    tests: list[list[tuple[int, int]]] = []         # each a run of (op, operand) leaving a Bool
     _pattern_tests(e, arm.pattern, [(O.LOAD, subject)], tests)
     e.at(arm)
 
@@ -760,7 +766,7 @@ def gen_try(e: Emitter, x: A.TryCatch) -> None:
         e.emit(O.PAYLOAD, 0)
 
 
-_EXPR = {
+_EXPR: dict[type, Callable[[Emitter, Any], None]] = {
     A.IntLit: gen_literal, A.StrLit: gen_literal, A.BoolLit: gen_literal, A.DidLit: gen_literal,
     A.Name: gen_name, A.Path: gen_name, A.StateRef: gen_name, A.ArrayLit: gen_array,
     A.StructLit: gen_struct_lit, A.Binary: gen_binary, A.Unary: gen_unary, A.Call: gen_call,

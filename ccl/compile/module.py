@@ -7,10 +7,13 @@ before anything is decoded further. Imports leaves only.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from ccl import canon, limits
 from ccl.diag import Span, error
+from ccl.types import Descriptor
 
 FORMAT = "ccl-module"
 FORMAT_VERSION = 2                 # 2: MKSTRUCT and MKVARIANT name their type
@@ -20,8 +23,8 @@ FILE_MAGIC = "ccl-bytecode/1"
 @attrs.frozen
 class Function:
     name: str
-    params: tuple              # type descriptors
-    ret: object                # type descriptor
+    params: tuple[Descriptor, ...]
+    ret: Descriptor
     nlocals: int
     code: tuple[int, ...]      # flat: op, operand, op, operand, …
     lines: tuple[int, ...]     # flat runs: line, col, count, line, col, count, …
@@ -42,14 +45,16 @@ class Function:
 @attrs.frozen
 class Module:
     source: str
-    consts: tuple
+    consts: tuple[Any, ...]    # scalars (int, str, bool, None) and EMIT's [name, [field…]]
     functions: tuple[Function, ...]
-    states: tuple              # (contract, name, type descriptor)
-    initializers: tuple        # (contract, function index)
-    structs: tuple             # (name, ((field, type descriptor), …))
-    enums: tuple               # (name, ((variant, (type descriptor, …)), …))
-    host: tuple                # (index, name) of every host row called
-    contracts: tuple = ()      # (name, metadata map) — roles and proposals for the governance engine
+    states: tuple[tuple[str, str, Descriptor], ...]                 # (contract, name, type)
+    initializers: tuple[tuple[str, int], ...]                       # (contract, function index)
+    structs: tuple[tuple[str, tuple[tuple[str, Descriptor], ...]], ...]     # (name, ((field, type), …))
+    # (name, ((variant, (payload type, …)), …))
+    enums: tuple[tuple[str, tuple[tuple[str, tuple[Descriptor, ...]], ...]], ...]
+    host: tuple[tuple[int, str], ...]                               # (index, name) of every host row called
+    # (name, metadata map) — roles and proposals for the governance engine (codegen.contract_metadata)
+    contracts: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     def to_cbor(self) -> dict:
         return {

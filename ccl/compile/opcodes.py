@@ -13,6 +13,8 @@ instructions' `gas` plus `gas_per_operand × operand` for the rows that have it.
 
 from __future__ import annotations
 
+from typing import Union
+
 import attrs
 
 
@@ -29,7 +31,9 @@ class Op:
     terminator: bool = False
 
 
-_ROWS = [
+# name, operand, pops, pushes, gas, gas_per_operand, doc[, terminator]
+_Row = Union[tuple[str, str, int, int, int, int, str], tuple[str, str, int, int, int, int, str, bool]]
+_ROWS: list[_Row] = [
     ("CONST", "const", 0, 1, 1, 0, "push a constant"),
     ("LOAD", "local", 0, 1, 1, 0, "push a local variable"),
     ("STORE", "local", 1, 0, 1, 0, "pop into a local variable"),
@@ -81,6 +85,16 @@ _ROWS = [
     ("TRAP", "trap", 0, 0, 1, 0, "stop with a runtime error from the trap table", True),
     ("EMIT", "event", -1, 0, 5, 1, "pop the fields of an event (operand: constant [name, fields])"),
 ]
+
+# The opcode numbers, one module constant per row (set from the table just below; declared
+# here so that `O.ADD` has a type).
+CONST: int; LOAD: int; STORE: int; GLOAD: int; GSTORE: int; POP: int; DUP: int; DUP2: int
+ADD: int; SUB: int; MUL: int; DIV: int; MOD: int; NEG: int; NOT: int; EQ: int; NE: int
+LT: int; LE: int; GT: int; GE: int; CONCAT: int; SC_AND: int; SC_OR: int; SC_END: int
+MKARRAY: int; MKSTRUCT: int; MKVARIANT: int; TAG: int; PAYLOAD: int; GETFIELD: int
+SETFIELD: int; AGET: int; ASET: int; MGET: int; MSET: int; ALEN: int; CALL: int
+CALL_HOST: int; RET: int; IF: int; ELSE: int; END: int; LOOP: int; BREAK: int; CONTINUE: int
+BREAK_IFNOT: int; REQUIRE: int; TRAP: int; EMIT: int
 
 OPS: tuple[Op, ...] = tuple(
     Op(i, name, operand, pops, pushes, gas, per, doc, bool(rest and rest[0]))

@@ -28,6 +28,8 @@ ccl.compile.opcodes/module and ccl.hosttable.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import attrs
 
 from ccl import canon, limits, types as ty
@@ -130,10 +132,10 @@ class Types:
             raise Bad("a struct or enum is declared twice")
         self.struct_names = set(struct_names)
         self.enum_names = set(enum_names)
-        for name, fields in PRELUDE_STRUCTS.items():          # host rows may return these
+        for name, signature in PRELUDE_STRUCTS.items():       # host rows may return these
             if name not in self.struct_names:
                 self.struct_names.add(name)
-                self.structs[name] = tuple(self.host_term(ty.parse_signature_type(t), {}) for _, t in fields)
+                self.structs[name] = tuple(self.host_term(ty.parse_signature_type(t), {}) for _, t in signature)
         for name, fields in m.structs:
             names = [f for f, _ in fields]
             if len(set(names)) != len(names):
@@ -528,7 +530,7 @@ class _FnVerifier:
         self.last_store: dict[int, int] = {}
         self.last_mut = -1
 
-    def bad(self, why):
+    def bad(self, why: str) -> NoReturn:
         raise Bad(f"{self.where}: {why}")
 
     # facts ------------------------------------------------------------------------
@@ -872,6 +874,7 @@ class _FnVerifier:
             if arg < 0:
                 raise Bad(f"{where}: operand out of range")
             t, tag, n = O.split_variant(arg)
+            counts: tuple[int, ...]
             if t == O.OPTION_TYPE:
                 counts = (0, 1)
             elif t == O.RESULT_TYPE:

@@ -20,7 +20,7 @@ here. Imports leaves, ccl.identity and ccl.ledger (for EngineState and Refused).
 from __future__ import annotations
 
 import base64
-from typing import Optional
+from typing import AbstractSet, Any, Optional
 
 from ccl import canon, identity
 from ccl.ledger import Ledger, Refused
@@ -37,8 +37,8 @@ SCORE_MAX = 5
 
 # ---------------------------------------------------------------- the co-op and its constitution
 
-FOUNDER_ROLE = {"contract": "", "module": None, "can": ["manage_members", "manage_roles"], "extends": None,
-                "requires": {}}
+FOUNDER_ROLE: dict[str, object] = {"contract": "", "module": None, "can": ["manage_members", "manage_roles"],
+                                   "extends": None, "requires": {}}
 AMENDMENT = "::Amendment"
 AMENDMENT_DEFAULTS = {"name": "Amendment", "description": "Adopt, replace or retire bylaws", "eligible": None,
                       "duration_s": 7 * 86_400, "quorum_pct": 50, "threshold": ["supermajority", 2, 3],
@@ -155,7 +155,7 @@ def adopt_module(L: Ledger, cid: str, contracts: list, via: str, replaces: Optio
                                           "time": L.now, "via": via, "contracts": [c for c, _ in contracts]})
 
 
-def retire_module(L: Ledger, cid: str, via: str, keep: frozenset = frozenset()) -> None:
+def retire_module(L: Ledger, cid: str, via: str, keep: AbstractSet[str] = frozenset()) -> None:
     """Take a module out of the constitution: its contracts, roles and kinds go; members lose the
     roles it declared, except those a replacement declares again (`keep`); proposals already open
     finish under the version they were opened with."""
@@ -537,8 +537,8 @@ def cast_unsigned(L: Ledger, tx, actor: str, proposal_id: str, choice: str) -> s
     p = proposal(L, proposal_id)
     previous = p["ballots"].get(actor)
     seq = 0 if previous is None else previous["seq"] + 1
-    block = {"kind": "ballot", "payload": ballot_payload(proposal_id, actor, choice, "", seq, L.now),
-             "signer": actor, "signature": None}
+    block: dict[str, Any] = {"kind": "ballot", "payload": ballot_payload(proposal_id, actor, choice, "", seq, L.now),
+                             "signer": actor, "signature": None}
     data = canon.encode(block)
     return _record(L, tx, actor, proposal_id, block["payload"], data)
 

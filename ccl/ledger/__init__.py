@@ -19,7 +19,7 @@ Imports leaves only: the ledger knows nothing of the language.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ccl import canon
 
@@ -45,7 +45,9 @@ class EngineState:
         self.cache: dict = {}
         self.touched: set[str] = set()            # currencies changed in this transaction
 
-    def get(self, namespace: str, key: str):
+    # A row's value is whatever its engine stored there (decoded canonical CBOR: for the engines'
+    # records a dict, for counters an int), so it is Any to this class; the engine knows its rows.
+    def get(self, namespace: str, key: str) -> Any:
         k = (namespace, key)
         if k in self.cache:
             return self.cache[k]
@@ -67,7 +69,7 @@ class EngineState:
             raise Refused(rule, message, hint)
         return value
 
-    def scan(self, namespace: str) -> list[tuple[str, object]]:
+    def scan(self, namespace: str) -> list[tuple[str, Any]]:
         """Rows in key order; a row put to None is deleted (skipped)."""
         rows = [(k, canon.decode(v)) for k, v in self.tx.kv_scan(namespace)]
         return [(k, v) for k, v in rows if v is not None]

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import attrs
+
 from ccl import canon, types as ty
 from ccl import governance as G
 from ccl.compile.verify import Verified
@@ -94,9 +96,19 @@ def _short(v) -> str:
 
 # ---------------------------------------------------------------- migration
 
-def migration_plan(tx, new: Verified) -> list[tuple[str, str, object, object]]:
-    """(contract, field, stored type, new type or None) for each stored field the new version
-    drops or retypes; refused unless the new contract defines `migrate_FIELD` to match."""
+@attrs.frozen
+class FieldMigration:
+    """A stored contract field that a new version drops or retypes."""
+
+    contract: str
+    field: str
+    old_type: Optional[ty.Descriptor]       # as stored (None: the stored field names no type)
+    new_type: Optional[ty.Descriptor]       # None: the new version drops the field
+
+
+def migration_plan(tx, new: Verified) -> list[FieldMigration]:
+    """Each stored field the new version drops or retypes; refused unless the new contract
+    defines `migrate_FIELD` to match."""
     module = new.module
     declared = {(c, n): d for c, n, d in module.states}
     functions = {f.name: f for f in module.functions}
@@ -119,7 +131,7 @@ def migration_plan(tx, new: Verified) -> list[tuple[str, str, object, object]]:
             if f is None or list(f.params) != [old_type] or ty.from_descriptor(f.ret) != want:
                 raise Refused("migration", f"the new version {what} `{contract}.{field}` and has no migration "
                               "function for it", hint)
-            plan.append((contract, field, old_type, new_type))
+            plan.append(FieldMigration(contract, field, old_type, new_type))
     return plan
 
 
@@ -141,8 +153,9 @@ def migrate(tx, L: Ledger, new: Verified, coop: str, mode: str) -> list[str]:
     principal = AUTH.Principal(coop, coop, frozenset(), G.open_operations(L))
     effects = host_rows.Effects()
     moved = []
-    stored = {c: canon.decode(tx.get_state(c)[1]) for c in {c for c, _, _, _ in plan}}
-    for contract, field, old_type, new_type in plan:
+    stored = {c: canon.decode(tx.get_state(c)[1]) for c in {m.contract for m in plan}}
+    for m in plan:
+        contract, field, old_type, new_type = m.contract, m.field, m.old_type, m.new_type
         old_value = stored[contract][field]["value"]
         arg = from_json(ty.from_descriptor(old_type), old_value, types, field)
         from ccl.vm.values import to_json
@@ -151,13 +164,14 @@ def migrate(tx, L: Ledger, new: Verified, coop: str, mode: str) -> list[str]:
                          now=L.now, caller=coop, mode=mode, log=lambda m: None, state=values,
                          initialize=initialize, host=lambda st: host_rows.bind(tx, effects, st, L, principal))
         if not result.ok:
+            assert result.error is not None             # a failed run carries its diagnostic
             raise Refused("migration", f"migrate_{field} failed: {result.error.message}")
         values, initialize = list(result.state), set()
         if new_type is not None:
             values[index[(contract, field)]] = result.raw
         moved.append(f"{contract}.{field}")
     after = encode_state(new, values)
-    for contract in sorted({c for c, _, _, _ in plan}):
+    for contract in sorted({m.contract for m in plan}):
         tx.put_state(contract, new.cid, after.get(contract, canon.encode({})))   # every field may be gone
     return moved
 
@@ -174,10 +188,14 @@ def _copy(tx) -> SqliteStore:
 
 def _apply(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str], via: str, mode: str) -> list[str]:
     if op == "retire":
+        assert old is not None                          # `prepare` checked: retire names a module
         G.retire_module(L, old, via)
         return []
+    assert new is not None                              # adopt and replace bring one
     G.adopt_module(L, new.cid, list(new.module.contracts), via, replaces=old)
-    return migrate(tx, L, new, G.coop(L)["coop"], mode)
+    genesis = G.coop(L)
+    assert genesis is not None                          # amendments are voted on in a founded co-op
+    return migrate(tx, L, new, genesis["coop"], mode)
 
 
 def _shape(module, f) -> tuple:
@@ -246,6 +264,7 @@ def dry_run(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str],
                 copy.close()
                 if not outcome.run.ok:
                     e = outcome.run.error
+                    assert e is not None                # a failed run carries its diagnostic
                     raise Refused("dry_run", f"the new version's test {f.name} fails against the migrated state: "
                                   f"{e.code} {e.message}", "fix the new version or its tests, then propose it again")
                 passed += 1

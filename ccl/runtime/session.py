@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import attrs
 
@@ -395,8 +395,8 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     for e in result.events:
         fields = {k: _json_field(v) for k, v in e.fields.items()}
         events.append(Link(dag.put(tx, dag.event_block(e.name, caller, now, fields, prev or module_cid))))
-    for e in effects.events:
-        events.append(Link(dag.put(tx, dag.event_block(e["type"], caller, now, e["data"], prev or module_cid))))
+    for fx in effects.events:
+        events.append(Link(dag.put(tx, dag.event_block(fx["type"], caller, now, fx["data"], prev or module_cid))))
     f = module.functions[entry_index]
     payload = {
         "module": Link(module_cid), "function": f.name, "entry": entry, "args": args, "caller": caller,
@@ -412,7 +412,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
 
 def _open(tx, ledger: Ledger, caller: str, action: dict, attachments: dict, mode: str) -> dict:
     spec_fields = ("kind", "args", "method", "options", "delay_s", "timelock_s", "allow_changes")
-    spec = {k: action.get(k) for k in spec_fields}
+    spec: dict[str, Any] = {k: action.get(k) for k in spec_fields}
     spec.update(method=spec["method"] or "binary", delay_s=spec["delay_s"] or 0, timelock_s=spec["timelock_s"] or 0,
                 allow_changes=bool(spec["allow_changes"]), args=spec["args"] if spec["args"] is not None else [])
     if not G.is_member(ledger, caller):
@@ -507,6 +507,7 @@ def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]
         r = outcome.run
         why = ""
         if not r.ok:
+            assert r.error is not None                  # a failed run carries its diagnostic
             why = f"the run failed on replay: {r.error.code} {r.error.message}"
         elif r.value != p["result"]:
             why = f"result {r.value!r} differs from the recorded {p['result']!r}"

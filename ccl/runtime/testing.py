@@ -74,6 +74,7 @@ class TestHooks:
                 "runtime", "R0308", f"expected a {kind} failure containing {message!r}, but the test went on to "
                 "succeed", self.where, ("the call after expect_fail was allowed: is the guard missing?",)))
         e = result.error
+        assert e is not None                            # a failed run carries its diagnostic
         if e.kind == kind and message in e.message:
             return RunResult(True, None, None, result.gas_used)
         return RunResult(False, gas_used=result.gas_used, error=Diagnostic(

@@ -16,7 +16,7 @@ in which two stores differ. Imports leaves only.
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional
 
 from ccl import canon
 from ccl.diag import NO_SPAN, error
@@ -70,8 +70,15 @@ class Rooted:
 
     _acc: Optional[int] = None              # this transaction's accumulator, once read
 
+    if TYPE_CHECKING:                       # what the subclass provides
+        def _meta_get(self, key: str) -> Optional[str]: ...
+        def _meta_set(self, key: str, value: str) -> None: ...
+
     def root_accumulator(self) -> bytes:
         """The stored accumulator (32 bytes), as the writes have kept it."""
+        return self._accumulator().to_bytes(32, "big")
+
+    def _accumulator(self) -> int:
         if self._acc is None:
             text = self._meta_get(META_KEY)
             if text is None:                # a new store, or one made before the accumulator: count its
@@ -81,7 +88,7 @@ class Rooted:
             else:
                 raise error("N0900", "the store's state-root accumulator is damaged (not 64 hex digits)",
                             NO_SPAN, "`ccl dag verify` recomputes it from the rows and checks them")
-        return self._acc.to_bytes(32, "big")
+        return self._acc
 
     def recompute_root_accumulator(self) -> bytes:
         """The accumulator recomputed from every row (what `root_accumulator` must equal)."""
@@ -90,8 +97,7 @@ class Rooted:
     def _replaced(self, old: Optional[Row], new: Row) -> None:
         if old is not None and old[2:] == new[2:]:
             return                          # rewritten unchanged
-        self.root_accumulator()
-        self._save(replaced(self._acc, old, new))
+        self._save(replaced(self._accumulator(), old, new))
 
     def _save(self, acc: int) -> None:
         self._acc = acc

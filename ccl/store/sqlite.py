@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterator, Optional, cast
 
 from ccl import canon
 from ccl.diag import Span, error
@@ -61,7 +61,7 @@ class SqliteTx(Rooted):
 
     def append_receipt(self, cid: str) -> int:
         cur = self.c.execute("INSERT INTO receipts (cid) VALUES (?)", (cid,))
-        return cur.lastrowid
+        return cast(int, cur.lastrowid)          # set by every INSERT
 
     def receipts(self) -> list[str]:
         return [r[0] for r in self.c.execute("SELECT cid FROM receipts ORDER BY seq")]

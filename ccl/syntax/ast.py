@@ -6,305 +6,307 @@ set of functions elsewhere, dispatched on the node class.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import attrs
 
 from ccl.diag import Span
 
-node = attrs.frozen(kw_only=True)
+# Every node class is `@attrs.frozen(kw_only=True)`, written out on each (mypy's attrs plugin
+# sees the decorator only where it is spelled so). The unions `Expr`, `Stmt`, `Pattern`, `Item`
+# and `ContractItem` at the end name what a field may hold.
 
 
 # ---------------------------------------------------------------- types
 
-@node
+@attrs.frozen(kw_only=True)
 class TypeName:
     name: str
-    args: tuple = ()
+    args: tuple[TypeName, ...] = ()
     span: Span
 
 
 # ---------------------------------------------------------------- expressions
 
-@node
+@attrs.frozen(kw_only=True)
 class IntLit:
     value: int
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class FloatLit:
     text: str
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class StrLit:
     value: str
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class BoolLit:
     value: bool
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class DidLit:
     value: str
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Name:
     name: str
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Path:
     parts: tuple[str, ...]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class StateRef:
     name: str
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class ArrayLit:
-    items: tuple
+    items: tuple[Expr, ...]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class FieldInit:
     name: str
-    value: object
+    value: Expr
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class StructLit:
     name: str
     fields: tuple[FieldInit, ...]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Binary:
     op: str
-    left: object
-    right: object
+    left: Expr
+    right: Expr
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Unary:
     op: str
-    operand: object
+    operand: Expr
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Call:
-    callee: object          # Name, Path or GetField (a method call)
-    args: tuple
+    callee: Expr            # Name, Path or GetField (a method call)
+    args: tuple[Expr, ...]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class GetField:
-    obj: object
+    obj: Expr
     name: str
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Index:
-    obj: object
-    index: object
+    obj: Expr
+    index: Expr
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class ArmReturn:
-    value: object
+    value: Optional[Expr]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Arm:
-    pattern: object
-    guard: object
-    body: object            # an expression, a Block or an ArmReturn
+    pattern: Pattern
+    guard: Optional[Expr]
+    body: Union[Expr, Block, ArmReturn]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Match:
-    subject: object
+    subject: Expr
     arms: tuple[Arm, ...]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class TryCatch:
-    expr: object
-    handler: object
+    expr: Expr
+    handler: Optional[Expr]
     span: Span
 
 
 # ---------------------------------------------------------------- patterns
 
-@node
+@attrs.frozen(kw_only=True)
 class NamePattern:          # `_`, a binding, or a unit variant such as `None`
     name: str
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class VariantPattern:       # Some(p), Err(p), Enum::Variant(p, q), Enum::Variant
     parts: tuple[str, ...]
-    args: tuple
+    args: tuple[Pattern, ...]
     has_parens: bool
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class FieldPattern:
     name: str
-    pattern: object
+    pattern: Pattern
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class StructPattern:
     name: str
     fields: tuple[FieldPattern, ...]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class LitPattern:
-    value: object           # int, str or bool
+    value: Union[int, str, bool]
     span: Span
 
 
 # ---------------------------------------------------------------- statements
 
-@node
+@attrs.frozen(kw_only=True)
 class Block:
-    stmts: tuple
-    tail: object            # an expression without `;` ending the block, or None
+    stmts: tuple[Stmt, ...]
+    tail: Optional[Expr]    # an expression without `;` ending the block
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Let:
     name: str
     mutable: bool
     type: Optional[TypeName]
-    value: object
+    value: Expr
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Assign:
-    target: object          # Name, StateRef, GetField or Index
+    target: Expr            # Name, StateRef, GetField or Index (the checker refuses others)
     op: str                 # "=", "+=", …
-    value: object
+    value: Expr
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class If:
-    cond: object
+    cond: Expr
     then: Block
-    orelse: object          # Block, If or None
+    orelse: Union[Block, If, None]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class While:
-    cond: object
+    cond: Expr
     body: Block
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class For:
     var: str
-    iterable: object
+    iterable: Expr
     body: Block
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Return:
-    value: object
+    value: Optional[Expr]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Break:
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Continue:
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Emit:
     name: str
     fields: tuple[FieldInit, ...]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Require:
-    cond: object
-    message: object
+    cond: Expr
+    message: Optional[Expr]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class ExprStmt:
-    expr: object
+    expr: Expr
     semicolon: bool
     span: Span
 
 
 # ---------------------------------------------------------------- declarations
 
-@node
+@attrs.frozen(kw_only=True)
 class Import:
     path: str
     alias: Optional[str]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Const:
     name: str
     type: TypeName
-    value: object
+    value: Expr
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Field:
     name: str
     type: TypeName
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Struct:
     name: str
     type_params: tuple[str, ...]
@@ -312,14 +314,14 @@ class Struct:
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Variant:
     name: str
     types: tuple[TypeName, ...]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Enum:
     name: str
     type_params: tuple[str, ...]
@@ -327,14 +329,14 @@ class Enum:
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Param:
     name: str
     type: TypeName
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Fn:
     name: str
     type_params: tuple[str, ...]
@@ -347,29 +349,29 @@ class Fn:
     needs_span: Optional[Span] = None
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Meta:
     key: str
-    value: object
+    value: Expr
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class State:
     name: str
     type: TypeName
-    init: object
+    init: Optional[Expr]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Requirement:
     key: str
-    value: object
+    value: Expr
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Role:
     name: str
     extends: Optional[str]
@@ -380,7 +382,7 @@ class Role:
     can_spans: tuple[Span, ...] = ()      # one per name in `can`
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Threshold:
     kind: str               # majority | supermajority | consensus | unanimous
     numerator: int
@@ -388,7 +390,7 @@ class Threshold:
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Proposal:
     name: str
     params: tuple[Param, ...]
@@ -405,39 +407,49 @@ class Proposal:
     close_early: bool = False            # `close_early: true;`: voting ends once every eligible member voted
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Class:
     name: str
     fields: tuple[Meta, ...]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Rule:
     name: str
-    cond: object
+    cond: Expr
     action: str             # allow | deny | charge
-    amount: object
+    amount: Optional[Expr]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Init:
     body: Block
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Contract:
     name: str
     meta: tuple[Meta, ...]
-    items: tuple
+    items: tuple[ContractItem, ...]
     span: Span
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Module:
     file: str
-    items: tuple
+    items: tuple[Item, ...]
     span: Span
     size: int = 0               # bytes of source, for the whole-program limit
+
+
+# ---------------------------------------------------------------- what a field may hold
+
+Expr = Union[IntLit, FloatLit, StrLit, BoolLit, DidLit, Name, Path, StateRef, ArrayLit, StructLit,
+             Binary, Unary, Call, GetField, Index, Match, TryCatch]
+Pattern = Union[NamePattern, VariantPattern, StructPattern, LitPattern]
+Stmt = Union[Let, Assign, If, While, For, Return, Break, Continue, Emit, Require, ExprStmt]
+Item = Union[Import, Const, Struct, Enum, Fn, Contract, Class, Rule]
+ContractItem = Union[Meta, Role, Proposal, State, Init, Fn, Struct, Enum, Const, Class, Rule]

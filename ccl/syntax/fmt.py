@@ -14,6 +14,7 @@ the parser accepts, and it is not used for parsing).
 from __future__ import annotations
 
 import re
+from typing import cast
 
 _TOKEN = re.compile(r"""
     (?P<ws>[ \t\r\f]+)
@@ -38,7 +39,7 @@ OPENERS = {"(": ")", "[": "]", "{": "}"}
 def tokens(text: str) -> list[tuple[str, str]]:
     out = []
     for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
+        kind = cast(str, m.lastgroup)       # every alternative is a named group (`other` takes the rest)
         out.append((kind, m.group()))
     return out
 

@@ -14,6 +14,7 @@ import re
 import threading
 from functools import lru_cache
 from importlib import resources
+from typing import cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -70,7 +71,8 @@ def _shorten(text: str) -> str:
 
 
 def _tok_span(file, t: Token) -> Span:
-    return Span(file, t.line, t.column, t.end_line, t.end_column)
+    # the lexer positions every token it makes (lark types the fields Optional for hand-made ones)
+    return Span(file, cast(int, t.line), cast(int, t.column), cast(int, t.end_line), cast(int, t.end_column))
 
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
@@ -105,7 +107,7 @@ class _Build(Transformer):
             if c is not None:
                 last = c
                 break
-        if first is None:
+        if first is None or last is None:           # both or neither
             return Span(self.file)
         a = _tok_span(self.file, first) if isinstance(first, Token) else first.span
         b = _tok_span(self.file, last) if isinstance(last, Token) else last.span
@@ -634,7 +636,7 @@ def _describe(token: Token) -> str:
 def _convert(e: UnexpectedInput, text: str, file: str) -> CclError:
     line, col = getattr(e, "line", 0) or 0, getattr(e, "column", 0) or 0
     if isinstance(e, UnexpectedCharacters):
-        pos = e.pos_in_stream
+        pos = cast(int, e.pos_in_stream)        # set on every UnexpectedCharacters
         if text.startswith('"', pos):
             return error("E0104", "string is not terminated", Span(file, line, col, line, col + 1),
                          'close it with `"`')
@@ -686,7 +688,7 @@ def parse_unbounded(text: str, file: str = "<input>") -> A.Module:
         _BUILD.file = file
         _BUILD.depth = {}
         try:
-            module = parser.parse(text)
+            module = cast(A.Module, parser.parse(text))      # built by _Build.start, not a Tree
             return attrs.evolve(module, size=len(text.encode("utf-8", "surrogatepass")))
         except UnexpectedInput as e:
             raise _convert(e, text, file) from None

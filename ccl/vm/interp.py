@@ -8,10 +8,15 @@ together. Imports leaves, ccl.compile and ccl.vm.builtins.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ccl import limits
 from ccl.compile import opcodes as O
 from ccl.compile.verify import Verified
 from ccl.semantics import Trap, add, div, mod, mul, neg, sub
+
+if TYPE_CHECKING:
+    from ccl.vm.run import RunState
 
 
 class Located(Exception):
@@ -26,9 +31,19 @@ class Located(Exception):
 
 class _Frame:
     __slots__ = ("fn", "code", "pc", "locals", "stack", "loops", "gas", "matches")
+    # CCL values are Any here: the verifier proved each instruction's operand types, and the
+    # loop uses a value as what its opcode needs (a list for AGET, a tuple for TAG, …).
+    fn: int                             # function index
+    code: tuple[int, ...]               # (opcode, operand) pairs, flat
+    pc: int
+    locals: list[Any]
+    stack: list[Any]
+    loops: list[tuple[int, int]]        # (pc of LOOP, stack height at entry)
+    gas: dict[int, int]                 # leader pc → gas charged on entry
+    matches: dict[int, int]             # pc → pc of its structured partner
 
 
-def run(verified: Verified, fn_index: int, args: list, state) -> object:
+def run(verified: Verified, fn_index: int, args: list, state: RunState) -> object:
     module = verified.module
     consts = module.consts
     builtins = state.builtins

@@ -23,7 +23,7 @@ from ccl.semantics import FROM_SOURCE, Trap, div, equal, mod, written_copy
 from ccl.vm import builtins as B
 from ccl.vm import interp
 from ccl.vm.translate import translate
-from ccl.vm.values import ArgError, Types, from_json, to_json
+from ccl.vm.values import ArgError, Json, Types, from_json, to_json
 
 ANONYMOUS = "did:key:anonymous"
 # What either engine turns into R0307 for a hand-built module (the same on both).
@@ -41,12 +41,12 @@ class Event:
 @attrs.define
 class RunResult:
     ok: bool
-    value: object = None            # JSON form of the result
-    raw: object = None              # the CCL value
+    value: Json = None              # JSON form of the result
+    raw: object = None              # the CCL value (ccl.vm.values: ints, strings, lists, tuples, …)
     gas_used: int = 0
-    events: list = attrs.Factory(list)
-    error: Optional[Diagnostic] = None
-    state: list = attrs.Factory(list)
+    events: list[Event] = attrs.Factory(list)
+    error: Optional[Diagnostic] = None      # set when not ok
+    state: list = attrs.Factory(list)       # the contract state values after the run
 
 
 class RunState:

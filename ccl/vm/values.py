@@ -10,6 +10,8 @@ Result ↔ {"Ok": v} / {"Err": e}, struct ↔ object. Imports leaves and ccl.com
 
 from __future__ import annotations
 
+from typing import Optional, Union
+
 from ccl import limits, types as ty
 from ccl.diag import LONE_SURROGATE, lone_surrogate
 from ccl.compile.module import Module
@@ -70,7 +72,13 @@ class Types:
         self.enums = {n: [(v, [ty.from_descriptor(t) for t in ts]) for v, ts in vs] for n, vs in module.enums}
 
 
-def from_json(t: T, v, types: Types, where: str = "argument", depth: int = 0):
+# A JSON value, as json.loads gives it (without floats: CCL has none)
+Json = Union[None, bool, int, str, list["Json"], dict[str, "Json"]]
+
+
+def from_json(t: T, v, types: Optional[Types], where: str = "argument", depth: int = 0):
+    """`v` (JSON) as a CCL value of type `t`. `types`: the module's structs and enums (None for a
+    type that names none, such as the parameters of a kind no module declares)."""
     if depth == 0:              # an enum with a payload list is two JSON levels for one CCL level
         check_depth(v, where, 2 * limits.value_depth_max)
     name = t.name
@@ -122,19 +130,21 @@ def from_json(t: T, v, types: Types, where: str = "argument", depth: int = 0):
                 return (1, from_json(t.args[1], x, types, where, depth + 1))
         raise ArgError(f"{where} should be {{\"Ok\": …}} or {{\"Err\": …}}")
     if t.kind == "struct":
+        assert types is not None
         fields = types.structs[name]
         if type(v) is not dict:
             raise ArgError(f"{where} should be a {name} object, got {_json_kind(v)}")
         extra = set(v) - {f for f, _ in fields}
         if extra:
             raise ArgError(f"{where}: `{name}` has no field `{sorted(extra)[0]}`")
-        out = []
+        values = []
         for f, ft in fields:
             if f not in v:
                 raise ArgError(f"{where}: `{name}` needs field `{f}`")
-            out.append(from_json(ft, v[f], types, f"{where}.{f}", depth + 1))
-        return out
+            values.append(from_json(ft, v[f], types, f"{where}.{f}", depth + 1))
+        return values
     if t.kind == "enum":
+        assert types is not None
         variants = types.enums[name]
         names = [n for n, _ in variants]
         if type(v) is str and v in names and not variants[names.index(v)][1]:
