@@ -906,7 +906,7 @@ def dag_log(limit, as_json):
     rows = []
     try:
         with ws.store.transaction() as tx:
-            names = _names(ws, tx)
+            names = _names(tx)
             receipts = tx.receipts()
             for seq in range(len(receipts), max(len(receipts) - limit, 0), -1):
                 cid = receipts[seq - 1]
@@ -930,8 +930,9 @@ def dag_log(limit, as_json):
             result = f"founder {names.of(result['founder'])}"
         else:
             result = json.dumps(result, ensure_ascii=False)
-        shown.append((r["seq"], out.when(r["time"]), names.of(r["caller"]), r["function"], r["gas_used"],
-                      result if len(result) <= 30 else result[:29] + "…", out.cid(r["cid"])))
+            result = result if len(result) <= 30 else result[:29] + "…"
+        shown.append((r["seq"], out.when(r["time"]), names.of(r["caller"]), r["function"], r["gas_used"], result,
+                      out.cid(r["cid"])))
     out.table("Receipts, newest first", ["#", "time", "by", "function", "gas", "result", "receipt"], shown,
               empty="no receipts yet: found the co-op with `ccl init --founder NAME`")
 
@@ -953,16 +954,16 @@ def _fields(fields, names: Names) -> str:
 def _read_names(ws) -> Names:
     """What members are called in workspace `ws` (identities only without one)."""
     if ws is None:
-        return Names(show_dids=_ctx().show_dids)
+        return _ctx().names()
     with ws.store.reader() as tx:
-        return _names(ws, tx)
+        return _names(tx)
 
 
-def _names(ws, tx) -> Names:
-    """What members are called, read in the open transaction `tx` of `ws`'s store."""
+def _names(tx) -> Names:
+    """What members are called, read in `tx`, a transaction of the workspace's store."""
     from ccl.ledger import EngineState, Ledger
 
-    return Names.load(ws, Ledger(EngineState(tx), 0), show_dids=_ctx().show_dids)
+    return _ctx().names(Ledger(EngineState(tx), 0))
 
 
 @dag.command("show")

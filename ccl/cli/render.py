@@ -42,7 +42,7 @@ def money(amount: int, symbol: str, decimals: int) -> str:
     return f"{number} {symbol}" if symbol else number
 
 
-_MONEY = re.compile(r"([+-]?)(\d+)(?:\.(\d+))?")
+_MONEY = re.compile(r"([+-]?)(\d+)(?:\.(\d+))?", re.ASCII)
 
 
 def _usage(message: str, hint: str, what: str) -> CclError:
@@ -83,7 +83,7 @@ def minutes(m: int) -> str:
     return f"{h}h" if not rest else f"{h}h{rest:02d}"
 
 
-_MINUTES = re.compile(r"([+-]?)(?:(\d{1,18})h(?:(\d{1,2})m?)?|(\d{1,18})m?)")
+_MINUTES = re.compile(r"([+-]?)(?:(\d{1,18})h(?:(\d{1,2})m?)?|(\d{1,18})m?)", re.ASCII)
 
 
 def parse_minutes(text: str, *, what: str = "minutes") -> int:
