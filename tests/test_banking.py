@@ -289,7 +289,7 @@ def test_hours_logged_for_a_member_stay_pending_and_reserve_nothing(ws):
 
 def test_hours_claims_expire_after_30_days(ws):
     day = 86_400
-    t0 = int(ccl(ws, "clock", "show").stdout.strip())
+    t0 = json.loads(ccl(ws, "clock", "show", "--json").stdout)["time"]
     first = out(ccl(ws, "hours", "log", "alice", "60", "gardening", "--as", "bob", "--at", t0, "--json"))["result"]
     second = out(ccl(ws, "hours", "log", "alice", "30", "more gardening", "--as", "bob", "--at", t0, "--json"))["result"]
     assert ccl(ws, "hours", "confirm", first, "--as", "alice", "--at", t0 + 30 * day).exit_code == 0   # in time

@@ -123,7 +123,9 @@ def test_workspace_walkthrough(tmp_path):
     session = re.search(r"```console\n(.*?)```", text, re.S).group(1)
     outputs = run_console(session, tmp_path)
     log = outputs["$ ccl dag log"]
-    assert log.count("by did:key:") == 6 and "genesis" in log        # the founding and five receipts
+    rows = [line.split() for line in log.splitlines() if re.match(r"\d+ +\d{4}-\d\d-\d\dT", line)]
+    assert len(rows) == 6 and rows[-1][3] == "genesis"                  # the founding and five receipts
+    assert {r[2] for r in rows} == {"co-op", "ana", "bo"}               # who acted, by name
 
 
 def test_governance_walkthrough(tmp_path):

@@ -59,5 +59,7 @@ def test_ccl_highlight_command(tmp_path):
     path = ROOT / "contracts" / "patronage.ccl"
     html = CliRunner().invoke(cli, ["highlight", str(path), "--format", "html"])
     assert html.exit_code == 0 and 'class="kd"' in html.stdout
-    term = CliRunner().invoke(cli, ["highlight", str(path)])
+    piped = CliRunner().invoke(cli, ["highlight", str(path)])          # not a terminal: the plain source
+    assert piped.exit_code == 0 and piped.stdout == path.read_text()
+    term = CliRunner().invoke(cli, ["highlight", str(path), "--color", "always"])
     assert term.exit_code == 0 and "\x1b[" in term.stdout

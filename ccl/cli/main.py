@@ -1,7 +1,9 @@
 """The `ccl` command line: the only code that touches argv, the working folder, env and stdout.
 
-Every command renders failures as one diagnostic (file:line:col, the source line, a caret, a
-hint) on stderr, or with `--json` as the last stdout line, and exits with the documented code
+Every command writes through one `ccl.cli.render.Output` (`ctx.output()`): names, money and
+times for people, exactly one JSON object under `--json`, nothing on success under `--quiet`.
+It renders failures as one diagnostic (file:line:col, the source line, a caret, a
+hint) on stderr, or with `--json` as the stdout JSON object, and exits with the documented code
 (docs/cli.md): 0 ok, 1 the contract failed at run time, 2 usage, 3 compile error, 4 integrity,
 5 environment, 70 an internal error of ccl (a bug: please report it). No traceback is ever
 printed unless `--debug` is given.
@@ -18,7 +20,8 @@ from pathlib import Path
 import click
 
 from ccl import __version__, limits
-from ccl.diag import CclError, Diagnostic, Span, render
+from ccl.cli.render import Names, Output, workspace_tz
+from ccl.diag import CclError, Diagnostic, Span
 
 EXIT = {"ok": 0, "runtime": 1, "gas": 1, "limit": 1, "host": 1, "usage": 2, "parse": 3, "type": 3,
         "integrity": 4, "environment": 5}
@@ -34,23 +37,15 @@ class Failure(Exception):
         self.source = source
 
 
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False,
-                   no_color=bool(os.environ.get("NO_COLOR")))
+def output(as_json: bool = False) -> Output:
+    """The current command's Output (one made from `as_json` alone outside a command)."""
+    c = click.get_current_context(silent=True)
+    context = c.find_object(Context) if c is not None else None
+    return context.output(as_json) if context is not None else Output(as_json=as_json)
 
 
 def report(diagnostic: Diagnostic, source: str | None, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps({"ok": False, "error": diagnostic.to_json()}, ensure_ascii=False))
-        return
-    text = render(diagnostic, source)
-    console = _stderr_console()
-    first, _, rest = text.partition("\n")
-    console.print(first, style="bold red", markup=False)
-    if rest:
-        console.print(rest, markup=False)
+    output(as_json).error(diagnostic, source)
 
 
 def compile_failure(e: CclError, path: str) -> Failure:
@@ -68,10 +63,41 @@ def compile_failure(e: CclError, path: str) -> Failure:
 
 
 class Context:
-    def __init__(self, debug: bool, state: str | None = None, node: str | None = None):
+    """The global options of one command line, and the command's Output."""
+
+    def __init__(self, debug: bool, state: str | None = None, node: str | None = None, *, as_json: bool = False,
+                 quiet: bool = False, show_dids: bool = False):
         self.debug = debug
         self.state = state
         self.node = node
+        self.as_json = as_json          # `ccl --json CMD`; a command's own --json also counts
+        self.quiet = quiet
+        self.show_dids = show_dids
+        self._output: Output | None = None
+
+    def output(self, as_json: bool = False) -> Output:
+        """The command's Output, made once (`as_json`: the command's own --json flag)."""
+        if self._output is None:
+            self._output = Output(as_json=self.as_json or as_json, quiet=self.quiet, show_dids=self.show_dids,
+                                  tz=self._tz)
+        elif as_json:
+            self._output.json = True
+        return self._output
+
+    def _tz(self) -> str:
+        try:
+            return workspace_tz(self.workspace())
+        except CclError:
+            return "UTC"
+
+    def names(self, L=None) -> Names:
+        """What members are called here: this workspace's identities and, given the ledger of a
+        governance read (`ccl.cli.common.read`), the display names members chose."""
+        try:
+            ws = self.workspace()
+        except CclError:
+            ws = None
+        return Names.load(ws, L, show_dids=self.show_dids)
 
     def remote(self, who: str | None):
         """A signed client for --node, acting as `who` (a local identity)."""
@@ -99,15 +125,18 @@ def guarded(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         ctx = click.get_current_context()
-        as_json = kwargs.get("as_json", False)
-        debug = ctx.find_object(Context).debug if ctx.find_object(Context) else False
+        context = ctx.find_object(Context)
+        if context is not None and context.as_json and "as_json" in kwargs:
+            kwargs["as_json"] = True                # `ccl --json CMD` is `ccl CMD --json`
+        out = output(kwargs.get("as_json", False))
+        debug = context.debug if context else False
         try:
             return fn(*args, **kwargs)
         except Failure as f:
-            report(f.diagnostic, f.source, as_json)
+            out.error(f.diagnostic, f.source)
             ctx.exit(f.code)
         except CclError as e:                       # a located failure the command did not render itself
-            report(e.diagnostic, None, as_json)
+            out.error(e.diagnostic, None)
             ctx.exit(EXIT.get(e.diagnostic.kind, 1))
         except click.exceptions.Exit:
             raise
@@ -124,7 +153,7 @@ def guarded(fn):
             d = Diagnostic("environment", "X9999", f"internal error in ccl {__version__}: "
                            f"{type(e).__name__}: {e}", Span(),
                            ("this is a bug in ccl; rerun with --debug and report the traceback",))
-            report(d, None, as_json)
+            out.error(d, None)
             ctx.exit(EXIT_INTERNAL)
     return wrapper
 
@@ -189,10 +218,13 @@ class CclGroup(click.Group):
               help="The workspace to use (its folder, its .ccl or its state.db, or postgresql://…).")
 @click.option("--node", "node", default=None, metavar="URL",
               help="Send state-changing commands (and balances) to a co-op node, signed with --as.")
+@click.option("--json", "as_json", is_flag=True, help="Machine output: one JSON object on stdout (as CMD --json).")
+@click.option("--quiet", "-q", "quiet", is_flag=True, help="Print nothing on success (failures still say why).")
+@click.option("--dids", "show_dids", is_flag=True, help="Show each member's DID beside their name.")
 @click.pass_context
-def cli(ctx, debug, state, node):
+def cli(ctx, debug, state, node, as_json, quiet, show_dids):
     """ccl — run cooperative bylaws written in CCL."""
-    ctx.obj = Context(debug, state, node)
+    ctx.obj = Context(debug, state, node, as_json=as_json, quiet=quiet, show_dids=show_dids)
 
 
 def build(path: str, use_cache: bool = True):
@@ -252,14 +284,18 @@ def run(file, entry, args_json, gas, at, who, engine, no_cache, as_json):
 def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_default, engine="fast",
          as_json=False, require_workspace=False, quiet=False, action=None, attachments=None):
     """Run one function in the workspace (or, without one, in a scratch co-op in memory founded
-    for the caller) and report it as `ccl run` does. Returns the session's outcome."""
+    for the caller) and report it as `ccl run` does. Returns the session's outcome.
+
+    `quiet=True`: the caller renders the result — this prints nothing of it, and attaches the
+    receipt, events and logs to the command's Output (for its JSON object and its sentence)."""
     import time
 
     from ccl.runtime import session
 
     ctx = click.get_current_context().find_object(Context)
+    out = ctx.output(as_json)
     if ctx.node and action is None:
-        return _remote_call(ctx, verified, entry, args, label, who, as_json, quiet)
+        return _remote_call(ctx, verified, entry, args, label, who, out, quiet)
     ws = ctx.workspace(required=require_workspace)
     if ws is not None:
         caller, signer = ws.identity(who)
@@ -274,10 +310,17 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
         caller, signer = who or ANONYMOUS, None
         now = at if at is not None else int(time.time())
         store, record = session.scratch(verified, caller, now), False
+    logs: list[str] = []
+
+    def log(message: str) -> None:                 # for people as it happens; into the JSON otherwise
+        if out.people:
+            click.echo(message, err=True)
+        logs.append(message)
+
     try:
         outcome = session.run(verified, entry, args, store=store, caller=caller, signer=signer, now=now,
                               gas_limit=gas, mode="fast" if engine == "fast" else "interp", record=record,
-                              action=action, attachments=attachments)
+                              action=action, attachments=attachments, log=log)
     except CclError as e:
         d = e.diagnostic
         raise Failure(Diagnostic(d.kind, d.code, d.message, Span(label), d.hints), EXIT.get(d.kind, 2)) from None
@@ -290,33 +333,28 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
         d = Diagnostic(d.kind, d.code, d.message, Span(label, d.span.line, d.span.col), d.hints)
         if d.kind in ("usage", "environment", "integrity"):
             raise Failure(d, EXIT[d.kind])
-        if as_json:
-            click.echo(json.dumps({"ok": False, "error": d.to_json(), "gas_used": result.gas_used},
-                                  ensure_ascii=False))
-        else:
-            report(d, source, False)
+        out.error(d, source, gas_used=result.gas_used, **({"logs": logs} if logs else {}))
         raise click.exceptions.Exit(1)
-    for event in result.events:
-        from ccl.vm.values import dynamic_to_json
+    from ccl.vm.values import dynamic_to_json
 
-        click.echo(f"event {event.name} {json.dumps(dynamic_to_json(event.fields), ensure_ascii=False)}",
-                   err=True)
+    events = [{"name": e.name, "fields": dynamic_to_json(e.fields)} for e in result.events]
+    if events and out.people:
+        names = _read_names(ws)
+        for e in events:
+            out.aside(f"event {e['name']} {_fields(e['fields'], names)}")
+    out.attach(receipt=outcome.receipt or None, events=events or None, logs=logs or None)
     if ws is None:
-        click.echo("note: no workspace here, so this ran in memory and nothing was kept "
-                   "(`ccl init --founder NAME` creates one)", err=True)
-    elif outcome.receipt:
-        click.echo(f"receipt {outcome.receipt}", err=True)
-    if ws is not None and ws.demo():
-        click.echo("note: this is a demo workspace (its clock is set by hand)", err=True)
+        out.note("no workspace here, so this ran in memory and nothing was kept (`ccl init --founder NAME` "
+                 "creates one)")
+    elif at is not None and ws.demo():
+        out.note("this is a demo workspace: its clock is set by hand (--at, `ccl clock advance`)")
     if quiet:
         return outcome
-    if as_json:
-        extra = {"receipt": outcome.receipt} if outcome.receipt else {}
-        click.echo(json.dumps({"ok": True, "result": result.value, "gas_used": result.gas_used, **extra},
-                              ensure_ascii=False))
-    else:
-        value = result.value
-        click.echo(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    if outcome.receipt:
+        out.aside(f"receipt {out.cid(outcome.receipt)}")
+    out.data({"result": result.value, "gas_used": result.gas_used})
+    value = result.value
+    out.line(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
     return outcome
 
 
@@ -366,11 +404,12 @@ def check(files, syntax_only, as_json):
     from ccl.pipeline import compile_source, deep_recursion
     from ccl.syntax.parse import parse
 
+    from ccl.diag import printable_name
+
+    out = _out(as_json)
     failures = []
     results = []
     for path in files:
-        from ccl.diag import printable_name
-
         shown = printable_name(path)
         try:
             text = read_source(path)
@@ -380,20 +419,19 @@ def check(files, syntax_only, as_json):
             else:
                 compile_source(text, path, Loader())
             results.append({"file": shown, "ok": True})
-            if not as_json:
-                click.echo(f"ok  {shown}")
+            out.line(f"ok  {shown}")
         except CclError as e:
             f = compile_failure(e, path)
             failures.append(f)
             results.append({"file": shown, "ok": False, "error": f.diagnostic.to_json()})
-            if not as_json:
-                report(f.diagnostic, f.source, False)
-    if as_json:
-        first = failures[0].diagnostic.to_json() if failures else None
-        click.echo(json.dumps({"ok": not failures, "files": results, **({"error": first} if first else {})},
-                              ensure_ascii=False))
+            if not out.json:
+                out.error(f.diagnostic, f.source)
     if failures:
+        if out.json:           # one object: every file's result, and the first failure as its error
+            click.echo(json.dumps({"ok": False, "files": results, "error": failures[0].diagnostic.to_json()},
+                                  ensure_ascii=False))
         raise click.exceptions.Exit(max(f.code for f in failures))
+    out.data({"files": results})
 
 
 @cli.command("compile")
@@ -415,10 +453,9 @@ def compile_(file, output, as_json):
         raise Failure(Diagnostic("environment", "N0900", f"cannot write {output}: {e.strerror}", Span(output)),
                       5) from None
     cid = verified.module.cid
-    if as_json:
-        click.echo(json.dumps({"ok": True, "cid": cid, "output": output, "bytes": len(data)}))
-    else:
-        click.echo(f"{cid}  {output}  ({len(data)} bytes)")
+    out = _out(as_json)
+    out.data({"cid": cid, "output": output, "bytes": len(data)})
+    out.line(f"{cid}  {output}  ({len(data)} bytes)")          # the content id in full: it names the module
 
 
 @cli.command()
@@ -431,23 +468,33 @@ def disasm(file, as_json):
 
     verified = build(file, use_cache=False)
     text = disassemble(verified)
-    if as_json:
-        click.echo(json.dumps({"ok": True, "cid": verified.module.cid, "text": text}))
-    else:
+    out = _out(as_json)
+    out.data({"cid": verified.module.cid, "text": text})
+    if out.people:
         click.echo(text, nl=False)
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["terminal", "html"]), default="terminal")
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the terminal format: auto = on a terminal without NO_COLOR (piped, the plain source).")
 @guarded
-def highlight(file, fmt):
+def highlight(file, fmt, color):
     """Print FILE with CCL syntax highlighting (for the terminal, or a standalone HTML page)."""
     from ccl.api.files import read_source
+    from ccl.cli.render import colour
     from ccl.highlight import highlight as render
 
     text = read_source(file)
-    click.echo(render(text, fmt), nl=False, color=not os.environ.get("NO_COLOR"))
+    out = _out()
+    if fmt == "terminal" and not (color == "always" or color == "auto" and colour(sys.stdout)):
+        shown = text                             # no escape codes where nobody sees colour
+    else:
+        shown = render(text, fmt)
+    out.data({"format": fmt, "text": shown})
+    if out.people:
+        click.echo(shown, nl=False, color=True)
 
 
 @cli.command()
@@ -472,6 +519,7 @@ def fmt(files, check, show_diff, as_json):
     def tree(text):                              # the syntax tree without positions
         return re.sub(r"@\d+:\d+", "", dump(parse(text, path)))
 
+    out = _out(as_json)
     changed = []
     for path in files:
         try:
@@ -494,23 +542,26 @@ def fmt(files, check, show_diff, as_json):
                                      "(a string with a carriage return in it, say)", Span(path),
                                      ("leave its layout as it is; the file was not changed",)), 1)
         changed.append(path)
-        if show_diff:
+        if show_diff and out.people:
             click.echo("".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True),
                                                     f"{path} (before)", f"{path} (formatted)")), nl=False)
         elif not check:
             tmp = f"{path}.fmt{os.getpid()}"
             Path(tmp).write_text(new, encoding="utf-8")
             os.replace(tmp, path)
-    if as_json:
-        click.echo(json.dumps({"ok": not (check and changed), "changed": changed}))
-    elif check:
-        for path in changed:
-            click.echo(f"would reformat {path}", err=True)
     if check and changed:
+        if out.json:
+            click.echo(json.dumps({"ok": False, "changed": changed}))
+        elif not out.quiet:                      # what failed the check
+            for path in changed:
+                click.echo(f"would reformat {path}", err=True)
         raise click.exceptions.Exit(1)
+    out.data({"changed": changed})
+    if not check and not show_diff:
+        out.line(f"reformatted {', '.join(changed)}" if changed else "nothing to reformat")
 
 
-def _remote_call(ctx, verified, entry, args, label, who, as_json, quiet):
+def _remote_call(ctx, verified, entry, args, label, who, out: Output, quiet):
     """`call` through a node: the shipped bylaws by name, any other module uploaded first."""
     from ccl.client import NodeError
 
@@ -518,31 +569,27 @@ def _remote_call(ctx, verified, entry, args, label, who, as_json, quiet):
     try:
         if label.startswith("std/cli_"):
             name = label[4:].removesuffix(".ccl")
-            out = client.post(f"/api/v1/bylaws/{name}/{entry}", {"args": args})
+            answer = client.post(f"/api/v1/bylaws/{name}/{entry}", {"args": args})
         else:
             source = Path(label).read_text(encoding="utf-8")
             cid = client.post("/api/v1/contracts", {"source": source, "name": Path(label).name})["cid"]
-            out = client.post(f"/api/v1/contracts/{cid}/call", {"function": entry, "args": args})
+            answer = client.post(f"/api/v1/contracts/{cid}/call", {"function": entry, "args": args})
     except NodeError as e:
         p = e.problem
         kind = p.get("kind") or ("usage" if e.status < 500 else "environment")
         d = Diagnostic(kind, p.get("code", "N0900"), p.get("detail", "the node refused"), Span(label))
-        if as_json:
-            click.echo(json.dumps({"ok": False, "error": d.to_json()}))
-            raise click.exceptions.Exit(EXIT.get(kind, 1))
         raise Failure(d, EXIT.get(kind, 1)) from None
     except Exception as e:          # httpx.HTTPError and friends
         raise Failure(Diagnostic("environment", "N0900", f"cannot reach the node {ctx.node}: {e}", Span()), 5) from None
-    if out.get("receipt"):
-        click.echo(f"receipt {out['receipt']}", err=True)
+    out.attach(receipt=answer.get("receipt"))
     if quiet:
-        return out["result"]
-    if as_json:
-        click.echo(json.dumps(out, ensure_ascii=False))
-    else:
-        value = out["result"]
-        click.echo(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-    return out["result"]
+        return answer["result"]
+    if answer.get("receipt"):
+        out.aside(f"receipt {out.cid(answer['receipt'])}")
+    out.data({k: v for k, v in answer.items() if k != "ok"})
+    value = answer["result"]
+    out.line(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    return answer["result"]
 
 
 # ---------------------------------------------------------------- workspace and identities
@@ -551,8 +598,8 @@ def _ctx() -> Context:
     return click.get_current_context().find_object(Context)
 
 
-def emit_json(obj) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
+def _out(as_json: bool = False) -> Output:
+    return _ctx().output(as_json)
 
 
 def _found(ws, founder: str, modules: list, demo: bool) -> dict:
@@ -608,19 +655,25 @@ def init(folder, founder, bylaws, demo, as_json):
     existing = Path(folder) / DIR
     fresh = not (existing / "state.db").exists()
     ws = Workspace(existing) if founder and not fresh else make(Path(folder))
-    out = {"workspace": str(ws.root)}
+    facts = {"workspace": str(ws.root)}
     if founder:
-        out.update(_found(ws, founder, modules, demo))
-    if as_json:
-        emit_json({"ok": True, **out})
-        return
+        facts.update(_found(ws, founder, modules, demo))
+    out = _out(as_json)
+    out.data(facts)
     if fresh:
-        click.echo(f"created workspace {ws.root}")
-    if "genesis" in out:
-        click.echo(f"founded co-op {out['coop']}{' (demo)' if demo else ''}: founder {out['founder']}"
-                   + (f", bylaws {', '.join(c[:16] + '…' for c in out['bylaws'])}" if out["bylaws"] else ""))
+        out.line(f"created workspace {ws.root}")
+    if "genesis" in facts:
+        out.sentence(_founded(ws, facts, [Path(f).name for f in bylaws]))
     else:
-        click.echo("next: found it with `ccl init --founder NAME [--bylaws FILE]`", err=True)
+        out.next("found it with `ccl init --founder NAME [--bylaws FILE]`")
+
+
+def _founded(ws, facts: dict, files: list[str]) -> str:
+    """`founded the co-op (a demo) · founder ana · bylaws tool_library.ccl · genesis bafy…7q`"""
+    names = Names.load(ws, show_dids=_ctx().show_dids)
+    shown = _out()
+    return (f"founded the co-op{' (a demo)' if facts['demo'] else ''} · founder {names.of(facts['founder'])}"
+            + (f" · bylaws {', '.join(files)}" if files else "") + f" · genesis {shown.cid(facts['genesis'])}")
 
 
 @cli.command()
@@ -638,12 +691,13 @@ def new(template, folder, founder, demo, as_json):
     from ccl.api.files import data_dir
     from ccl.api.workspace import init as make
 
+    out = _out(as_json)
     templates = data_dir("contracts")
     names = sorted(p.stem for p in templates.glob("*.ccl"))
     if template is None:
-        for name in names:
-            first = (templates / f"{name}.ccl").read_text().splitlines()[0].lstrip("/ ")
-            click.echo(f"{name:<24} {first}")
+        rows = [(name, (templates / f"{name}.ccl").read_text().splitlines()[0].lstrip("/ ")) for name in names]
+        out.data({"templates": [{"name": n, "description": d} for n, d in rows]})
+        out.table("Templates", ["template", "what it is"], rows)
         return
     if template not in names:
         from ccl.diag import did_you_mean
@@ -661,17 +715,13 @@ def new(template, folder, founder, demo, as_json):
         shutil.copy(test, target / "tests" / f"{template}_test.ccl")
     ws = make(target)
     founded = _found(ws, founder, modules, demo) if founder else None
-    if as_json:
-        click.echo(json.dumps({"ok": True, "folder": str(target), "bylaws": f"{template}.ccl",
-                               **({"founded": founded} if founded else {})}))
-        return
-    click.echo(f"created {target}/ with {template}.ccl, tests/{template}_test.ccl and a workspace")
+    out.data({"folder": str(target), "bylaws": f"{template}.ccl", **({"founded": founded} if founded else {})})
+    out.line(f"created {target}/ with {template}.ccl, tests/{template}_test.ccl and a workspace")
     if founded:
-        click.echo(f"founded co-op {founded['coop']}{' (demo)' if demo else ''} with {template}.ccl adopted; "
-                   f"founder {founded['founder']}")
-        click.echo(f"next: cd {target} && ccl test && ccl bylaws show", err=True)
+        out.sentence(_founded(ws, founded, [f"{template}.ccl"]))
+        out.next(f"cd {target} && ccl test && ccl bylaws show")
     else:
-        click.echo(f"next: cd {target} && ccl init --founder YOUR_NAME --bylaws {template}.ccl", err=True)
+        out.next(f"cd {target} && ccl init --founder YOUR_NAME --bylaws {template}.ccl")
 
 
 @cli.group()
@@ -692,9 +742,11 @@ def _demo_ws():
 @click.option("--json", "as_json", is_flag=True)
 @guarded
 def clock_show(as_json):
-    """The demo clock's time (seconds since 1970)."""
+    """The demo clock's time (in JSON: seconds since 1970)."""
     t = _demo_ws().demo_now()
-    emit_json({"ok": True, "time": t}) if as_json else click.echo(str(t))
+    out = _out(as_json)
+    out.data({"time": t})
+    out.line(out.when(t))
 
 
 @clock.command("advance")
@@ -713,7 +765,9 @@ def clock_advance(span, as_json):
     ws = _demo_ws()
     t = ws.demo_now() + seconds
     ws.set_clock(t)
-    emit_json({"ok": True, "time": t}) if as_json else click.echo(f"demo clock: {t} (+{seconds} s)")
+    out = _out(as_json)
+    out.data({"time": t})
+    out.sentence(f"moved the demo clock {span.strip()} forward, to {out.when(t)}")
 
 
 @cli.group()
@@ -730,11 +784,10 @@ def store_migrate(target, as_json):
     from ccl.api.migrate import migrate
 
     done = migrate(_ctx().workspace(required=True).store, target)
-    if as_json:
-        click.echo(json.dumps({"ok": True, "receipts": done.receipts, "state_root": done.state_root}))
-    else:
-        click.echo(f"copied {done.receipts} receipts; state root {done.state_root} on both; "
-                   f"use --state {done.target} from now on")
+    out = _out(as_json)
+    out.data({"receipts": done.receipts, "state_root": done.state_root})
+    out.sentence(f"copied {done.receipts} receipts; both have the state root {out.cid(done.state_root)}")
+    out.next(f"use --state {done.target} from now on")
 
 
 @cli.group("id")
@@ -750,7 +803,9 @@ def id_new(name, as_json):
     """Create a key called NAME and print its DID."""
     ws = _ctx().workspace(required=True)
     ident = ws.keys.create(name)
-    emit_json({"ok": True, "name": name, "did": ident.did}) if as_json else click.echo(ident.did)
+    out = _out(as_json)
+    out.data({"name": name, "did": ident.did})
+    out.line(ident.did)                          # the DID in full: it is what others admit
 
 
 @id_.command("list")
@@ -760,11 +815,9 @@ def id_list(as_json):
     """List the workspace's identities."""
     ws = _ctx().workspace(required=True)
     rows = [(n, ws.keys.load(n).did) for n in ws.keys.names()]
-    if as_json:
-        emit_json({"ok": True, "identities": [{"name": n, "did": d} for n, d in rows]})
-    else:
-        for n, d in rows:
-            click.echo(f"{n:<16} {d}")
+    out = _out(as_json)
+    out.data({"identities": [{"name": n, "did": d} for n, d in rows]})
+    out.table("Identities", ["name", "DID"], rows, empty="no identities yet: make one with `ccl id new NAME`")
 
 
 @id_.command("show")
@@ -775,7 +828,9 @@ def id_show(name, as_json):
     """Print the DID of NAME (never its private key)."""
     ws = _ctx().workspace(required=True)
     ident = ws.keys.load(name)
-    emit_json({"ok": True, "name": name, "did": ident.did}) if as_json else click.echo(ident.did)
+    out = _out(as_json)
+    out.data({"name": name, "did": ident.did})
+    out.line(ident.did)
 
 
 # ---------------------------------------------------------------- the DAG
@@ -803,6 +858,7 @@ def dag_log(limit, as_json):
     rows = []
     try:
         with ws.store.transaction() as tx:
+            names = _names(tx)
             receipts = tx.receipts()
             for seq in range(len(receipts), max(len(receipts) - limit, 0), -1):
                 cid = receipts[seq - 1]
@@ -817,13 +873,49 @@ def dag_log(limit, as_json):
                              "module": p["module"].cid})
     except IntegrityFailure as e:
         raise _integrity(e.cid, e.why, e.code) from None
-    if as_json:
-        emit_json({"ok": True, "receipts": rows})
-        return
+    out = _out(as_json)
+    out.data({"receipts": rows})
+    shown = []
     for r in rows:
-        result = json.dumps(r["result"], ensure_ascii=False)
-        click.echo(f"#{r['seq']:<5} {r['cid']}  t={r['time']}  {r['function']}  gas {r['gas_used']}  "
-                   f"→ {result[:60]}\n       by {r['caller']}")
+        result = r["result"]
+        if r["function"] == "genesis":
+            result = f"founder {names.of(result['founder'])}"
+        else:
+            result = json.dumps(result, ensure_ascii=False)
+            result = result if len(result) <= 30 else result[:29] + "…"
+        shown.append((r["seq"], out.when(r["time"]), names.of(r["caller"]), r["function"], r["gas_used"], result,
+                      out.cid(r["cid"])))
+    out.table("Receipts, newest first", ["#", "time", "by", "function", "gas", "result", "receipt"], shown,
+              empty="no receipts yet: found the co-op with `ccl init --founder NAME`")
+
+
+def _fields(fields, names: Names) -> str:
+    """An event's fields for people: `tool=drill to=bo` (members by name)."""
+    if not isinstance(fields, dict):
+        return json.dumps(fields, ensure_ascii=False)
+
+    def shown(v):
+        if isinstance(v, str) and v.startswith(("did:", "sys:")):
+            return names.of(v)
+        if isinstance(v, str) and v and " " not in v and "=" not in v:
+            return v
+        return json.dumps(v, ensure_ascii=False)
+    return " ".join(f"{k}={shown(v)}" for k, v in fields.items())
+
+
+def _read_names(ws) -> Names:
+    """What members are called in workspace `ws` (identities only without one)."""
+    if ws is None:
+        return _ctx().names()
+    with ws.store.reader() as tx:
+        return _names(tx)
+
+
+def _names(tx) -> Names:
+    """What members are called, read in `tx`, a transaction of the workspace's store."""
+    from ccl.ledger import EngineState, Ledger
+
+    return _ctx().names(Ledger(EngineState(tx), 0))
 
 
 @dag.command("show")
@@ -831,15 +923,27 @@ def dag_log(limit, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @guarded
 def dag_show(cid, as_json):
-    """Print one block as JSON (links as {"/": CID})."""
+    """Print one block as JSON (links as {"/": CID}); CID may be a receipt's # in `ccl dag log`."""
+    import re
+
     from ccl import canon, dag as D
     from ccl.store.sqlite import IntegrityFailure
 
     ws = _ctx().workspace(required=True)
-    if not canon.is_cid(cid):
-        raise Failure(Diagnostic("usage", "U0700", f"`{cid}` is not a content id", Span()), 2)
+    seq = re.fullmatch(r"#?(\d{1,12})", cid)
+    if seq is None and not canon.is_cid(cid):
+        raise Failure(Diagnostic("usage", "U0700", f"`{cid}` is not a content id or a receipt's number", Span(),
+                                 ("`ccl dag log` lists the receipts: give a # from it, or --json for their CIDs",)),
+                      2)
     try:
         with ws.store.transaction() as tx:
+            if seq is not None:
+                receipts = tx.receipts()
+                n = int(seq.group(1))
+                if not 1 <= n <= len(receipts):
+                    raise Failure(Diagnostic("usage", "U0701", f"there is no receipt #{n}: the log has "
+                                             f"{len(receipts)}", Span()), 2)
+                cid = receipts[n - 1]
             value = D.get(tx, cid)
     except IntegrityFailure as e:
         raise _integrity(e.cid, e.why, e.code) from None
@@ -848,8 +952,7 @@ def dag_show(cid, as_json):
     if isinstance(value, dict) and value.get("format") == "ccl-module":
         value = {"format": value["format"], "version": value["version"], "source": value["source"],
                  "functions": [f["name"] for f in value["functions"]]}
-    text = json.dumps(D.json_view(value), ensure_ascii=False, indent=None if as_json else 2)
-    click.echo(text)
+    _out(as_json).document(D.json_view(value))
 
 
 @dag.command("verify")
@@ -884,10 +987,9 @@ def dag_verify(as_json):
         raise Failure(Diagnostic("integrity", "I0804", "the store's state-root accumulator (meta table) does "
                                  "not match its rows, though the rows match the head receipt", Span(ws.store.path),
                                  ("the accumulator was changed outside ccl; restore the store from a copy",)), 4)
-    if as_json:
-        emit_json({"ok": True, "blocks": blocks, "receipts": receipts, "state_root": recorded})
-    else:
-        click.echo(f"ok: {blocks} blocks and {receipts} receipts verified; the live state has the head's state root")
+    out = _out(as_json)
+    out.data({"blocks": blocks, "receipts": receipts, "state_root": recorded})
+    out.line(f"ok: {blocks} blocks and {receipts} receipts verified; the live state has the head's state root")
 
 
 def _state_differs(store, head, recorded, live) -> Failure:
@@ -931,10 +1033,9 @@ def dag_replay(engine, as_json):
                                      ("the state was changed outside ccl; restore the store from a copy",)), 4)
         raise Failure(Diagnostic("integrity", "I0803", f"replay of receipt #{s.seq} {s.receipt}: {s.why}",
                                  Span(s.receipt)), 4)
-    if as_json:
-        emit_json({"ok": True, "replayed": len(steps)})
-    else:
-        click.echo(f"ok: replayed {len(steps)} receipts; every state root and the live state match")
+    out = _out(as_json)
+    out.data({"replayed": len(steps)})
+    out.line(f"ok: replayed {len(steps)} receipts; every state root and the live state match")
 
 
 @dag.command("export")
@@ -954,10 +1055,10 @@ def dag_export(car, as_json):
         os.replace(tmp, car)
     except OSError as e:
         raise Failure(Diagnostic("environment", "N0900", f"cannot write {car}: {e.strerror}", Span(car)), 5) from None
-    if as_json:
-        emit_json({"ok": True, "blocks": count, "root": head, "car": car})
-    else:
-        click.echo(f"wrote {count} blocks to {car} (root {head})")
+    out = _out(as_json)
+    out.data({"blocks": count, "root": head, "car": car})
+    out.sentence(f"wrote {count} blocks to {car}, rooted at {out.cid(head)}" if head else
+                 f"wrote {count} blocks to {car}")
 
 
 def _guard_all(command: click.Command) -> None:

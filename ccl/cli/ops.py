@@ -224,21 +224,23 @@ def remote(op: Op, kw: dict, who, as_json: bool) -> None:
 # ---------------------------------------------------------------- showing answers
 
 class Shown:
-    """Renders a command's answer: the machine form under --json, else names, money, minutes,
-    times and tables (ccl.cli.render)."""
+    """Renders a command's answer through the command's Output (ccl.cli.render): the machine
+    form under --json, nothing under --quiet, else names, money, minutes, times and tables."""
 
     def __init__(self, ws, read, as_json: bool):
-        self.ws, self.read, self.as_json = ws, read, as_json
+        m = common.main()
+        self.ctx = click.get_current_context().find_object(m.Context)
+        assert self.ctx is not None
+        self.ws, self.read = ws, read
+        self.out = self.ctx.output(as_json)
         self._names = None
         self._decimals: dict[str, int] = {}
 
     @property
     def names(self):
-        from ccl.cli import render
-
         if self._names is None:
-            keys = {} if self.ws is None else {self.ws.keys.load(n).did: n for n in self.ws.keys.names()}
-            self._names = render.Names(keys)
+            self._names = (self.read(lambda L, tx: self.ctx.names(L)) if self.read is not None
+                           else self.ctx.names(None))
         return self._names
 
     def decimals(self, symbol: str) -> int:
@@ -262,13 +264,13 @@ class Shown:
             return ", ".join(str(x) for x in v) or "-"
         if unit.startswith("money:") and isinstance(v, int):
             symbol = _symbol(unit, context)
-            return render.money(v, symbol, self.decimals(symbol))
+            return render.amount(v, symbol, self.decimals(symbol))
         if unit == "minutes" and isinstance(v, int):
             return render.minutes(v)
         if unit == "time" and isinstance(v, int):
-            return render.when(v)
+            return self.out.when(v)
         if unit == "cid" and isinstance(v, str):
-            return v[:4] + "…" + v[-6:] if len(v) > 12 else v
+            return self.out.cid(v)
         if unit == "active":
             return "" if v else "left"
         if isinstance(v, bool):
@@ -276,17 +278,14 @@ class Shown:
         return str(v)
 
     def line(self, text: str = "") -> None:
-        click.echo(text)
+        self.out.line(text)
 
     def table(self, title: str, columns: list, rows: list) -> None:
-        if not rows:
-            click.echo(f"no {title.split(' ')[0]}" if title else "nothing to show")
-            return
-        common.table(title, columns, rows)
+        self.out.table(title, columns, rows)
 
     def view(self, op: Op, data: dict, values: dict) -> None:
-        if self.as_json:
-            click.echo(json.dumps({"ok": True, **data}, ensure_ascii=False, default=str))
+        self.out.data(data)
+        if not self.out.people:
             return
         c = op.command
         assert c is not None and c.view is not None
@@ -296,8 +295,8 @@ class Shown:
             self.line(self.value(v.unit, data[v.field], context))
         elif v.kind == "table":
             rows = data[v.field]
-            title = v.title.format(**{k: self.value(_unit_of(c, k), x, context) for k, x in values.items()}) \
-                if v.title else ""
+            title = v.title.format(**{k: self.value(_unit_of(c, k), x, context) for k, x in context.items()}) \
+                if v.title else c.cli.split()[-1]
             self.table(title, [name for name, _ in v.columns],
                        [[self.value(unit, r.get(name), {**context, **r}) for name, unit in v.columns] for r in rows])
         else:
@@ -308,25 +307,21 @@ class Shown:
     def wrote(self, op: Op, values: dict, caller: str, done) -> None:
         c = op.command
         assert c is not None
-        result = done.proposal if done.proposal is not None else done.result
-        if self.as_json:
-            extra = {"receipt": done.receipt} if done.receipt else {}
-            if done.proposal is not None:
-                extra["proposal"] = done.proposal
-            click.echo(json.dumps({"ok": True, "result": done.result, "gas_used": done.gas_used, **extra},
-                                  ensure_ascii=False))
+        self.out.attach(receipt=done.receipt)
+        self.out.data({"result": done.result, "gas_used": done.gas_used,
+                       **({"proposal": done.proposal} if done.proposal is not None else {})})
+        if not self.out.people:
             return
+        result = done.proposal if done.proposal is not None else done.result
         context = {**values, "caller": caller}
         shown = {k: self.value(_unit_of(c, k), x, context) for k, x in values.items()}
         shown["caller"] = self.names.of(caller)
         shown["result"] = self.value("", result, context) if not isinstance(result, list) else f"{len(result)} rows"
-        text = (c.says or f"done: {c.cli}").format(**shown)
-        if done.receipt:
-            text += f" · receipt {done.receipt[:4]}…{done.receipt[-6:]}"
-        self.line(text)
+        self.out.sentence((c.says or f"done: {c.cli}").format(**shown))
         if isinstance(result, list) and result and isinstance(result[0], dict):
             keys = list(result[0])
-            self.table("", keys, [[self.value(_guess(k), row.get(k), context) for k in keys] for row in result])
+            self.table(c.cli.split()[-1], keys,
+                       [[self.value(_struct_unit(k), row.get(k), context) for k in keys] for row in result])
 
 
 def _unit_of(c, name: str) -> str:
@@ -336,5 +331,7 @@ def _unit_of(c, name: str) -> str:
     return ""
 
 
-def _guess(key: str) -> str:
-    return {"member": "member", "amount": "money:CREDIT", "request": "", "offer": ""}.get(key, "")
+def _struct_unit(field: str) -> str:
+    """How a field of a prelude struct a write answers is shown (ccl.hosttable.PRELUDE_STRUCTS:
+    Distribution and Contribution name a member; a Distribution's amount is CREDIT)."""
+    return {"member": "member", "amount": "money:CREDIT"}.get(field, "")

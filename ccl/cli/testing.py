@@ -101,16 +101,17 @@ def register(cli) -> None:
         if not files:
             raise m.Failure(Diagnostic("usage", "U0701", "no *_test.ccl files found", Span(),
                                        ("name test files or folders",)), 2)
+        out = m.output(as_json)
         results = []
         for path in files:
             for r in run_file(path):
                 results.append(r)
-                if as_json:
+                if out.json:
                     continue
                 label = f"{r['file']}::{r['name']}"
                 if r["ok"]:
-                    click.echo(f"ok    {label}  ({r['gas_used']} gas)")
-                else:
+                    out.line(f"ok    {label}  ({r['gas_used']} gas)")
+                else:                       # a failure is shown under --quiet too
                     click.echo(f"FAIL  {label}")
                     e = r["error"]
                     source = None
@@ -125,17 +126,16 @@ def register(cli) -> None:
                     click.echo("      " + render(d, source).replace("\n", "\n      "))
         passed = sum(1 for r in results if r["ok"])
         failed = len(results) - passed
-        if gas_report and not as_json:
-            click.echo("\ngas per test:")
-            for r in sorted(results, key=lambda r: -r["gas_used"]):
-                click.echo(f"  {r['gas_used']:>10}  {r['file']}::{r['name']}")
+        if gas_report:
+            out.table("Gas per test", ["gas", "test"], [(r["gas_used"], f"{r['file']}::{r['name']}")
+                                                        for r in sorted(results, key=lambda r: -r["gas_used"])])
         if junit_path:
             Path(junit_path).write_text(junit(results))
-        if as_json:
-            click.echo(json.dumps({"ok": failed == 0, "passed": passed, "failed": failed, "tests": [
-                {"file": r["file"], "name": r["name"], "ok": r["ok"], "gas_used": r["gas_used"],
-                 **({"error": r["error"].to_json()} if r["error"] else {})} for r in results]}))
-        else:
-            click.echo(f"{passed} passed, {failed} failed")
+        report = {"passed": passed, "failed": failed, "tests": [
+            {"file": r["file"], "name": r["name"], "ok": r["ok"], "gas_used": r["gas_used"],
+             **({"error": r["error"].to_json()} if r["error"] else {})} for r in results]}
         if failed:
+            click.echo(json.dumps({"ok": False, **report}) if out.json else f"{passed} passed, {failed} failed")
             raise click.exceptions.Exit(1)
+        out.data(report)
+        out.line(f"{passed} passed, {failed} failed")

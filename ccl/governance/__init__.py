@@ -786,3 +786,36 @@ def bylaws_view(L: Ledger) -> dict:
 
 def bylaws_history(L: Ledger) -> dict:
     return {"history": history(L)}
+
+
+# ---------------------------------------------------------------- display names
+
+def set_display_name(L: Ledger, actor: str, member: str, name: str) -> bool:
+    """`member` is called `name` from now on (who may set it — the member, or whoever holds
+    `manage_members` — is the host table's `who`). The name follows ccl.governance.names: 1–40
+    characters of one script, and nothing that looks like another member's display name. It is
+    kept on the member's row; the rows of members who never chose one stay as they were."""
+    from ccl.governance.names import check_display_name, skeleton
+
+    row = L.s.get("gov.members", member) if isinstance(member, str) else None
+    if row is None or not row.get("active", True):
+        raise Refused("member_exists", f"{member} is not a member")
+    name = check_display_name(name)
+    wanted = skeleton(name)
+    for did, other in display_names(L).items():
+        if did != member and skeleton(other) == wanted:
+            raise Refused("display_name_unique", f"`{name}` looks like `{other}`, another member's display name",
+                          "choose a name nobody could mistake for theirs")
+    L.s.put("gov.members", member, {**row, "display_name": name})
+    return True
+
+
+def display_name(L: Ledger, did: str) -> Optional[str]:
+    """The display name `did` chose, or None."""
+    row = L.s.get("gov.members", did) if isinstance(did, str) else None
+    return row.get("display_name") if row else None
+
+
+def display_names(L: Ledger) -> dict[str, str]:
+    """DID → display name, for every member (present or past) who chose one, in DID order."""
+    return {did: row["display_name"] for did, row in members(L) if row.get("display_name")}

@@ -143,6 +143,10 @@ def hour_balance(ledger: Ledger, member: str) -> int:
 # ---------------------------------------------------------------- local currencies
 
 POLICY_KEYS = ("cap", "transferable", "demurrage_bps", "period_days", "floor", "ceiling", "decimals")
+DECIMALS_MAX = 8
+# how many of an engine's own units make one for people: CREDIT, CAPITAL and EQUITY are kept in
+# cents; HOURS are minutes (shown as hours and minutes, so none)
+UNIT_DECIMALS = {CREDIT: 2, HOURS: 0, "CAPITAL": 2, "EQUITY": 2}
 
 
 # the engines' own units: mutual credit and hours (created on first use), and the worker co-op's
@@ -157,8 +161,23 @@ def create_currency(ledger: Ledger, actor: str, symbol: str, name: str, policy: 
     unknown = sorted(set(policy) - set(POLICY_KEYS))
     if unknown:
         raise Refused("policy_key", f"`{unknown[0]}` is not a currency policy", "policies: " + ", ".join(POLICY_KEYS))
-    ledger.create_currency(symbol, name, "issued", {"floor": 0, **dict(policy)})
+    policy = dict(policy)                # a contract's Map
+    decimals = policy.get("decimals", 0)
+    if type(decimals) is not int or not 0 <= decimals <= DECIMALS_MAX:
+        raise Refused("policy_range", f"a currency has 0 to {DECIMALS_MAX} decimals, not {decimals}",
+                      "decimals: 2 keeps amounts in hundredths, as cents are")
+    ledger.create_currency(symbol, name, "issued", {"floor": 0, **policy})     # decimals kept only when given
     return True
+
+
+def currency_decimals(ledger: Optional[Ledger], symbol: str) -> int:
+    """How many decimal places `symbol`'s amounts have for people (amounts are always whole
+    minor units): the engines' own units fixed, an issued currency's `decimals` policy set when
+    it was created, else 0."""
+    if symbol in UNIT_DECIMALS:
+        return UNIT_DECIMALS[symbol]
+    c = ledger.currency(symbol) if ledger is not None else None     # (no ledger to ask: a node's answer)
+    return c["policy"].get("decimals", 0) if c else 0
 
 
 def mint_tokens(ledger: Ledger, actor: str, symbol: str, to: str, amount: int) -> bool:
@@ -465,13 +484,3 @@ def loan_list(ledger: Ledger) -> dict:
 
 def loan_view(ledger: Ledger, loan_id: str) -> dict:
     return {"loan": {**_loan(ledger, loan_id), "arrears": loan_arrears(ledger, loan_id)}}
-
-
-def currency_decimals(ledger: Optional[Ledger], symbol: str) -> int:
-    """Digits after the point when amounts of `symbol` are shown: CREDIT is kept in cents, HOURS
-    in minutes (shown as hours and minutes), an issued currency as its `decimals` policy says
-    (without a ledger to ask: 0)."""
-    if symbol == CREDIT:
-        return 2
-    c = ledger.currency(symbol) if ledger is not None else None
-    return int(c["policy"].get("decimals", 0)) if c is not None else 0
