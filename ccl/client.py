@@ -56,8 +56,7 @@ class NodeClient:
 
     def operation(self, name: str, values: dict) -> dict:
         """Call the route of an operation (its name, or its command's function name) with `values`."""
-        from ccl.node.ops import PREFIX, path_inputs
-        from ccl.operations import BY_ENTRY, BY_NAME
+        from ccl.operations import BY_ENTRY, BY_NAME, PREFIX, path_inputs
 
         op = BY_ENTRY.get(name) or BY_NAME.get(name)
         if op is None or op.command is None or op.command.route is None:

@@ -285,6 +285,8 @@ HOST_TABLE: tuple[HostFn, ...] = (
     _row("admit(member: Did, role: String) -> Unit", "std::test::admit", (2, 0), "test",
          "Set up a test's co-op: make `member` a member holding `role` (\"\" for none), as founding would "
          "(only in `ccl test`)."),
+    # a member's display name (ccl.governance, issue 13)
+    _op("set_display_name"),
 )
 
 HOST_INDEX: dict[str, int] = {row.name: i for i, row in enumerate(HOST_TABLE)}

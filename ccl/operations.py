@@ -27,6 +27,14 @@ from typing import Optional
 import attrs
 
 ENGINES = ("ledger", "governance", "coop", "aid")
+PREFIX = "/api/v1"                          # every route of the node is under it
+
+
+def path_inputs(path: str) -> list[str]:
+    """The inputs a route takes from its path: `/loans/{id}/approve` → ["id"]."""
+    import re
+
+    return re.findall(r"\{(\w+)\}", path)
 
 
 @attrs.frozen
@@ -400,7 +408,7 @@ OPS: tuple[Op, ...] = (
                       says="{caller} took the role {role} from {member}",
                       doc="Take the role ROLE from MEMBER (needs `manage_roles`).")),
     _read("member list", "governance", "Members with their roles.", f"{G}:member_list",
-          View("table", "members", columns=(("did", "member"), ("roles", "list"), ("active", "active")),
+          View("table", "members", columns=(("did", "member", "member"), ("roles", "list"), ("active", "active", "")),
                title="members"), http="GET /members"),
     _read("role list", "governance", "Roles the adopted bylaws declare, and who holds them.", f"{G}:role_list",
           View("table", "roles", columns=(("role", ""), ("extends", ""), ("can", "list"), ("holders", "members")),
@@ -561,6 +569,13 @@ OPS: tuple[Op, ...] = (
           View("table", "members", columns=(("member", "member"), ("votes", ""), ("purchases", "money:CREDIT"),
                                             ("hours", "")), title="members in {period}"),
           (opt("period", "String", None, "The year for purchases (default: this year)."),), http="GET /coop/analytics"),
+    _host("set_display_name(member: Did, name: String) -> Bool", "icn::governance::set_display_name", (300, 0),
+          "governance", "The name a member goes by in the co-op: unique, one script, and refused when it looks like "
+          "another member's (so nobody pays a look-alike).", f"{G}:set_display_name",
+          who="caller is member or holds manage_members", engine="governance",
+          command=cmd("member name", MEMBER, arg("name", "String"), http="POST /members/{member}/name",
+                      says="{member} is called {name} from now on",
+                      doc="Choose the name MEMBER goes by (yourself, or with `manage_members`).")),
     # ------------------------------------------------------------ mutual aid
     _host("request_aid(requester: Did, category: String, quantity: Integer, urgency: Integer, location: String)"
           " -> String", "icn::aid::request", (400, 0), "aid",

@@ -36,15 +36,30 @@ def ws():
 
 
 def member(who: str, workspace=None) -> str:
-    """A member's DID from an identity name (DIDs and system accounts pass through)."""
+    """A member's DID from an identity name of this workspace or the display name a member
+    chose (DIDs and system accounts pass through)."""
     if who.startswith("did:") or who.startswith("sys:"):
         return who
     from ccl.diag import CclError
 
+    workspace = workspace or ws()
     try:
-        return (workspace or ws()).keys.load(who).did
+        return workspace.keys.load(who).did
     except CclError as e:
+        chosen = _display_lookup(workspace, who)
+        if chosen is not None:
+            return chosen
         raise main().Failure(e.diagnostic, 2) from None
+
+
+def _display_lookup(workspace, name: str):
+    from ccl.cli.render import Names
+
+    try:
+        with workspace.store.reader() as tx:
+            return Names.load(workspace, Ledger(EngineState(tx), 0)).lookup(name)
+    except Exception:                      # an unfounded or unreadable store names nobody
+        return None
 
 
 def read(fn):

@@ -110,6 +110,7 @@ class Context:
         if signer is None:
             raise Failure(Diagnostic("usage", "U0703", "a request to a node must be signed: name your identity "
                                      "with --as", Span()), 2)
+        assert self.node is not None
         return NodeClient(self.node, signer)
 
     def workspace(self, required: bool = False):
@@ -337,11 +338,11 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
         raise click.exceptions.Exit(1)
     from ccl.vm.values import dynamic_to_json
 
-    events = [{"name": e.name, "fields": dynamic_to_json(e.fields)} for e in result.events]
+    events = [{"name": ev.name, "fields": dynamic_to_json(ev.fields)} for ev in result.events]
     if events and out.people:
         names = _read_names(ws)
-        for e in events:
-            out.aside(f"event {e['name']} {_fields(e['fields'], names)}")
+        for shown in events:
+            out.aside(f"event {shown['name']} {_fields(shown['fields'], names)}")
     out.attach(receipt=outcome.receipt or None, events=events or None, logs=logs or None)
     if ws is None:
         out.note("no workspace here, so this ran in memory and nothing was kept (`ccl init --founder NAME` "
@@ -595,7 +596,9 @@ def _remote_call(ctx, verified, entry, args, label, who, out: Output, quiet):
 # ---------------------------------------------------------------- workspace and identities
 
 def _ctx() -> Context:
-    return click.get_current_context().find_object(Context)
+    ctx = click.get_current_context().find_object(Context)
+    assert ctx is not None
+    return ctx
 
 
 def _out(as_json: bool = False) -> Output:

@@ -165,6 +165,7 @@ def run(op: Op, kw: dict) -> None:
 
     caller, signer = ws.identity(who)
     label = f"ccl {c.cli}"
+    out.names                                     # as they are before the run (a write may rename)
     try:
         done = execute(Coop(ws), actions.invocation(op, values, read), caller, signer, at)
     except CclError as e:
@@ -297,8 +298,8 @@ class Shown:
             rows = data[v.field]
             title = v.title.format(**{k: self.value(_unit_of(c, k), x, context) for k, x in context.items()}) \
                 if v.title else c.cli.split()[-1]
-            self.table(title, [name for name, _ in v.columns],
-                       [[self.value(unit, r.get(name), {**context, **r}) for name, unit in v.columns] for r in rows])
+            self.table(title, [col[2] if len(col) > 2 else col[0] for col in v.columns],
+                       [[self.value(col[1], r.get(col[0]), {**context, **r}) for col in v.columns] for r in rows])
         else:
             from ccl.api.actions import resolve
 

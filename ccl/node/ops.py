@@ -10,15 +10,12 @@ a write is the run ccl.api.actions makes for it, run as the signing member (ccl.
 from __future__ import annotations
 
 import inspect
-import re
 from typing import Any, Callable, Optional
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, create_model
 
-from ccl.operations import COMMANDS, ENGINES, Input, Op
-
-PREFIX = "/api/v1"
+from ccl.operations import COMMANDS, ENGINES, PREFIX, Input, Op, path_inputs
 
 
 class Problem(BaseModel):
@@ -57,10 +54,6 @@ def _py(t: str):
     if t.startswith("Array<"):
         return list[Any]
     return Any
-
-
-def path_inputs(path: str) -> list[str]:
-    return re.findall(r"\{(\w+)\}", path)
 
 
 def body_model(op: Op, base: type) -> Optional[type]:
