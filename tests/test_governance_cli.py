@@ -598,7 +598,7 @@ def test_the_guides_amendment_example_runs(tmp_path):
     """docs/governance.md's "Amending the bylaws" commands, after its walkthrough, as written."""
     import shlex
 
-    from test_docs import run_console
+    from test_docs import run_console, shown
 
     text = (Path(__file__).parent.parent / "docs" / "governance.md").read_text()
     bylaw = re.search(r"with `credit_union.ccl`:\n\n```ccl\n(.*?)```", text, re.S).group(1)
@@ -611,7 +611,8 @@ def test_the_guides_amendment_example_runs(tmp_path):
     session = "\n".join("$ " + shlex.join(shlex.split(line, comments=True)) for line in block.splitlines())
     outputs = run_console(session, tmp_path)
     assert "+ state field reserve" in outputs["$ ccl bylaws diff credit_union_v2.ccl"]
-    assert outputs["$ ccl adopt credit_union_v2.ccl --as ana"].strip() == "proposal-2"
+    assert shown(outputs["$ ccl adopt credit_union_v2.ccl --as ana"]) == \
+        "ana opened the amendment proposal-2 · receipt bafy…"
     assert "dry-run: passed" in outputs["$ ccl proposal show proposal-2"]
     assert "by proposal-2" in outputs["$ ccl bylaws show"]
     assert "replace" in outputs["$ ccl bylaws history"]

@@ -12,6 +12,7 @@ route for it, signed.
 from __future__ import annotations
 
 import json
+import string
 from typing import Any
 
 import click
@@ -57,18 +58,21 @@ def _params(op: Op) -> list[click.Parameter]:
         if i.kind == "arg":
             params.append(click.Argument([i.name], type=_param_type(i)))
         elif i.kind == "flag":
-            params.append(click.Option([i.flag], is_flag=True, default=False, help=i.help))
+            params.append(click.Option([i.flag, i.name], is_flag=True, default=False, help=i.help))
         elif i.unit == "files":
-            params.append(click.Option([i.flag], multiple=True, type=click.Path(dir_okay=False), help=i.help))
+            params.append(click.Option([i.flag, i.name], multiple=True, type=click.Path(dir_okay=False), help=i.help))
         else:
             shown = i.default is not None and i.default != "" and i.default != []
-            params.append(click.Option([i.flag], default=None, type=_param_type(i), help=i.help,
+            params.append(click.Option([i.flag, i.name], default=None, type=_param_type(i), help=i.help,
                                        show_default=json.dumps(i.default) if shown and i.unit == "json" else shown
                                        and str(i.default)))
     if _writes(op):
         params.append(click.Option(["--as", "who"], default=None, help="The member acting (identity name or DID)."))
         params.append(click.Option(["--at", "at"], type=int, default=None,
                                    help="The time of the run (demo workspaces; default: the clock)."))
+    if c.view is not None and c.view.csv:
+        params.append(click.Option(["--csv", "as_csv"], is_flag=True,
+                                   help="Comma-separated values, one row per line (amounts in minor units)."))
     params.append(click.Option(["--json", "as_json"], is_flag=True,
                                help="Print one JSON object (the machine form) and nothing else."))
     return params
@@ -142,9 +146,10 @@ def run(op: Op, kw: dict) -> None:
     assert c is not None
     m = common.main()
     who, at, as_json = kw.pop("who", None), kw.pop("at", None), kw.pop("as_json", False)
+    as_csv = kw.pop("as_csv", False)
     ctx = click.get_current_context().find_object(m.Context)
     if ctx.node:
-        return remote(op, kw, who, as_json)
+        return remote(op, kw, who, as_json, as_csv)
     ws = common.ws()
 
     def read(fn):
@@ -154,7 +159,7 @@ def run(op: Op, kw: dict) -> None:
         _, signer = ws.identity(who)
         values = actions.resolve(c.prepare)(read, signer, **values,
                                             at=at if at is not None else ws.demo_now())
-    out = Shown(ws, read, as_json)
+    out = Shown(ws, read, as_json, as_csv)
     if not _writes(op):
         query = actions.resolve(c.query or "")
         data = read(lambda L, tx: query(L, *[values[i.name] for i in c.inputs]))
@@ -168,7 +173,7 @@ def run(op: Op, kw: dict) -> None:
     out.wrote(op, values, caller, outcome)
 
 
-def remote(op: Op, kw: dict, who, as_json: bool) -> None:
+def remote(op: Op, kw: dict, who, as_json: bool, as_csv: bool = False) -> None:
     """The command through the node's route for it (`--node URL`), signed as --as."""
     from ccl.client import NodeError
 
@@ -205,7 +210,7 @@ def remote(op: Op, kw: dict, who, as_json: bool) -> None:
         kind = p.get("kind") or ("usage" if e.status < 500 else "environment")
         raise m.Failure(Diagnostic(kind, p.get("code", "N0900"), p.get("detail", "the node refused"),
                                    Span(f"ccl {c.cli}")), m.EXIT.get(kind, 1)) from None
-    out = Shown(local, None, as_json)
+    out = Shown(local, None, as_json, as_csv)
     if not _writes(op):
         out.view(op, {k: v for k, v in answer.items() if k != "ok"}, values)
         return
@@ -229,8 +234,8 @@ class Shown:
     """Renders a command's answer: the machine form under --json, else names, money, minutes,
     times and tables (ccl.cli.render)."""
 
-    def __init__(self, ws, read, as_json: bool):
-        self.ws, self.read, self.as_json = ws, read, as_json
+    def __init__(self, ws, read, as_json: bool, as_csv: bool = False):
+        self.ws, self.read, self.as_json, self.as_csv = ws, read, as_json, as_csv
         self._names = None
         self._decimals: dict[str, int] = {}
 
@@ -268,7 +273,10 @@ class Shown:
         if unit == "minutes" and isinstance(v, int):
             return render.minutes(v)
         if unit == "time" and isinstance(v, int):
-            return render.when(v)
+            try:
+                return render.when(v)
+            except (OverflowError, OSError, ValueError):      # beyond the calendar (`--end` of 2**62)
+                return str(v)
         if unit == "cid" and isinstance(v, str):
             return v[:4] + "…" + v[-6:] if len(v) > 12 else v
         if unit == "active":
@@ -296,6 +304,15 @@ class Shown:
         context = {**values, **data}
         if v.kind == "value":
             self.line(self.value(v.unit, data[v.field], context))
+        elif v.kind == "table" and self.as_csv:
+            import csv
+            import io
+
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow([name for name, _ in v.columns])
+            writer.writerows([[r.get(name) for name, _ in v.columns] for r in data[v.field]])
+            click.echo(text.getvalue(), nl=False)
         elif v.kind == "table":
             rows = data[v.field]
             title = v.title.format(**{k: self.value(_unit_of(c, k), x, context) for k, x in values.items()}) \
@@ -320,10 +337,12 @@ class Shown:
                                   ensure_ascii=False))
             return
         context = {**values, "caller": caller}
-        shown = {k: self.value(_unit_of(c, k), x, context) for k, x in values.items()}
+        says = c.says or f"done: {c.cli}"
+        used = {field for _, field, _, _ in string.Formatter().parse(says) if field}
+        shown = {k: self.value(_unit_of(c, k), x, context) for k, x in values.items() if k in used}
         shown["caller"] = self.names.of(caller)
         shown["result"] = self.value("", result, context) if not isinstance(result, list) else f"{len(result)} rows"
-        text = (c.says or f"done: {c.cli}").format(**shown)
+        text = says.format(**shown)
         if outcome.receipt:
             text += f" · receipt {outcome.receipt[:4]}…{outcome.receipt[-6:]}"
         self.line(text)
