@@ -70,6 +70,9 @@ def _params(op: Op) -> list[click.Parameter]:
         params.append(click.Option(["--as", "who"], default=None, help="The member acting (identity name or DID)."))
         params.append(click.Option(["--at", "at"], type=int, default=None,
                                    help="The time of the run (demo workspaces; default: the clock)."))
+    elif c.route is not None:
+        params.append(click.Option(["--as", "who"], default=None,
+                                   help="With --node: the identity that signs the request."))
     if c.view is not None and c.view.csv:
         params.append(click.Option(["--csv", "as_csv"], is_flag=True,
                                    help="Comma-separated values, one row per line (amounts in minor units)."))
@@ -175,6 +178,8 @@ def run(op: Op, kw: dict) -> None:
 
 def remote(op: Op, kw: dict, who, as_json: bool, as_csv: bool = False) -> None:
     """The command through the node's route for it (`--node URL`), signed as --as."""
+    import httpx
+
     from ccl.client import NodeError
 
     c = op.command
@@ -189,20 +194,14 @@ def remote(op: Op, kw: dict, who, as_json: bool, as_csv: bool = False) -> None:
     from pathlib import Path
 
     local = find(Path.cwd(), None)
-    values: dict[str, Any] = {}
-    for i in c.inputs:
-        v = kw.get(i.name)
-        if v is not None and i.unit == "member" and local is not None:
-            v = common.member(v, local)
-        elif v is not None and i.unit.startswith("money:"):
-            from ccl.cli import render
 
-            v = render.parse_money(v, 2 if _symbol(i.unit, values) == "CREDIT" else 0)
-        elif v is not None and i.unit == "minutes":
-            from ccl.cli import render
+    def read(fn):                       # nothing here to ask: CREDIT has 2 decimals, an issued currency 0
+        return fn(None, None)
+    values = convert(op, kw, local, read)      # the same words as in a workspace: names, money, JSON, lists
+    if c.prepare:
+        from ccl.api import actions
 
-            v = render.parse_minutes(v)
-        values[i.name] = v if v is not None else i.default
+        values = actions.resolve(c.prepare)(None, client.member, **values, at=None)
     try:
         answer = client.operation(op.name, values)
     except NodeError as e:
@@ -210,6 +209,9 @@ def remote(op: Op, kw: dict, who, as_json: bool, as_csv: bool = False) -> None:
         kind = p.get("kind") or ("usage" if e.status < 500 else "environment")
         raise m.Failure(Diagnostic(kind, p.get("code", "N0900"), p.get("detail", "the node refused"),
                                    Span(f"ccl {c.cli}")), m.EXIT.get(kind, 1)) from None
+    except httpx.HTTPError as e:
+        raise m.Failure(Diagnostic("environment", "N0900", f"cannot reach the node {ctx.node}: {e}", Span()),
+                        5) from None
     out = Shown(local, None, as_json, as_csv)
     if not _writes(op):
         out.view(op, {k: v for k, v in answer.items() if k != "ok"}, values)
@@ -290,7 +292,8 @@ class Shown:
 
     def table(self, title: str, columns: list, rows: list) -> None:
         if not rows:
-            click.echo(f"no {title.split(' ')[0]}" if title else "nothing to show")
+            # "no proposals"; a longer title is said whole ("credit history of ana: none", not "no credit")
+            click.echo(("nothing to show" if not title else f"no {title}" if " " not in title else f"{title}: none"))
             return
         common.table(title, columns, rows)
 
