@@ -660,3 +660,35 @@ def test_a_kind_may_close_early_once_every_eligible_member_voted(tmp_path):
     assert r.exit_code == 1 and "active" in r.output                 # a kind without close_early runs its week
     assert ccl("call", "Club", "current", "--as", "bo").stdout.strip() == "25"
     history_is_sound(ccl)
+
+
+def test_proposals_through_a_node(tmp_path, monkeypatch):
+    """`ccl --node URL proposal open|vote|tally` reads its words as in a workspace (`--args` is
+    JSON) and signs the ballot before sending it; a second ballot is the node's refusal."""
+    from click.testing import CliRunner
+
+    from ccl.cli.main import cli
+    from helpers import running_node
+
+    server, member = tmp_path / "node", tmp_path / "member"
+    server.mkdir()
+    member.mkdir()
+    (server / "assembly.ccl").write_text(ASSEMBLY)
+    monkeypatch.chdir(member)
+    CliRunner().invoke(cli, ["init"])
+    ana = CliRunner().invoke(cli, ["id", "new", "ana"]).stdout.strip()
+    monkeypatch.chdir(server)
+    assert CliRunner().invoke(cli, ["init", "--founder", ana, "--bylaws", "assembly.ccl"]).exit_code == 0
+    with running_node(server) as url:
+        monkeypatch.chdir(member)
+
+        def remote(*a):
+            return CliRunner().invoke(cli, ["--node", url, *a], catch_exceptions=False)
+        r = remote("proposal", "open", "SetDues", "--args", "[150]", "--as", "ana", "--json")
+        assert r.exit_code == 0, r.output
+        pid = out(r)["proposal"]
+        r = remote("proposal", "vote", pid, "yes", "--as", "ana")
+        assert r.exit_code == 0 and r.stdout.startswith(f"ana voted on {pid} · receipt bafy…"), r.output
+        r = remote("proposal", "vote", pid, "no", "--as", "ana")
+        assert r.exit_code == 1 and "second_ballot" in r.output
+        assert out(remote("proposal", "tally", pid, "--as", "ana", "--json"))["tally"]["counts"]["yes"] == 1
