@@ -167,7 +167,7 @@ def api_page() -> str:
                    .get("schema", {}).get("$ref", ""))
             body = ref.rsplit("/", 1)[-1] if ref else ""
             fields = ", ".join(doc["components"]["schemas"][body]["properties"]) if body else ""
-            summary = (op.get("description") or op.get("summary") or "").splitlines()[0]
+            summary = (op.get("description") or op.get("summary") or "").splitlines()[0].replace("|", "\\|")
             out.append(f"| {method.upper()} | `{path}` | {fields} | {summary} |")
     return "\n".join(out) + "\n"
 

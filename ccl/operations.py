@@ -50,10 +50,11 @@ class Input:
     default: object = None
     help: str = ""
     choices: tuple = ()
+    cli: str = ""                           # the option's name on the command line, when not `name`
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return "--" + (self.cli or self.name.replace("_", "-"))
 
 
 @attrs.frozen
@@ -66,6 +67,7 @@ class View:
     columns: tuple = ()                     # (field, unit) pairs
     title: str = ""
     render: str = ""
+    csv: bool = False                       # a table that `--csv` prints as comma-separated values
 
 
 @attrs.frozen
@@ -464,8 +466,8 @@ OPS: tuple[Op, ...] = (
                  choices=("binary", "ranked", "approval", "quadratic", "score")),
              opt("options", "Array<String>", None, "Comma-separated options (ranked, approval, quadratic, score).",
                  "list"),
-             opt("delay_s", "Integer", 0, "Seconds before voting opens."),
-             opt("timelock_s", "Integer", 0, "Seconds after voting closes before it may execute."),
+             opt("delay_s", "Integer", 0, "Seconds before voting opens.", cli="delay"),
+             opt("timelock_s", "Integer", 0, "Seconds after voting closes before it may execute.", cli="timelock"),
              flag("allow_changes", "Members may change their ballot while voting is open.")),
             http="POST /proposals", says="{caller} opened {result}"),
     _action("proposal execute", "governance",
@@ -562,7 +564,7 @@ OPS: tuple[Op, ...] = (
           f"{C}:notices_view",
           View("table", "notices", columns=(("member", "member"), ("purchases", "money:CREDIT"),
                                             ("dividend", "money:CREDIT"), ("cash", "money:CREDIT"),
-                                            ("retained", "money:CREDIT")), title="patronage {period}"),
+                                            ("retained", "money:CREDIT")), title="patronage {period}", csv=True),
           (arg("period", "String"),), http="GET /coop/patronage/{period}"),
     _read("coop analytics", "coop", "Per member: ballots cast, purchases, hours worked.",
           "ccl.api.analytics:analytics_view",

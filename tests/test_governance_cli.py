@@ -4,6 +4,7 @@ refusals at open, what an execution may do, amendments end to end, and replay of
 history."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -53,15 +54,15 @@ contract CreditUnion {
 
 
 def test_loan_approved_by_a_passed_proposal(tmp_path):
-    """The roadmap: a 5,000 loan for equipment, two members approve, the proposal executes and
-    the loan is approved and disbursed."""
+    """The roadmap: a 50.00 CREDIT loan for equipment, two members approve, the proposal executes
+    and the loan is approved and disbursed."""
     (tmp_path / "union.ccl").write_text(UNION)
     ccl = found(tmp_path, "alice", ("bob", "carol"), ("union.ccl",), {"bob": "Member", "carol": "Member"})
     ccl("id", "new", "dan")
     assert ccl("member", "add", "dan", "--as", "bob").exit_code == 1        # a Member cannot admit
     assert ccl("role", "grant", "carol", "Steward", "--as", "bob").exit_code == 1
-    assert ccl("loan", "deposit", 8000, "--as", "alice").exit_code == 0
-    loan = out(ccl("loan", "request", 5000, "equipment", 180, "--as", "carol", "--json"))["result"]
+    assert ccl("loan", "deposit", "80", "--as", "alice").exit_code == 0
+    loan = out(ccl("loan", "request", "50.00", "equipment", 180, "--as", "carol", "--json"))["result"]
     # without the vote, neither bob nor the founder may approve it
     assert ccl("loan", "approve", loan, "--as", "bob").exit_code == 1
     assert ccl("loan", "approve", loan, "--as", "alice").exit_code == 1
@@ -75,7 +76,7 @@ def test_loan_approved_by_a_passed_proposal(tmp_path):
     r = ccl("proposal", "execute", pid, "--as", "bob", "--json")
     assert r.exit_code == 0, r.output
     receipt = out(r)["receipt"]
-    assert out(ccl("credit", "balance", "carol", "--json"))["balance"] == 5000
+    assert out(ccl("credit", "balance", "carol", "--json"))["balance"] == 5000        # minor units: 50.00
     shown = json.loads(ccl("dag", "show", receipt, "--json").stdout)["payload"]
     assert shown["proposal"] == pid and len(shown["ballots"]) == 2                 # effects trace to the votes
     coop = out(ccl("bylaws", "show", "--json"))["coop"]["coop"]
@@ -135,7 +136,7 @@ def test_liquid_delegation_template(tmp_path):
     ccl("proposal", "vote", pid, "yes", "--as", "alice")
     ccl("proposal", "vote", pid, "no", "--as", "dan")      # dan overrides his delegate
     ccl("proposal", "vote", pid, "no", "--as", "fay")      # and carries erin
-    tally = out(ccl("proposal", "tally", pid, "--json"))
+    tally = out(ccl("proposal", "tally", pid, "--json"))["tally"]
     assert tally["eligible"] == 7                          # the founder zed's Secretary role extends Member
     members = {m["did"]: m for m in out(ccl("member", "list", "--json"))["members"]}
     assert members[did_of(ccl, "zed")]["roles"] == ["Secretary"]
@@ -205,7 +206,7 @@ def test_leaving_takes_roles_delegations_and_ballots_on_open_proposals(tmp_path)
     pid = out(ccl("proposal", "open", "SetDues", "--args", "[200]", "--as", "alice", "--json"))["proposal"]
     ccl("proposal", "vote", pid, "no", "--as", "bob")
     ccl("proposal", "vote", pid, "yes", "--as", "alice")
-    t = out(ccl("proposal", "tally", pid, "--json"))
+    t = out(ccl("proposal", "tally", pid, "--json"))["tally"]
     assert t["eligible"] == 4 and t["counts"]["no"] == 2 and t["via"] == {did["dan"]: did["bob"]}
     r = ccl("member", "remove", "bob", "--as", "bob")                   # bob leaves
     assert r.exit_code == 0, r.output
@@ -218,7 +219,7 @@ def test_leaving_takes_roles_delegations_and_ballots_on_open_proposals(tmp_path)
     assert t["counts"] == {"yes": 1, "no": 0, "abstain": 0, "block": 0}
     # carol's delegation from bob is gone: her vote counts once
     ccl("proposal", "vote", pid, "yes", "--as", "carol")
-    assert out(ccl("proposal", "tally", pid, "--json"))["participation"] == 2
+    assert out(ccl("proposal", "tally", pid, "--json"))["tally"]["participation"] == 2
     # the finished proposal keeps bob's ballot; bob can act no more
     finished = out(ccl("proposal", "show", early, "--json"))
     assert did["bob"] in finished["proposal"]["eligible"] and finished["tally"]["participation"] == 1
@@ -459,10 +460,10 @@ def test_amendments_end_to_end(tmp_path):
     r = ccl("bylaws", "diff", "v2/hall.ccl")
     assert r.exit_code == 0 and "+ state field fund" in r.stdout and "- role Treasurer" in r.stdout
     assert "+ function current_fund" in r.stdout
-    r = ccl("adopt", "v2/hall.ccl", "--as", "alice")
+    r = ccl("adopt", "v2/hall.ccl", "--as", "alice", "--json")
     assert r.exit_code == 0, r.output
-    amendment = r.stdout.strip()
-    assert amendment.startswith("proposal-")                       # it prints the proposal id
+    amendment = out(r)["proposal"]
+    assert amendment.startswith("proposal-") and out(r)["receipt"]
     show = ccl("proposal", "show", amendment)
     assert show.exit_code == 0
     assert "+ state field fund" in show.stdout and "- role Treasurer" in show.stdout
@@ -502,7 +503,7 @@ def test_amendments_end_to_end(tmp_path):
     assert history[0]["op"] == "adopt" and history[0]["via"] == "genesis"
     assert history[-1]["op"] == "replace" and history[-1]["cid"] == v2_cid and history[-1]["via"] == amendment
     assert history[-1]["old"] == first[0]["cid"]
-    assert v2_cid in ccl("bylaws", "history").stdout
+    assert f"{v2_cid[:4]}…{v2_cid[-6:]}" in ccl("bylaws", "history").stdout      # the table shortens CIDs
 
     # v3: a retyped field, migrated by migrate_motto
     (tmp_path / "v3").mkdir()
@@ -510,7 +511,9 @@ def test_amendments_end_to_end(tmp_path):
     assert "~ state field motto" in ccl("bylaws", "diff", "v3/hall.ccl").stdout
     r = ccl("adopt", "v3/hall.ccl", "--as", "bob")
     assert r.exit_code == 0, r.output
-    retype = r.stdout.strip()
+    said = re.fullmatch(r"bob opened the amendment (proposal-\d+) · receipt bafy…\w{6}", r.stdout.strip())
+    assert said, r.stdout                                          # it says the proposal id
+    retype = said.group(1)
     assert "migrated Hall.motto" in ccl("proposal", "show", retype).stdout
     assert out(ccl("call", "Hall", "current_motto", "--as", "bob", "--json"))["result"] == "together"  # not yet
     for n in ("alice", "bob", "carol"):
@@ -544,10 +547,11 @@ def test_an_amendment_voted_down_changes_nothing(tmp_path):
     (tmp_path / "v2").mkdir()
     (tmp_path / "v2" / "hall.ccl").write_text(V2)
     before = ccl("bylaws", "show", "--json").stdout
-    pid = ccl("adopt", "v2/hall.ccl", "--as", "alice", "--tests", "hall.ccl").stdout.strip()
-    ccl("proposal", "vote", pid, "yes", "--as", "alice")
-    ccl("proposal", "vote", pid, "yes", "--as", "bob")
-    ccl("proposal", "vote", pid, "no", "--as", "carol")            # 2 of 3 is not above 2/3
+    r = ccl("adopt", "v2/hall.ccl", "--as", "alice", "--json")     # (v2 has no tests of its own)
+    assert r.exit_code == 0, r.output
+    pid = out(r)["proposal"]
+    for who, choice in (("alice", "yes"), ("bob", "yes"), ("carol", "no")):       # 2 of 3 is not above 2/3
+        assert ccl("proposal", "vote", pid, choice, "--as", who).exit_code == 0
     ccl("clock", "advance", "7d")
     assert ccl("proposal", "execute", pid, "--as", "alice").exit_code == 1
     assert ccl("bylaws", "show", "--json").stdout == before
@@ -557,7 +561,7 @@ def test_an_amendment_voted_down_changes_nothing(tmp_path):
 def test_retiring_bylaws_by_amendment(tmp_path):
     (tmp_path / "hall.ccl").write_text(HALL)
     ccl = found(tmp_path, "alice", ("bob",), ("hall.ccl",), {"bob": "Member"})
-    pid = ccl("bylaws", "retire", "Hall", "--as", "bob").stdout.strip()
+    pid = out(ccl("bylaws", "retire", "Hall", "--as", "bob", "--json"))["proposal"]
     assert "- role Member" in ccl("proposal", "show", pid).stdout
     for n in ("alice", "bob"):
         ccl("proposal", "vote", pid, "yes", "--as", n)
@@ -592,10 +596,9 @@ def test_a_real_workspace_refuses_at(tmp_path):
 
 def test_the_guides_amendment_example_runs(tmp_path):
     """docs/governance.md's "Amending the bylaws" commands, after its walkthrough, as written."""
-    import re
     import shlex
 
-    from test_docs import run_console
+    from test_docs import run_console, shown
 
     text = (Path(__file__).parent.parent / "docs" / "governance.md").read_text()
     bylaw = re.search(r"with `credit_union.ccl`:\n\n```ccl\n(.*?)```", text, re.S).group(1)
@@ -608,7 +611,8 @@ def test_the_guides_amendment_example_runs(tmp_path):
     session = "\n".join("$ " + shlex.join(shlex.split(line, comments=True)) for line in block.splitlines())
     outputs = run_console(session, tmp_path)
     assert "+ state field reserve" in outputs["$ ccl bylaws diff credit_union_v2.ccl"]
-    assert outputs["$ ccl adopt credit_union_v2.ccl --as ana"].strip() == "proposal-2"
+    assert shown(outputs["$ ccl adopt credit_union_v2.ccl --as ana"]) == \
+        "ana opened the amendment proposal-2 · receipt bafy…"
     assert "dry-run: passed" in outputs["$ ccl proposal show proposal-2"]
     assert "by proposal-2" in outputs["$ ccl bylaws show"]
     assert "replace" in outputs["$ ccl bylaws history"]
@@ -656,3 +660,35 @@ def test_a_kind_may_close_early_once_every_eligible_member_voted(tmp_path):
     assert r.exit_code == 1 and "active" in r.output                 # a kind without close_early runs its week
     assert ccl("call", "Club", "current", "--as", "bo").stdout.strip() == "25"
     history_is_sound(ccl)
+
+
+def test_proposals_through_a_node(tmp_path, monkeypatch):
+    """`ccl --node URL proposal open|vote|tally` reads its words as in a workspace (`--args` is
+    JSON) and signs the ballot before sending it; a second ballot is the node's refusal."""
+    from click.testing import CliRunner
+
+    from ccl.cli.main import cli
+    from helpers import running_node
+
+    server, member = tmp_path / "node", tmp_path / "member"
+    server.mkdir()
+    member.mkdir()
+    (server / "assembly.ccl").write_text(ASSEMBLY)
+    monkeypatch.chdir(member)
+    CliRunner().invoke(cli, ["init"])
+    ana = CliRunner().invoke(cli, ["id", "new", "ana"]).stdout.strip()
+    monkeypatch.chdir(server)
+    assert CliRunner().invoke(cli, ["init", "--founder", ana, "--bylaws", "assembly.ccl"]).exit_code == 0
+    with running_node(server) as url:
+        monkeypatch.chdir(member)
+
+        def remote(*a):
+            return CliRunner().invoke(cli, ["--node", url, *a], catch_exceptions=False)
+        r = remote("proposal", "open", "SetDues", "--args", "[150]", "--as", "ana", "--json")
+        assert r.exit_code == 0, r.output
+        pid = out(r)["proposal"]
+        r = remote("proposal", "vote", pid, "yes", "--as", "ana")
+        assert r.exit_code == 0 and r.stdout.startswith(f"ana voted on {pid} · receipt bafy…"), r.output
+        r = remote("proposal", "vote", pid, "no", "--as", "ana")
+        assert r.exit_code == 1 and "second_ballot" in r.output
+        assert out(remote("proposal", "tally", pid, "--as", "ana", "--json"))["tally"]["counts"]["yes"] == 1

@@ -134,8 +134,11 @@ def retire(read: Read, contract: str) -> Invocation:
     return _amendment("retire", read(find), [], [], "Amendment")
 
 
-def sign_vote(read: Read, signer, proposal: str, choice: str, reason: str = "", at: Optional[int] = None) -> dict:
-    """`ccl proposal vote`: the member's ballot, signed with their key before the run."""
+def sign_vote(read: Optional[Read], signer, proposal: str, choice: str, reason: str = "",
+              at: Optional[int] = None) -> dict:
+    """`ccl proposal vote`: the member's ballot, signed with their key before the run. Without a
+    store to read (`read` None: through a node, which does not show ballots) it is the member's
+    first ballot on the proposal; the node refuses a changed one (its seq)."""
     import json
     import time
 
@@ -147,7 +150,7 @@ def sign_vote(read: Read, signer, proposal: str, choice: str, reason: str = "", 
             value = json.loads(choice)
         except json.JSONDecodeError:
             pass
-    previous = read(lambda L, tx: G.proposal(L, proposal)["ballots"].get(signer.did))
+    previous = None if read is None else read(lambda L, tx: G.proposal(L, proposal)["ballots"].get(signer.did))
     seq = 0 if previous is None else previous["seq"] + 1
     signed_at = at if at is not None else int(time.time())
     return {"proposal": proposal,

@@ -12,6 +12,7 @@ route for it, signed.
 from __future__ import annotations
 
 import json
+import string
 from typing import Any
 
 import click
@@ -57,18 +58,24 @@ def _params(op: Op) -> list[click.Parameter]:
         if i.kind == "arg":
             params.append(click.Argument([i.name], type=_param_type(i)))
         elif i.kind == "flag":
-            params.append(click.Option([i.flag], is_flag=True, default=False, help=i.help))
+            params.append(click.Option([i.flag, i.name], is_flag=True, default=False, help=i.help))
         elif i.unit == "files":
-            params.append(click.Option([i.flag], multiple=True, type=click.Path(dir_okay=False), help=i.help))
+            params.append(click.Option([i.flag, i.name], multiple=True, type=click.Path(dir_okay=False), help=i.help))
         else:
             shown = i.default is not None and i.default != "" and i.default != []
-            params.append(click.Option([i.flag], default=None, type=_param_type(i), help=i.help,
+            params.append(click.Option([i.flag, i.name], default=None, type=_param_type(i), help=i.help,
                                        show_default=json.dumps(i.default) if shown and i.unit == "json" else shown
                                        and str(i.default)))
     if _writes(op):
         params.append(click.Option(["--as", "who"], default=None, help="The member acting (identity name or DID)."))
         params.append(click.Option(["--at", "at"], type=int, default=None,
                                    help="The time of the run (demo workspaces; default: the clock)."))
+    elif c.route is not None:
+        params.append(click.Option(["--as", "who"], default=None,
+                                   help="With --node: the identity that signs the request."))
+    if c.view is not None and c.view.csv:
+        params.append(click.Option(["--csv", "as_csv"], is_flag=True,
+                                   help="Comma-separated values, one row per line (amounts in minor units)."))
     params.append(click.Option(["--json", "as_json"], is_flag=True,
                                help="Print one JSON object (the machine form) and nothing else."))
     return params
@@ -142,10 +149,11 @@ def run(op: Op, kw: dict) -> None:
     assert c is not None
     m = common.main()
     who, at, as_json = kw.pop("who", None), kw.pop("at", None), kw.pop("as_json", False)
+    as_csv = kw.pop("as_csv", False)
     ctx = click.get_current_context().find_object(m.Context)
     assert ctx is not None
     if ctx.node:
-        return remote(op, kw, who, as_json)
+        return remote(op, kw, who, as_json, as_csv)
     ws = common.ws()
 
     def read(fn):
@@ -155,7 +163,7 @@ def run(op: Op, kw: dict) -> None:
         _, signer = ws.identity(who)
         values = actions.resolve(c.prepare)(read, signer, **values,
                                             at=at if at is not None else ws.demo_now())
-    out = Shown(ws, read, as_json)
+    out = Shown(ws, read, as_json, as_csv)
     if not _writes(op):
         query = actions.resolve(c.query or "")
         data = read(lambda L, tx: query(L, *[values[i.name] for i in c.inputs]))
@@ -174,8 +182,10 @@ def run(op: Op, kw: dict) -> None:
     out.wrote(op, values, caller, done)
 
 
-def remote(op: Op, kw: dict, who, as_json: bool) -> None:
+def remote(op: Op, kw: dict, who, as_json: bool, as_csv: bool = False) -> None:
     """The command through the node's route for it (`--node URL`), signed as --as."""
+    import httpx
+
     from ccl.client import NodeError
 
     c = op.command
@@ -191,20 +201,14 @@ def remote(op: Op, kw: dict, who, as_json: bool) -> None:
     from pathlib import Path
 
     local = find(Path.cwd(), None)
-    values: dict[str, Any] = {}
-    for i in c.inputs:
-        v = kw.get(i.name)
-        if v is not None and i.unit == "member" and local is not None:
-            v = common.member(v, local)
-        elif v is not None and i.unit.startswith("money:"):
-            from ccl.cli import render
 
-            v = render.parse_money(v, 2 if _symbol(i.unit, values) == "CREDIT" else 0)
-        elif v is not None and i.unit == "minutes":
-            from ccl.cli import render
+    def read(fn):                       # nothing here to ask: CREDIT has 2 decimals, an issued currency 0
+        return fn(None, None)
+    values = convert(op, kw, local, read)      # the same words as in a workspace: names, money, JSON, lists
+    if c.prepare:
+        from ccl.api import actions
 
-            v = render.parse_minutes(v)
-        values[i.name] = v if v is not None else i.default
+        values = actions.resolve(c.prepare)(None, client.member, **values, at=None)
     try:
         answer = client.operation(op.name, values)
     except NodeError as e:
@@ -212,7 +216,10 @@ def remote(op: Op, kw: dict, who, as_json: bool) -> None:
         kind = p.get("kind") or ("usage" if e.status < 500 else "environment")
         raise m.Failure(Diagnostic(kind, p.get("code", "N0900"), p.get("detail", "the node refused"),
                                    Span(f"ccl {c.cli}")), m.EXIT.get(kind, 1)) from None
-    out = Shown(local, None, as_json)
+    except httpx.HTTPError as e:
+        raise m.Failure(Diagnostic("environment", "N0900", f"cannot reach the node {ctx.node}: {e}", Span()),
+                        5) from None
+    out = Shown(local, None, as_json, as_csv)
     if not _writes(op):
         out.view(op, {k: v for k, v in answer.items() if k != "ok"}, values)
         return
@@ -228,11 +235,11 @@ class Shown:
     """Renders a command's answer through the command's Output (ccl.cli.render): the machine
     form under --json, nothing under --quiet, else names, money, minutes, times and tables."""
 
-    def __init__(self, ws, read, as_json: bool):
+    def __init__(self, ws, read, as_json: bool, as_csv: bool = False):
         m = common.main()
         self.ctx = click.get_current_context().find_object(m.Context)
         assert self.ctx is not None
-        self.ws, self.read = ws, read
+        self.ws, self.read, self.as_csv = ws, read, as_csv
         self.out = self.ctx.output(as_json)
         self._names = None
         self._decimals: dict[str, int] = {}
@@ -294,6 +301,15 @@ class Shown:
         context = {**values, **data}
         if v.kind == "value":
             self.line(self.value(v.unit, data[v.field], context))
+        elif v.kind == "table" and self.as_csv:
+            import csv
+            import io
+
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow([col[0] for col in v.columns])
+            writer.writerows([[r.get(col[0]) for col in v.columns] for r in data[v.field]])
+            self.line(text.getvalue().rstrip("\n"))
         elif v.kind == "table":
             rows = data[v.field]
             title = v.title.format(**{k: self.value(_unit_of(c, k), x, context) for k, x in context.items()}) \
@@ -315,10 +331,12 @@ class Shown:
             return
         result = done.proposal if done.proposal is not None else done.result
         context = {**values, "caller": caller}
-        shown = {k: self.value(_unit_of(c, k), x, context) for k, x in values.items()}
+        says = c.says or f"done: {c.cli}"
+        used = {field for _, field, _, _ in string.Formatter().parse(says) if field}
+        shown = {k: self.value(_unit_of(c, k), x, context) for k, x in values.items() if k in used}
         shown["caller"] = self.names.of(caller)
         shown["result"] = self.value("", result, context) if not isinstance(result, list) else f"{len(result)} rows"
-        self.out.sentence((c.says or f"done: {c.cli}").format(**shown))
+        self.out.sentence(says.format(**shown))
         if isinstance(result, list) and result and isinstance(result[0], dict):
             keys = list(result[0])
             self.table(c.cli.split()[-1], keys,
