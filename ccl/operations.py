@@ -246,7 +246,7 @@ OPS: tuple[Op, ...] = (
           "A new issued currency; policy keys: cap, transferable, demurrage_bps, period_days, floor, ceiling, decimals.",
           f"{E}:create_currency", who="holds manage_currency",
           command=cmd("currency create", arg("symbol", "String"), arg("name", "String"),
-                      opt("cap", "Integer", 2**63 - 1, "Most that may ever be in circulation (minor units)."),
+                      opt("cap", "Integer", 2**63 - 1, "Most that may ever be in circulation.", "money:{symbol}"),
                       flag("soulbound", "Members cannot transfer it (badges)."),
                       opt("demurrage_bps", "Integer", 0, "Decay of positive balances per period."),
                       opt("period_days", "Integer", 30, "The demurrage period."),
@@ -292,6 +292,9 @@ OPS: tuple[Op, ...] = (
           "icn::economics::currency::create_token_class", (1000, 0), "ledger",
           "icn-core's name: a new issued currency `class_id` (who may mint it is a role's `can: [mint]`; "
           "`issuer` is recorded by icn-core, not a grant here).", f"{E}:create_token_class", who="holds manage_currency"),
+    _read("currency show", "ledger", "A currency: its name, kind, supply, cap, decimals and policy.",
+          f"{E}:currency_view", View("custom", render="ccl.cli.pages:currency"), (arg("symbol", "String"),),
+          http="GET /currencies/{symbol}"),
     _read("currency balance", "ledger", "MEMBER's balance of SYMBOL.", f"{E}:currency_balance_view",
           View("value", "balance", "money:{symbol}"), (arg("symbol", "String"), MEMBER),
           http="GET /currencies/{symbol}/balance/{member}"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import string
-from typing import Any
+from typing import Any, Callable, Optional
 
 import click
 
@@ -62,10 +62,10 @@ def _params(op: Op) -> list[click.Parameter]:
         elif i.unit == "files":
             params.append(click.Option([i.flag, i.name], multiple=True, type=click.Path(dir_okay=False), help=i.help))
         else:
-            shown = i.default is not None and i.default != "" and i.default != []
-            params.append(click.Option([i.flag, i.name], default=None, type=_param_type(i), help=i.help,
-                                       show_default=json.dumps(i.default) if shown and i.unit == "json" else shown
-                                       and str(i.default)))
+            shown = i.default is not None and i.default != "" and i.default not in ([], ())
+            text = json.dumps(i.default) if i.unit == "json" else str(i.default)
+            params.append(click.Option([i.flag, i.name], default=None, type=_param_type(i),
+                                       help=f"{i.help} [default: {text}]" if shown else i.help))
     if _writes(op):
         params.append(click.Option(["--as", "who"], default=None, help="The member acting (identity name or DID)."))
         params.append(click.Option(["--at", "at"], type=int, default=None,
@@ -99,14 +99,16 @@ def _usage(message: str, hint: str = "") -> CclError:
     return CclError(Diagnostic("usage", "U0702", message, Span(), (hint,) if hint else ()))
 
 
-def convert(op: Op, raw: dict, ws, read) -> dict:
+def convert(op: Op, raw: dict, ws, read, places: Optional[Callable[[str], int]] = None) -> dict:
     """The command line's words as the operation's inputs (DIDs, minor units, minutes, JSON)."""
     from ccl.cli import render
 
     c = op.command
     assert c is not None
     values: dict[str, Any] = {}
-    for i in c.cli_inputs or c.inputs:
+    inputs = c.cli_inputs or c.inputs
+    # money last: its decimals may come from another input (`currency create --decimals 2 --cap 1000`)
+    for i in sorted(inputs, key=lambda i: i.unit.startswith("money:")):
         v = raw.get(i.name)
         if v is None or (i.unit == "files" and not v):
             values[i.name] = list(i.default) if isinstance(i.default, (tuple, list)) else i.default
@@ -114,7 +116,9 @@ def convert(op: Op, raw: dict, ws, read) -> dict:
         if i.unit == "member":
             v = common.member(v, ws)
         elif i.unit.startswith("money:"):
-            v = render.parse_money(v, decimals(read, _symbol(i.unit, values)))
+            symbol = _symbol(i.unit, values)
+            n = values.get("decimals") if "decimals" in values else (places or (lambda s: decimals(read, s)))(symbol)
+            v = render.parse_money(v, n or 0)
         elif i.unit == "minutes":
             v = render.parse_minutes(v)
         elif i.unit == "json":
@@ -124,7 +128,7 @@ def convert(op: Op, raw: dict, ws, read) -> dict:
         elif i.unit == "files":
             v = list(v)
         values[i.name] = v
-    return values
+    return {i.name: values[i.name] for i in inputs}
 
 
 def _symbol(unit: str, values: dict) -> str:
@@ -202,9 +206,20 @@ def remote(op: Op, kw: dict, who, as_json: bool, as_csv: bool = False) -> None:
 
     local = find(Path.cwd(), None)
 
-    def read(fn):                       # nothing here to ask: CREDIT has 2 decimals, an issued currency 0
+    def read(fn):                       # no store here: what a ballot's signing reads is the node's
         return fn(None, None)
-    values = convert(op, kw, local, read)      # the same words as in a workspace: names, money, JSON, lists
+
+    def places(symbol: str) -> int:     # a currency's decimals, from the node
+        from ccl.ledger.engines import UNIT_DECIMALS
+
+        if symbol in UNIT_DECIMALS:
+            return UNIT_DECIMALS[symbol]
+        try:
+            return int(client.operation("currency show", {"symbol": symbol})["currency"]["decimals"])
+        except NodeError as e:
+            raise m.Failure(Diagnostic("host", e.problem.get("code", "H0600"), e.problem.get("detail", ""),
+                                       Span(f"ccl {c.cli}")), 1) from None
+    values = convert(op, kw, local, read, places)   # the same words as in a workspace: names, money, JSON
     if c.prepare:
         from ccl.api import actions
 

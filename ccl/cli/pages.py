@@ -57,7 +57,7 @@ def proposal(out, data: dict, values: dict) -> None:
     out.line(f"  rule: {method}; quorum {p['quorum_pct']}% of {t['eligible']} eligible "
              f"({p['eligible_role'] or 'all members'})")
     needed = -(-p["quorum_pct"] * t["eligible"] // 100)
-    out.line(f"  quorum: {t['participation']} of {needed} needed {'(met)' if t['quorum_met'] else ''}".rstrip())
+    out.line(f"  quorum: {t['participation']} took part, {needed} needed{' (met)' if t['quorum_met'] else ''}")
     if t.get("counts"):
         c = t["counts"]
         out.line(f"  tally: yes {c['yes']} · no {c['no']} · abstain {c['abstain']} · block {c['block']}")
@@ -126,3 +126,15 @@ def aid(out, data: dict, values: dict) -> None:
                 o["location"]] for o in data["offers"]])
     out.table("matches", ["id", "request", "offer", "quantity", "distance", "status"],
               [[m["id"], m["request"], m["offer"], m["quantity"], m["distance"], m["status"]] for m in data["matches"]])
+
+
+def currency(out, data: dict, values: dict) -> None:
+    c = data["currency"]
+    money = f"money:{c['symbol']}"
+    policy = c["policy"]
+    out.line(f"{c['symbol']}: {c['name']} ({c['kind']})")
+    out.line(f"  in circulation {out.value(money, c['supply'], c)}"
+             + (f", at most {out.value(money, policy['cap'], c)}" if policy.get("cap", 2**63 - 1) < 2**63 - 1 else ""))
+    out.line(f"  {c['decimals']} decimal(s); {'transferable' if policy.get('transferable', 1) else 'not transferable'}"
+             + (f"; demurrage {policy['demurrage_bps'] / 100:g}% every {policy['period_days']} days"
+                if policy.get("demurrage_bps") else ""))

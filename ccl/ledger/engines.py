@@ -484,3 +484,12 @@ def loan_list(ledger: Ledger) -> dict:
 
 def loan_view(ledger: Ledger, loan_id: str) -> dict:
     return {"loan": {**_loan(ledger, loan_id), "arrears": loan_arrears(ledger, loan_id)}}
+
+
+def currency_view(ledger: Ledger, symbol: str) -> dict:
+    if symbol == CREDIT:
+        ensure_credit(ledger)
+    elif symbol == HOURS:
+        ensure_hours(ledger)
+    c = ledger.require_currency(symbol)
+    return {"currency": {**c, "decimals": currency_decimals(ledger, symbol)}}
