@@ -234,7 +234,7 @@ def remote(op: Op, kw: dict, who, as_json: bool, as_csv: bool = False) -> None:
     except httpx.HTTPError as e:
         raise m.Failure(Diagnostic("environment", "N0900", f"cannot reach the node {ctx.node}: {e}", Span()),
                         5) from None
-    out = Shown(local, None, as_json, as_csv)
+    out = Shown(local, None, as_json, as_csv, places)
     if not _writes(op):
         out.view(op, {k: v for k, v in answer.items() if k != "ok"}, values)
         return
@@ -250,11 +250,12 @@ class Shown:
     """Renders a command's answer through the command's Output (ccl.cli.render): the machine
     form under --json, nothing under --quiet, else names, money, minutes, times and tables."""
 
-    def __init__(self, ws, read, as_json: bool, as_csv: bool = False):
+    def __init__(self, ws, read, as_json: bool, as_csv: bool = False,
+                 places: Optional[Callable[[str], int]] = None):
         m = common.main()
         self.ctx = click.get_current_context().find_object(m.Context)
         assert self.ctx is not None
-        self.ws, self.read, self.as_csv = ws, read, as_csv
+        self.ws, self.read, self.as_csv, self.places = ws, read, as_csv, places
         self.out = self.ctx.output(as_json)
         self._names = None
         self._decimals: dict[str, int] = {}
@@ -271,6 +272,7 @@ class Shown:
 
         if symbol not in self._decimals:
             self._decimals[symbol] = (decimals(self.read, symbol) if self.read is not None
+                                      else self.places(symbol) if self.places is not None
                                       else E.currency_decimals(None, symbol))
         return self._decimals[symbol]
 
