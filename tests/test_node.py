@@ -267,3 +267,34 @@ def test_an_unknown_route_is_problem_json(node):
     ws, client = node
     r = client.get("/api/v1/no-such-thing")
     assert r.status_code == 404 and r.json()["code"] == "U0701"
+
+
+def test_the_cli_through_a_node_uses_the_currencys_decimals(tmp_path, monkeypatch):
+    """`ccl --node URL currency mint MEAL ana 12.50` mints 12.50 MEAL of a 2-decimal currency:
+    the CLI asks the node for the decimals (it minted 0.12 before, taking 0 for any currency)."""
+    from click.testing import CliRunner
+
+    from ccl.cli.main import cli
+
+    server_dir, member_dir = tmp_path / "node", tmp_path / "member"
+    server_dir.mkdir()
+    member_dir.mkdir()
+    (server_dir / "kitchen.ccl").write_text("contract Kitchen {\n    founder: Cook;\n"
+                                            "    role Cook { can: [manage_members, manage_currency, mint]; }\n}\n")
+    monkeypatch.chdir(member_dir)
+    CliRunner().invoke(cli, ["init"])
+    ana = CliRunner().invoke(cli, ["id", "new", "ana"]).stdout.strip()
+    monkeypatch.chdir(server_dir)
+    assert CliRunner().invoke(cli, ["init", "--founder", ana, "--bylaws", "kitchen.ccl"]).exit_code == 0
+    with running_node(server_dir) as url:
+        monkeypatch.chdir(member_dir)
+        run = lambda *a: CliRunner().invoke(cli, ["--node", url, *a, "--as", "ana"], catch_exceptions=False)
+        r = run("currency", "create", "MEAL", "meals", "--decimals", "2", "--cap", "1000")
+        assert r.exit_code == 0, r.output
+        r = run("currency", "mint", "MEAL", ana, "12.50")
+        assert r.exit_code == 0 and "minted 12.50 MEAL" in r.stdout, r.output
+        assert json.loads(run("currency", "balance", "MEAL", ana, "--json").stdout)["balance"] == 1250
+        assert run("currency", "show", "MEAL").stdout.splitlines()[1].strip() == \
+            "in circulation 12.50 MEAL, at most 1000.00 MEAL"
+        r = run("currency", "mint", "MEAL", ana, "0.001")
+        assert r.exit_code == 2 and "U0702" in r.output
