@@ -41,7 +41,7 @@ def run_file(path: Path) -> list[dict]:
     from ccl.diag import CclError
     from ccl.identity import Identity
     from ccl.runtime import session
-    from ccl.runtime.testing import TestHooks
+    from ccl.runtime.testing import TestHooks, tests_of
 
     try:
         verified = build_file(str(path))
@@ -50,10 +50,7 @@ def run_file(path: Path) -> list[dict]:
                  "error": e.diagnostic}]
     member = Identity.from_seed("tester", TEST_SEED)
     results = []
-    for f in verified.module.functions:
-        short = f.name.rsplit("::", 1)[-1]
-        if not f.entry or not short.startswith("test_") or f.params:
-            continue
+    for f in tests_of(verified):
         started = time.perf_counter()
         store = session.scratch(verified, member.did, TEST_TIME)
         outcome = session.run(verified, f.name, [], store=store, caller=member.did, signer=member, now=TEST_TIME,

@@ -4,8 +4,10 @@ risk pools — and the permission grants that guard their privileged operations.
 Every function takes the acting member (`actor`, the run's caller). Who may call what is decided
 before the engines run, in one place (ccl.runtime.authority, from the host table's `who`
 column); the engines enforce their own invariants — balances, floors, caps, a member moving only
-their own funds — as a second line. Refusals raise `Refused` naming the rule. Imports ccl.ledger
-only.
+their own funds — as a second line. Refusals raise `Refused` naming the rule. Their rows
+(`hours.*`, `loans*`, `pools`, `claims`) are among ccl.ledger's NAMESPACES; other modules read
+them through the functions here (`hours_receiver`, `pending_hours`, `loans`, …). Imports
+ccl.ledger only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from ccl.ledger import Ledger, Refused
 CREDIT = "CREDIT"        # the community's mutual-credit unit (minor units)
 HOURS = "HOURS"          # the time bank (minutes)
 DAY = 86_400
+# the engines' own units, created on first use: name, kind, the members' default floor
+UNITS = {CREDIT: ("community mutual credit", "mutual", -100_000), HOURS: ("time bank minutes", "hours", -600)}
 
 
 # ---------------------------------------------------------------- second-line invariants
@@ -26,31 +30,39 @@ def _own(actor: str, owner: str, what: str) -> None:
         raise Refused("own_funds", f"{actor} cannot {what} for {owner}", "members move only their own funds")
 
 
+def _unit(ledger: Ledger, symbol: str) -> str:
+    """One of the engines' own UNITS, created on first use."""
+    if ledger.currency(symbol) is None:
+        name, kind, floor = UNITS[symbol]
+        ledger.create_currency(symbol, name, kind, {"floor": floor})
+    return symbol
+
+
+def _pay(ledger: Ledger, actor: str, what: str, unit: str, frm: str, to: str, amount: int, kind: str) -> bool:
+    """`actor` moves `amount` of their own `unit` from `frm` to `to`, as an entry of `kind`."""
+    _own(actor, frm, what)
+    _unit(ledger, unit)
+    ledger.apply({"currency": unit, "from": frm, "to": to, "amount": amount, "kind": kind})
+    return True
+
+
 # ---------------------------------------------------------------- mutual credit
 
 def ensure_credit(ledger: Ledger) -> None:
-    if ledger.currency(CREDIT) is None:
-        ledger.create_currency(CREDIT, "community mutual credit", "mutual", {"floor": -100_000})
+    _unit(ledger, CREDIT)
 
 
 def issue_credit(ledger: Ledger, actor: str, frm: str, to: str, amount: int) -> bool:
     """The issuer pays with new credit: `frm` goes −amount, `to` +amount (zero-sum)."""
-    _own(actor, frm, "issue credit")
-    ensure_credit(ledger)
-    ledger.apply({"currency": CREDIT, "from": frm, "to": to, "amount": amount, "kind": "issue"})
-    return True
+    return _pay(ledger, actor, "issue credit", CREDIT, frm, to, amount, "issue")
 
 
 def transfer_credit(ledger: Ledger, actor: str, frm: str, to: str, amount: int) -> bool:
-    _own(actor, frm, "transfer credit")
-    ensure_credit(ledger)
-    ledger.apply({"currency": CREDIT, "from": frm, "to": to, "amount": amount, "kind": "transfer"})
-    return True
+    return _pay(ledger, actor, "transfer credit", CREDIT, frm, to, amount, "transfer")
 
 
 def credit_balance(ledger: Ledger, member: str) -> int:
-    ensure_credit(ledger)
-    return ledger.balance(CREDIT, member)
+    return ledger.balance(_unit(ledger, CREDIT), member)
 
 
 def set_credit_limit(ledger: Ledger, actor: str, member: str, floor: int, ceiling: int) -> bool:
@@ -62,8 +74,7 @@ def set_credit_limit(ledger: Ledger, actor: str, member: str, floor: int, ceilin
 # ---------------------------------------------------------------- time bank
 
 def ensure_hours(ledger: Ledger) -> None:
-    if ledger.currency(HOURS) is None:
-        ledger.create_currency(HOURS, "time bank minutes", "hours", {"floor": -600})
+    _unit(ledger, HOURS)
 
 
 HOURS_CLAIM_WINDOW_S = 30 * DAY
@@ -129,15 +140,11 @@ def decline_hours(ledger: Ledger, actor: str, record: str) -> bool:
 
 
 def trade_hours(ledger: Ledger, actor: str, frm: str, to: str, minutes: int) -> bool:
-    _own(actor, frm, "give hours")
-    ensure_hours(ledger)
-    ledger.apply({"currency": HOURS, "from": frm, "to": to, "amount": minutes, "kind": "trade"})
-    return True
+    return _pay(ledger, actor, "give hours", HOURS, frm, to, minutes, "trade")
 
 
 def hour_balance(ledger: Ledger, member: str) -> int:
-    ensure_hours(ledger)
-    return ledger.balance(HOURS, member)
+    return ledger.balance(_unit(ledger, HOURS), member)
 
 
 # ---------------------------------------------------------------- local currencies

@@ -238,7 +238,7 @@ def dry_run(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str],
             proposer: str, mode: str = "fast") -> dict:
     """Apply the switch to a copy of the store and run the tests there; refused if anything fails."""
     from ccl.runtime import session
-    from ccl.runtime.testing import TestHooks
+    from ccl.runtime.testing import TestHooks, tests_of
 
     scratch = _copy(tx)
     try:
@@ -249,10 +249,7 @@ def dry_run(tx, L: Ledger, op: str, new: Optional[Verified], old: Optional[str],
             if new is not None:
                 tests_run_the_new_version(new, t)
             names = session.contracts_of(t)
-            for f in t.module.functions:
-                short = f.name.rsplit("::", 1)[-1]
-                if not f.entry or not short.startswith("test_") or f.params:
-                    continue
+            for f in tests_of(t):
                 copy = scratch.memory_copy()
                 with copy.transaction() as ctx:
                     ctx.put_block(t.cid, t.encoded)

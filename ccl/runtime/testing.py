@@ -20,6 +20,13 @@ from ccl.vm.run import RunResult
 KINDS = ("host", "runtime", "gas", "limit")
 
 
+def tests_of(verified) -> list:
+    """A module's tests: its entry points named `test_…` (after any `Contract::`) that take no
+    arguments, in module order — what `ccl test` runs, and an amendment's dry-run."""
+    return [f for f in verified.module.functions
+            if f.entry and f.name.rsplit("::", 1)[-1].startswith("test_") and not f.params]
+
+
 class TestHooks:
     def __init__(self):
         self.expected: Optional[tuple[str, str]] = None
