@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 from typing import Callable
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlencode
 
 import httpx
 
@@ -40,8 +40,10 @@ class NodeClient:
     def request(self, method: str, path: str, body=None) -> dict:
         data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {"content-type": "application/json"} if body is not None else {}
-        if self.member is not None:
-            headers.update(sign_request(self.member, method, path, data, int(time.time())))
+        if self.member is not None:       # signed as the node reads it: the path decoded, the query as sent
+            where, _, query = path.partition("?")
+            signed = unquote(where) + (f"?{query}" if query else "")
+            headers.update(sign_request(self.member, method, signed, data, int(time.time())))
         r = self.http.request(method, path, content=data, headers=headers)
         payload = r.json() if r.content else {}
         if r.status_code >= 400:
@@ -69,7 +71,9 @@ class NodeClient:
         for n in in_path:
             path = path.replace("{" + n + "}", quote(str(values[n]), safe=":@"))
         body = {k: v for k, v in values.items() if k not in in_path and v is not None}
-        return self.request(method, PREFIX + path, body if method != "GET" else None)
+        if method == "GET":                # a read's other inputs: the query string
+            return self.request(method, PREFIX + path + (f"?{urlencode(body)}" if body else ""), None)
+        return self.request(method, PREFIX + path, body)
 
     def __getattr__(self, name: str) -> Callable[..., dict]:
         from ccl.operations import BY_ENTRY

@@ -117,10 +117,10 @@ def test_the_refusal_on_the_command_line_is_h0600(tmp_path):
                 ["work", "log", "bo", 60, "deliveries", "--as", "bo", "--at", 200],
                 ["coop", "policy", "pay_ratio_cap", 1, "--as", "cy"]):
         assert ws_cli(tmp_path, *cmd).exit_code == 0, cmd
-    r = ws_cli(tmp_path, "coop", "distribute", "did:web:bakery", 1001, "--as", "cy", "--json")   # 651 between two
+    r = ws_cli(tmp_path, "coop", "distribute", "did:web:bakery", "10.01", "--as", "cy", "--json")   # 10.01: 651 cents between two
     assert r.exit_code == 1
     error = json.loads(r.stdout.splitlines()[-1])["error"]
     assert error["code"] == "H0600" and "pay-ratio cap of 1:1" in error["message"]
-    r = ws_cli(tmp_path, "coop", "distribute", "did:web:bakery", 1000, "--as", "cy", "--json")   # 650: 325 each
+    r = ws_cli(tmp_path, "coop", "distribute", "did:web:bakery", "10.00", "--as", "cy", "--json")   # 650 cents: 325 each
     assert r.exit_code == 0, r.output
     assert [d["amount"] for d in json.loads(r.stdout.splitlines()[-1])["result"][2:]] == [325, 325]

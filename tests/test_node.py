@@ -298,3 +298,24 @@ def test_the_cli_through_a_node_uses_the_currencys_decimals(tmp_path, monkeypatc
             "in circulation 12.50 MEAL, at most 1000.00 MEAL"
         r = run("currency", "mint", "MEAL", ana, "0.001")
         assert r.exit_code == 2 and "U0702" in r.output
+
+
+def test_review_finds_on_the_generated_routes(node):
+    """Found by review of issue 13: a key never admitted read balances (and the history, through
+    `?as_of=`), a misspelt body field was ignored, a read's query inputs were not signed."""
+    ws, client = node
+    stranger = Identity.from_seed("stranger", b"\x05" * 32)
+    assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 100}).status_code == 200
+    for path in (f"/api/v1/credit/balance/{ANA.did}", f"/api/v1/credit/balance/{ANA.did}?as_of=1",
+                 "/api/v1/loans", "/api/v1/members", "/api/v1/aid"):
+        r = call(client, stranger, "GET", path)
+        assert r.status_code == 403 and "not a member" in r.json()["detail"], (path, r.text)
+    r = call(client, ANA, "POST", "/api/v1/proposals", {"kind": "SetDues", "args": [5], "allow_change": True})
+    assert r.status_code == 422 and r.json()["code"] == "U0702"
+    assert call(client, BO, "GET", f"/api/v1/credit/balance/{ANA.did}?as_of=1").json()["balance"] == 0
+    assert call(client, BO, "GET", f"/api/v1/credit/balance/{ANA.did}").json()["balance"] == -100
+    # the query string is signed: the same signature with another query is a forgery
+    data = b""
+    h = sign(BO, "GET", f"/api/v1/credit/balance/{ANA.did}?as_of=1", data, int(time.time()))
+    r = client.get(f"/api/v1/credit/balance/{ANA.did}?as_of=2", headers=h)
+    assert r.status_code == 401 and r.json()["code"] == "A0005"

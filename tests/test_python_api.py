@@ -85,3 +85,17 @@ def test_every_command_of_the_table_is_reachable_from_python():
     for op in COMMANDS:
         assert op.command is not None
         assert callable(getattr(Member.__new__(Member), op.command.entry))
+
+
+def test_one_members_key_never_runs_as_another(coop):
+    """Found by review: Member(coop, ana's DID, bo's key) ran with ana's permissions and wrote a
+    receipt whose signature failed `verify` for ever after."""
+    from ccl.api.coop import Member
+
+    before = _dump(coop.workspace.root.parent)
+    forged = Member(coop, coop.did("ana"), coop.member("bo").signer)
+    with pytest.raises(ccl.CclError) as e:
+        forged.credit_issue(to="bo", amount=5)
+    assert e.value.diagnostic.code == "U0703"
+    assert _dump(coop.workspace.root.parent) == before
+    assert coop.verify()["ok"]

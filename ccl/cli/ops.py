@@ -183,7 +183,11 @@ def run(op: Op, kw: dict) -> None:
     except CclError as e:
         d = e.diagnostic
         raise m.Failure(Diagnostic(d.kind, d.code, d.message, Span(label), d.hints), m.EXIT.get(d.kind, 1)) from None
-    out.wrote(op, values, caller, done)
+    try:
+        out.wrote(op, values, caller, done)
+    except CclError as e:                  # it is kept: a failure to show it must not say otherwise
+        click.echo(f"done: ccl {c.cli} · receipt {done.receipt}")
+        click.echo(f"note: it was kept, but could not be shown: {e.diagnostic.message}", err=True)
 
 
 def remote(op: Op, kw: dict, who, as_json: bool, as_csv: bool = False) -> None:
@@ -300,10 +304,12 @@ class Shown:
             return "" if v else "left"
         if isinstance(v, bool):
             return "yes" if v else "no"
-        return str(v)
+        return render.printable(str(v))
 
     def line(self, text: str = "") -> None:
-        self.out.line(text)
+        from ccl.cli import render
+
+        self.out.line("\n".join(render.printable(part) for part in text.split("\n")))
 
     def table(self, title: str, columns: list, rows: list) -> None:
         self.out.table(title, columns, rows)

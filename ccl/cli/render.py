@@ -228,7 +228,9 @@ class Names:
         for did, n in sorted(self.identities.items()):
             if n == name:
                 return did
-        found = sorted(did for did, n in self.display.items() if n == name)
+        # a display name that looks like someone else's identity name here names nobody: typing it
+        # must not pay the look-alike
+        found = sorted(did for did, n in self.display.items() if n == name and did not in self._suspect)
         return found[0] if len(found) == 1 else None
 
 
@@ -334,13 +336,14 @@ class Output:
         """A table when there are rows; `no <title>` (or `empty`) when there are none."""
         if not self.people:
             return
-        rows = [["" if x is None else str(x) for x in r] for r in rows]
+        rows = [["" if x is None else printable(str(x)) for x in r] for r in rows]
         if not rows:
             click.echo(empty or f"no {title[:1].lower()}{title[1:]}")
             return
         from rich.table import Table
+        from rich.text import Text
 
-        t = Table(title=title, title_justify="left", title_style="bold", box=_box(), show_edge=False,
+        t = Table(title=Text(printable(title)), title_justify="left", title_style="bold", box=_box(), show_edge=False,
                   pad_edge=False)
         for i, c in enumerate(columns):
             cells = [r[i] for r in rows if i < len(r) and r[i]]
@@ -348,7 +351,7 @@ class Output:
             word = all(" " not in x and len(x) <= 25 for x in cells)      # a time, a name, a short id
             t.add_column(c, justify="right" if numeric else "left", overflow="fold", no_wrap=numeric or word)
         for r in rows:
-            t.add_row(*r)
+            t.add_row(*(Text(x) for x in r))            # members' text is never read as markup
         click.echo(_printed(t, sys.stdout), nl=False, color=True)
 
     # -- stderr
@@ -387,6 +390,16 @@ class Output:
         if rest:
             shown.append("\n" + rest)
         click.echo(_printed(shown, sys.stderr), nl=False, err=True, color=True)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text a member wrote, safe to show: control characters (escape sequences, new lines,
+    bidirectional overrides) written as `\\xNN` / `\\uNNNN`, so no one's loan purpose or task
+    can clear a reader's screen or forge a row."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
 def _box():

@@ -34,7 +34,7 @@ LOOK_ALIKE: dict[str, str] = {
     # digits
     "0": "o", "1": "l", "2": "z", "3": "e", "4": "a", "5": "s", "6": "b", "7": "t", "8": "b", "9": "g",
     # Latin
-    "i": "l", "I": "l", "ı": "l", "ɩ": "l", "ł": "l", "ȷ": "j", "ɑ": "a", "ɡ": "g", "ø": "o", "Ø": "o",
+    "I": "l", "ı": "l", "ɩ": "l", "ł": "l", "ȷ": "j", "ɑ": "a", "ɡ": "g", "ø": "o", "Ø": "o",
     "đ": "d", "Đ": "d", "ð": "d", "ħ": "h", "Ħ": "h", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe",
     "ß": "ss",
     # Cyrillic
@@ -48,9 +48,19 @@ LOOK_ALIKE: dict[str, str] = {
     "ι": "l", "Κ": "k", "κ": "k", "Μ": "m", "μ": "u", "Ν": "n", "ν": "v", "Ο": "o", "ο": "o", "Ρ": "p",
     "ρ": "p", "Τ": "t", "τ": "t", "Υ": "y", "υ": "u", "Χ": "x", "χ": "x", "ω": "w", "γ": "y", "σ": "o",
     "ς": "c", "ϲ": "c",
+    # IPA small capitals
+    "ʙ": "b", "ɢ": "g", "ʜ": "h", "ɪ": "l", "ʟ": "l", "ɴ": "n", "ʀ": "r", "ʏ": "y",
+    # Armenian
+    "օ": "o", "ս": "u", "ց": "g", "ո": "n", "հ": "h", "ա": "w", "զ": "q", "Ս": "u", "Օ": "o",
+    # Cherokee (capitals that look Latin)
+    "Ꭺ": "a", "Ᏼ": "b", "Ꮯ": "c", "Ꭰ": "d", "Ꭼ": "e", "Ꮐ": "g", "Ꮋ": "h", "Ꮖ": "l", "Ꭻ": "j", "Ꮶ": "k",
+    "Ꮮ": "l", "Ꮇ": "m", "Ꮲ": "p", "Ꭱ": "r", "Ꮪ": "s", "Ꮤ": "t", "Ꮩ": "v", "Ꮃ": "w", "Ꮓ": "z", "Ꭹ": "y",
 }
 # Letter pairs that read as one letter, replaced after the table (left to right, in this order).
-LOOK_ALIKE_PAIRS = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+LOOK_ALIKE_PAIRS = (("rn", "m"), ("vv", "w"))
+# What the renderer calls the co-op and the engines' accounts (`co-op`, `sys:lending` as
+# `lending` …): no member may go by a name that looks like one of them.
+RESERVED = ("co-op", "coop", "lending", "commons", "treasury", "reserve", "education", "anonymous")
 
 # Scripts that one name may mix: Japanese writes kanji (CJK) with kana, Korean may add hanja.
 NEUTRAL = frozenset({"MODIFIER"})          # ʻ, ʼ and friends: letters of no one script
@@ -121,4 +131,12 @@ def check_display_name(name) -> str:
     if len(scripts) > 1:
         raise Refused("display_name", f"a display name is written in one script, not {' and '.join(scripts)}",
                       "mixed scripts are how look-alike names are made")
+    marks = 0
+    for c in name:
+        marks = marks + 1 if UCD.category(c)[0] == "M" else 0
+        if marks > 2:
+            raise Refused("display_name", "a display name stacks at most two marks on a letter")
+    if skeleton(name) in {skeleton(r) for r in RESERVED}:
+        raise Refused("display_name_reserved", f"`{name}` looks like what ccl calls the co-op or one of its "
+                      "accounts", "choose the name people call you")
     return name

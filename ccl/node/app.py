@@ -65,7 +65,7 @@ class Body(BaseModel):
     """Every request body: strict types (an amount is a JSON integer, never `true`, `"7"` or
     `3.0`) and Unicode text only."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")        # a misspelt field is refused, not ignored
 
     @model_validator(mode="after")
     def _unicode(self):
@@ -95,7 +95,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
 
     async def signed(request: Request) -> dict:
         body = await request.body()
-        return auth.check(request.headers, request.method, request.url.path, body, clock())
+        # the signature covers the path and the query string (a read's inputs)
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return auth.check(request.headers, request.method, path, body, clock())
 
     def run(evidence: dict, verified, entry: str, args: list, action=None, attachments=None) -> JSONResponse:
         from ccl.runtime import session

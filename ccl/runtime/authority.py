@@ -100,12 +100,11 @@ def authorize(L: Ledger, p: Principal, name: str, args: tuple) -> None:
 
 
 def authorize_read(L: Ledger, p: Principal, name: str, who: str, values: dict) -> None:
-    """A read of the operations table over the node: `anyone` may (for now: the node's trust
-    boundary issue decides reads of non-members); any other rule needs a member it allows."""
-    if who == "anyone":
-        return
+    """A read of the operations table over the node: members only (`anyone` is any member, as
+    for writes), and then the read's own rule (`caller is member or holds manage_credit`)."""
     check_member(L, p, f"read {name}")
-    _decide(L, p, name, parse(who), values)
+    if who != "anyone":
+        _decide(L, p, name, parse(who), values)
 
 
 def _decide(L: Ledger, p: Principal, name: str, atoms: list, value: dict) -> None:

@@ -287,6 +287,11 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
         return _failed(unfounded(tx))
     if genesis.get("history") != HISTORY_VERSION:
         return _failed(other_history(genesis.get("history")))
+    if record and signer is not None and request is None and signer.did != caller:
+        # a member's receipt is signed by that member's key (a node signs with its own, beside the
+        # member's signed request): one member's key never runs as another
+        return _failed(Diagnostic("usage", "U0703", f"a run as {caller} must be signed with {caller}'s key, "
+                                  f"not {signer.did}'s", Span(module.source), ("run it as the key's owner",)))
     if record:
         ledger.now, problem = _time(tx, ledger, now, genesis["demo"], clock)
         if problem is not None:
