@@ -332,3 +332,22 @@ def test_next_hints_follow_only_the_command_they_belong_to(coop, tmp_path_factor
     assert "next: found it with `ccl init --founder NAME" in r.stderr
     assert "next:" not in cli_in(coop, "dag", "log").stderr
     assert "next:" not in cli_in(coop, "run", "c.ccl", "--fn", "bump", "--args", "[1]", "--as", "ana").stderr
+
+
+def test_review_finds_members_text_is_shown_as_written(tmp_path, monkeypatch):
+    """Found by review of issue 13: a task or purpose written as rich markup (`[/x]`) made every
+    member's listing an internal error, and escape codes reached the reader's terminal."""
+    from click.testing import CliRunner
+
+    import ccl
+    from ccl.cli.main import cli
+
+    (tmp_path / "c.ccl").write_text("contract C {\n    founder: Steward;\n    role Steward { can: [manage_members]; }\n}\n")
+    coop = ccl.found(tmp_path / "w", founder="ana", bylaws=[str(tmp_path / "c.ccl")], demo=True)
+    coop.new_member("bo", by=coop.member("ana"))
+    coop.member("ana").hours_log(member="bo", minutes=30, description="[/x] [bold]x[/] \x1b[2J\nforged row")
+    coop.close()
+    monkeypatch.chdir(tmp_path / "w")
+    r = CliRunner().invoke(cli, ["hours", "pending", "bo"])
+    assert r.exit_code == 0, r.output
+    assert "[/x] [bold]x[/] \\x1b[2J\\nforged row" in r.stdout and "\x1b" not in r.stdout
