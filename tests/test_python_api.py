@@ -99,3 +99,12 @@ def test_one_members_key_never_runs_as_another(coop):
     assert e.value.diagnostic.code == "U0703"
     assert _dump(coop.workspace.root.parent) == before
     assert coop.verify()["ok"]
+
+
+def test_an_identity_name_is_never_a_path(coop):
+    """Found by review: `--as ../coop/coop` loaded the co-op's own private key."""
+    with pytest.raises(ccl.CclError) as e:
+        coop.member("../coop/coop")
+    assert e.value.diagnostic.code in ("U0700", "U0703")
+    with pytest.raises(ccl.CclError):
+        coop.workspace.keys.load("../coop/coop")

@@ -139,6 +139,9 @@ class Keystore:
         return sorted(p.stem for p in self.folder.glob("*.pem"))
 
     def load(self, name: str) -> Identity:
+        if not NAME_RE.match(name):                # never a path: `../coop/coop` is no member's key
+            raise error("U0700", f"no identity named `{name}`", Span(),
+                        "identity names are letters, digits, `_`, `.` and `-` (up to 64)")
         path = self.folder / f"{name}.pem"
         try:
             data = path.read_bytes()
