@@ -39,17 +39,12 @@ class Effects:
         self.ledger: Ledger | None = None
 
 
-_IMPLS: dict[str, Callable] = {}
-
-
 def implementation(op: Op) -> Callable:
-    """The engine function an operation names (`module:function`), imported once."""
+    """The engine function an operation names (`module:function`), looked up when a run binds
+    its rows (the module is imported once; the lookup follows what the module holds now)."""
     assert op.impl is not None, op.name
-    fn = _IMPLS.get(op.impl)
-    if fn is None:
-        module, name = op.impl.split(":")
-        fn = _IMPLS[op.impl] = getattr(importlib.import_module(module), name)
-    return fn
+    module, name = op.impl.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _per_item(op: Op):
