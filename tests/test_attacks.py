@@ -122,17 +122,17 @@ class Coop:
             self.ok("role", "grant", name, role, "--as", "ana")
         self.ok("currency", "create", "RIV", "River", "--as", "tess")
         self.ok("currency", "mint", "RIV", "mo", "50", "--as", "tess")
-        self.ok("loan", "deposit", "8000", "--as", "tess")
-        self.loan = json_of(self.ok("loan", "request", "500", "tools", "90", "--as", "mo", "--json"))["result"]
-        self.active = json_of(self.ok("loan", "request", "300", "bike", "90", "--as", "mo", "--json"))["result"]
+        self.ok("loan", "deposit", "80", "--as", "tess")
+        self.loan = json_of(self.ok("loan", "request", "5", "tools", "90", "--as", "mo", "--json"))["result"]
+        self.active = json_of(self.ok("loan", "request", "3", "bike", "90", "--as", "mo", "--json"))["result"]
         self.ok("loan", "approve", self.active, "--as", "tess")
-        self.ok("pool", "create", "care", "10", "1000", "--as", "tess")
+        self.ok("pool", "create", "care", "0.10", "10", "--as", "tess")
         self.ok("pool", "join", "care", "--as", "mo")
-        self.ok("pool", "contribute", "care", "100", "--as", "mo")
-        self.claim = json_of(self.ok("pool", "claim", "care", "20", "dentist", "--as", "mo", "--json"))["result"]
+        self.ok("pool", "contribute", "care", "1", "--as", "mo")
+        self.claim = json_of(self.ok("pool", "claim", "care", "0.20", "dentist", "--as", "mo", "--json"))["result"]
         self.record = json_of(self.ok("hours", "log", "tess", "60", "garden", "--as", "mo", "--json"))["result"]
         self.ok("work", "log", "mo", "120", "bread", "--as", "mo")
-        self.ok("purchase", "mo", "250", "--as", "mo")
+        self.ok("purchase", "mo", "2.50", "--as", "mo")
         from ccl.coop import period_of
 
         self.period = period_of(json_of(self.ok("clock", "show", "--json"))["time"])
@@ -176,9 +176,9 @@ def operations(c: Coop) -> list:
     d = c.did
     members = {"ana", "tess", "mo"}
     return [
-        ("credit issue", ["credit", "issue", "mo", "10"], members - {"mo"}),
-        ("credit transfer", ["credit", "transfer", "ana", "1"], members - {"ana"}),
-        ("credit limit", ["credit", "limit", "mo", "--", "-500", "500"], {"tess"}),
+        ("credit issue", ["credit", "issue", "mo", "0.10"], members - {"mo"}),
+        ("credit transfer", ["credit", "transfer", "ana", "0.01"], members - {"ana"}),
+        ("credit limit", ["credit", "limit", "mo", "--", "-5", "5"], {"tess"}),
         ("hours log", ["hours", "log", "tess", "30", "help"], members - {"tess"}),
         ("hours confirm", ["hours", "confirm", c.record], {"tess"}),
         ("hours decline", ["hours", "decline", c.record], {"tess"}),
@@ -188,16 +188,16 @@ def operations(c: Coop) -> list:
         ("currency burn", ["currency", "burn", "RIV", "1"], {"mo"}),
         ("currency transfer", ["currency", "transfer", "RIV", "ana", "1"], {"mo"}),
         ("currency policy", ["currency", "policy", "RIV", "cap", "100000"], {"tess"}),
-        ("loan deposit", ["loan", "deposit", "10"], members),
-        ("loan request", ["loan", "request", "100", "tools", "30"], members),
+        ("loan deposit", ["loan", "deposit", "0.10"], members),
+        ("loan request", ["loan", "request", "1", "tools", "30"], members),
         ("loan evaluate", ["loan", "evaluate", c.loan], members),
         ("loan approve", ["loan", "approve", c.loan], {"tess"}),
-        ("loan repay", ["loan", "repay", c.active, "1"], members),
+        ("loan repay", ["loan", "repay", c.active, "0.01"], members),
         ("loan write-off", ["loan", "write-off", c.active], {"tess"}),
-        ("pool create", ["pool", "create", "roof", "10", "100"], {"tess"}),
+        ("pool create", ["pool", "create", "roof", "0.10", "1"], {"tess"}),
         ("pool join", ["pool", "join", "care"], {"ana", "tess"}),
-        ("pool contribute", ["pool", "contribute", "care", "10"], {"mo"}),
-        ("pool claim", ["pool", "claim", "care", "5", "glasses"], {"mo"}),
+        ("pool contribute", ["pool", "contribute", "care", "0.10"], {"mo"}),
+        ("pool claim", ["pool", "claim", "care", "0.05", "glasses"], {"mo"}),
         ("pool approve", ["pool", "approve", c.claim], {"tess"}),
         ("member add", ["member", "add", c.newcomer], {"ana"}),
         ("member remove", ["member", "remove", "mo"], {"ana", "mo"}),
@@ -212,11 +212,11 @@ def operations(c: Coop) -> list:
         ("delegate", ["delegate", "tess"], {"ana", "mo"}),            # mo's delegation is replaced
         ("undelegate", ["undelegate"], {"mo"}),
         ("work log", ["work", "log", "mo", "30", "bread"], {"mo", "tess"}),
-        ("purchase", ["purchase", "mo", "100"], {"mo", "tess"}),
+        ("purchase", ["purchase", "mo", "1"], {"mo", "tess"}),
         ("patronage rule", ["patronage", "rule", "2027", "5000"], {"tess"}),
-        ("patronage calculate", ["patronage", "calculate", c.period, "100"], {"tess"}),
+        ("patronage calculate", ["patronage", "calculate", c.period, "1"], {"tess"}),
         ("coop policy", ["coop", "policy", "reserve_bps", "1000"], {"tess"}),
-        ("coop distribute", ["coop", "distribute", d["ana"], "100"], {"tess"}),
+        ("coop distribute", ["coop", "distribute", d["ana"], "1"], {"tess"}),
         ("aid request", ["aid", "request", "bread", "1"], members),
         ("aid offer", ["aid", "offer", "bread", "1"], members),
         ("aid match", ["aid", "match"], members),
@@ -372,8 +372,8 @@ def test_5_non_members_do_not_transact(coop, tmp_path):
     """Finding 5: a fresh key issued 100,000 of credit, logged hours for a member, requested loans,
     wrote to the DAG."""
     (coop.dir / "put.ccl").write_text('fn run() -> String { dag_put("graffiti") }')
-    for argv in (["credit", "issue", "mo", "100000"], ["hours", "log", "mo", "600", "nothing"],
-                 ["loan", "request", "1000", "x", "30"], ["run", "put.ccl"]):
+    for argv in (["credit", "issue", "mo", "1000"], ["hours", "log", "mo", "600", "nothing"],
+                 ["loan", "request", "10", "x", "30"], ["run", "put.ccl"]):
         r, before, after = cell(coop, tmp_path / argv[0], argv, "out")
         assert r.exit_code == 1 and "not a member" in r.output, (argv, r.output)
         assert after == before
@@ -492,8 +492,8 @@ def test_an_execution_acts_as_the_coop_with_only_its_kinds_can(tmp_path):
     found(tmp_path, founder="ana", members=("tess", "mo"), bylaws=["coop.ccl"],
           roles={"tess": "Treasurer", "mo": "Member"})
     ccl = invoke
-    assert ccl(tmp_path, "loan", "deposit", "800", "--as", "tess").exit_code == 0
-    loan = json_of(ccl(tmp_path, "loan", "request", "100", "x", "30", "--as", "mo", "--json"))["result"]
+    assert ccl(tmp_path, "loan", "deposit", "8", "--as", "tess").exit_code == 0
+    loan = json_of(ccl(tmp_path, "loan", "request", "1", "x", "30", "--as", "mo", "--json"))["result"]
     pid = json_of(ccl(tmp_path, "proposal", "open", "LoanApproval", "--args", json.dumps([loan]), "--as", "mo",
                       "--json"))["proposal"]
     for who in ("ana", "tess", "mo"):
@@ -816,8 +816,8 @@ def test_a_finished_vote_keeps_its_result_when_delegations_change(tmp_path):
     (tmp_path / "coop.ccl").write_text(BYLAWS)
     ccl = found(tmp_path, founder="ana", members=("tess", "mo"), bylaws=["coop.ccl"],
                 roles={"tess": "Treasurer", "mo": "Member"})
-    assert ccl("loan", "deposit", "800", "--as", "tess").exit_code == 0
-    loan = json_of(ccl("loan", "request", "100", "x", "30", "--as", "mo", "--json"))["result"]
+    assert ccl("loan", "deposit", "8", "--as", "tess").exit_code == 0
+    loan = json_of(ccl("loan", "request", "1", "x", "30", "--as", "mo", "--json"))["result"]
     pid = json_of(ccl("proposal", "open", "LoanApproval", "--args", json.dumps([loan]), "--as", "ana",
                       "--json"))["proposal"]
     assert ccl("proposal", "vote", pid, "yes", "--as", "ana").exit_code == 0          # 1 of 3: below quorum
@@ -876,7 +876,7 @@ def test_an_amendment_is_recorded_in_one_spelling(tmp_path):
     ws = Workspace(tmp_path / ".ccl")
     ana = ws.keys.load("ana")
     v2 = build(BYLAWS.replace("Approve a member loan", "Approve a loan"), "v2.ccl")
-    noop = build_file(str(stdlib_dir() / "cli_noop.ccl"))
+    noop = build_file(str(stdlib_dir() / "operations.ccl"))
     r = session.run(noop, "noop", [], store=ws.store, caller=ana.did, signer=ana, now=ws.demo_now(),
                     action={"op": "open_proposal", "kind": "::Amendment", "args": ["replace", v2.cid],
                             "method": "binary"}, attachments={v2.cid: v2})

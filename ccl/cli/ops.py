@@ -268,7 +268,10 @@ class Shown:
         if unit == "minutes" and isinstance(v, int):
             return render.minutes(v)
         if unit == "time" and isinstance(v, int):
-            return render.when(v)
+            try:
+                return render.when(v)
+            except (OverflowError, OSError, ValueError):    # past what a calendar shows (`--end` 2**62)
+                return str(v)
         if unit == "cid" and isinstance(v, str):
             return v[:4] + "…" + v[-6:] if len(v) > 12 else v
         if unit == "active":
