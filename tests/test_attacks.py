@@ -567,45 +567,143 @@ def test_every_template_kind_refuses_outsiders_and_left_members(tmp_path):
         assert dump(folder) == before
 
 
+def _sample_values(op, c: Coop) -> dict:
+    """Values for the inputs of `op` (an operation of ccl.operations with a route) that a member
+    allowed to use it could send in the co-op `c`: its arguments, and options where the operation
+    needs one. Over HTTP amounts are minor units and members DIDs."""
+    common = {"to": c.did["ana"], "member": c.did["mo"], "coop": c.did["ana"], "amount": 1, "floor": -5,
+              "ceiling": 5, "minutes": 5, "total": 100, "pool": 100, "contribution": 10, "member_cap": 100,
+              "description": "help", "task": "bread", "reason": "glasses", "purpose": "tools", "category": "bread",
+              "quantity": 1, "record": c.record, "symbol": "RIV", "name": "care", "role": "Treasurer",
+              "kind": "LoanApproval", "args": [c.loan], "period": c.period, "cash_bps": 5000, "term_days": 30,
+              "proposal": c.proposal, "ballot": "yes", "key": "tenure", "value": "5", "id": c.loan}
+    per_op = {"currency create": {"symbol": "OAK", "name": "Oak"}, "currency policy": {"key": "cap", "value": 100000},
+              "member add": {"member": c.newcomer}, "role revoke": {"member": c.did["tess"]},
+              "loan repay": {"id": c.active}, "loan write-off": {"id": c.active}, "pool create": {"name": "roof"},
+              "pool approve": {"id": c.claim}, "aid fulfil": {"id": c.match}, "proposal cancel": {"proposal": c.mine},
+              "coop policy": {"key": "reserve_bps", "value": 1000}, "aid setting": {"key": "emergency", "value": 1},
+              "patronage rule": {"period": "2027"}}
+    cmd = op.command
+    given = {**common, **per_op.get(cmd.cli, {})}
+    values = {}
+    for i in cmd.inputs:
+        if i.kind == "arg":
+            assert i.name in given, f"`ccl {cmd.cli}`: give its input `{i.name}` a sample value here"
+            values[i.name] = given[i.name]
+        elif i.name in per_op.get(cmd.cli, {}):
+            values[i.name] = given[i.name]
+    return values
+
+
+def _route_request(op, values: dict) -> tuple:
+    """(method, path, body) of `op`'s route for `values`, as ccl.client sends them."""
+    from urllib.parse import quote
+
+    from ccl.node.ops import PREFIX, path_inputs
+
+    method, path = op.command.route
+    in_path = path_inputs(path)
+    for n in in_path:
+        path = path.replace("{" + n + "}", quote(str(values[n]), safe=":@"))
+    body = {k: v for k, v in values.items() if k not in in_path} if method != "GET" else None
+    return method, PREFIX + path, body
+
+
+class _Node:
+    """A node over a fresh copy of the co-op (TestClient), and signed requests to it."""
+
+    def __init__(self, coop: Coop, folder: Path):
+        from fastapi.testclient import TestClient
+
+        from ccl.api.workspace import Workspace
+        from ccl.node.app import create_app
+
+        shutil.copytree(coop.dir, folder)
+        self.folder = folder
+        self.ws = Workspace(folder / ".ccl")
+        self.now = lambda: self.ws.demo_now() + 10
+        self.app = create_app(self.ws, Identity.from_seed("node", bytes([78]) * 32), clock=self.now)
+        self.client = TestClient(self.app)
+
+    def send(self, who: Identity, method: str, path: str, body=None):
+        from ccl.identity import sign_request
+
+        data = b"" if body is None else json.dumps(body).encode()
+        headers = {**({"content-type": "application/json"} if body is not None else {}),
+                   **sign_request(who, method, path, data, self.now())}
+        return self.client.request(method, path, content=data, headers=headers)
+
+    def close(self):
+        self.client.close()
+        self.ws.store.close()
+
+
+def _routed():
+    from ccl.operations import COMMANDS
+
+    return [op for op in COMMANDS if op.command.route is not None]
+
+
 def test_every_http_route_refuses_an_outsider(coop, tmp_path):
-    """Every state-changing route of the node, signed by a key that was never admitted."""
-    import time
+    """Every state-changing (POST) route of the node, signed by a key that was never admitted:
+    each operation's route with a body of its own inputs (valid for a member), and the routes
+    that run contracts."""
+    from ccl.node.ops import PREFIX
 
-    from fastapi.testclient import TestClient
-
-    from ccl.api.workspace import Workspace
-    from ccl.node.app import create_app
-    from ccl.identity import sign_request as sign
-
-    folder = tmp_path / "w"
-    shutil.copytree(coop.dir, folder)
-    ws = Workspace(folder / ".ccl")
+    node = _Node(coop, tmp_path / "w")
     outsider = Identity.from_seed("stranger", bytes([77]) * 32)
-    app = create_app(ws, Identity.from_seed("node", bytes([78]) * 32),
-                     clock=lambda: ws.demo_now() + 10)
-    client = TestClient(app)
-    before = dump(folder)
-    bodies = {"to": coop.did["mo"], "amount": 5, "member": coop.did["mo"], "minutes": 5, "description": "x",
-              "floor": -5, "ceiling": 5, "record": coop.record, "symbol": "RIV", "name": "n", "cap": 5,
-              "key": "cap", "value": 5, "purpose": "x", "term_days": 5, "role": "Treasurer", "kind": "LoanApproval",
-              "args": [coop.loan], "ballot": "x", "category": "x", "quantity": 1, "function": "hello",
-              "source": "fn run() -> Integer { 1 }"}
-    posts = [r for r in app.routes if "POST" in getattr(r, "methods", ()) and r.path.startswith("/api/v1/")]
-    assert len(posts) >= 20
-    for route in posts:
-        path = route.path
-        for name, value in (("{symbol}", "RIV"), ("{loan}", coop.loan), ("{member}", coop.did["mo"]),
-                            ("{pid}", coop.proposal), ("{match}", coop.match), ("{name}", "cli_bank"),
-                            ("{function}", "credit_issue"), ("{cid}", "bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua")):
-            path = path.replace(name, value)
-        data = json.dumps(bodies).encode()
-        h = {"content-type": "application/json", **sign(outsider, "POST", path, data, int(time.time()))}
-        r = client.post(path, content=data, headers=h)
+    before = dump(node.folder)
+    table = {PREFIX + op.command.route[1]: op for op in _routed() if op.command.route[0] == "POST"}
+    others = {f"{PREFIX}/contracts": {"source": "fn run() -> Integer { 1 }", "name": "x.ccl"},
+              f"{PREFIX}/contracts/{{cid}}/call": {"function": "hello", "args": []}}
+    served = {p for p, item in node.app.openapi()["paths"].items() if "post" in item}
+    assert served == set(table) | set(others)                       # every POST route is tried below
+    assert len(table) >= 40
+    requests = [_route_request(op, _sample_values(op, coop)) for op in table.values()]
+    requests += [("POST", p.replace("{cid}", "bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua"), b)
+                 for p, b in others.items()]
+    for method, path, body in requests:
+        r = node.send(outsider, method, path, body)
         assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
         assert r.headers["content-type"].startswith("application/problem+json") and "X9999" not in r.text, path
-    client.close()
-    ws.store.close()
-    assert dump(folder) == before
+        assert r.status_code not in (401, 422), (path, r.text)       # refused for who asked, not for its shape
+    node.close()
+    assert dump(node.folder) == before
+
+
+def test_every_command_route_refuses_an_outsider_and_privileged_ones_a_plain_member(coop, tmp_path):
+    """Every route of the operations table, signed by a key that was never admitted, is refused
+    as `not a member`; every route whose operation needs a permission (`who` is `holds …`) is
+    refused to a plain member for lacking it, and answered for a member holding it (so the
+    refusal was about who asked) — each refusal with the store byte-identical. Reads open to
+    anyone (`who` is `anyone`) are the only routes an outsider may use."""
+    node = _Node(coop, tmp_path / "w")
+    outsider = Identity.from_seed("stranger", bytes([77]) * 32)
+    mo = node.ws.keys.load("mo")                                 # a member whose role can only vote
+    open_reads = [op.command.cli for op in _routed() if op.command.route[0] == "GET" and op.permission == "anyone"]
+    privileged = [op for op in _routed() if op.permission.startswith("holds ")]
+    assert len(privileged) >= 15 and "credit limit" not in open_reads
+    before = dump(node.folder)
+    for op in _routed():
+        if op.command.cli in open_reads:
+            continue
+        method, path, body = _route_request(op, _sample_values(op, coop))
+        r = node.send(outsider, method, path, body)
+        assert r.status_code == 403 and r.json()["kind"] == "host", (op.command.cli, r.status_code, r.text)
+        assert "not a member" in r.json()["detail"], (op.command.cli, r.text)
+        if op in privileged:
+            r = node.send(mo, method, path, body)
+            assert r.status_code == 403 and r.json()["kind"] == "host", (op.command.cli, r.text)
+            assert "lacks `" in r.json()["detail"], (op.command.cli, r.text)
+        assert dump(node.folder) == before, (op.command.cli, "the store changed")
+    node.close()
+    for op in privileged:                                        # … and the holder of the permission may
+        holder = "ana" if op.permission in ("holds manage_members", "holds manage_roles") else "tess"
+        allowed = _Node(coop, tmp_path / op.command.entry)
+        method, path, body = _route_request(op, _sample_values(op, coop))
+        r = allowed.send(allowed.ws.keys.load(holder), method, path, body)
+        assert r.status_code == 200 and r.json()["ok"] and r.json()["receipt"], (op.command.cli, holder, r.text)
+        allowed.close()
 
 
 # ---------------------------------------------------------------- found by our own adversarial review
@@ -747,7 +845,7 @@ def test_an_execution_runs_with_the_arguments_voted_on(tmp_path):
 
 def test_delays_and_timelocks_are_bounded(coop, tmp_path):
     r, before, after = cell(coop, tmp_path, ["proposal", "open", "LoanApproval", "--args", json.dumps([coop.loan]),
-                                             "--delay", str(10**12)], "mo")
+                                             "--delay-s", str(10**12)], "mo")
     assert r.exit_code == 1 and "proposal_timing" in r.output and after == before
 
 
