@@ -71,6 +71,9 @@ def _params(op: Op) -> list[click.Parameter]:
                                    help="The time of the run (demo workspaces; default: the clock)."))
     params.append(click.Option(["--json", "as_json"], is_flag=True,
                                help="Print one JSON object (the machine form) and nothing else."))
+    if c.view is not None and c.view.kind == "table":
+        params.append(click.Option(["--csv", "as_csv"], is_flag=True,
+                                   help="Comma-separated values (the machine form), a header and one line per row."))
     return params
 
 
@@ -142,9 +145,10 @@ def run(op: Op, kw: dict) -> None:
     assert c is not None
     m = common.main()
     who, at, as_json = kw.pop("who", None), kw.pop("at", None), kw.pop("as_json", False)
+    as_csv = kw.pop("as_csv", False)
     ctx = click.get_current_context().find_object(m.Context)
     if ctx.node:
-        return remote(op, kw, who, as_json)
+        return remote(op, kw, who, as_json, as_csv)
     ws = common.ws()
 
     def read(fn):
@@ -154,7 +158,7 @@ def run(op: Op, kw: dict) -> None:
         _, signer = ws.identity(who)
         values = actions.resolve(c.prepare)(read, signer, **values,
                                             at=at if at is not None else ws.demo_now())
-    out = Shown(ws, read, as_json)
+    out = Shown(ws, read, as_json, as_csv)
     if not _writes(op):
         query = actions.resolve(c.query or "")
         data = read(lambda L, tx: query(L, *[values[i.name] for i in c.inputs]))
@@ -168,7 +172,7 @@ def run(op: Op, kw: dict) -> None:
     out.wrote(op, values, caller, outcome)
 
 
-def remote(op: Op, kw: dict, who, as_json: bool) -> None:
+def remote(op: Op, kw: dict, who, as_json: bool, as_csv: bool = False) -> None:
     """The command through the node's route for it (`--node URL`), signed as --as."""
     from ccl.client import NodeError
 
@@ -205,7 +209,7 @@ def remote(op: Op, kw: dict, who, as_json: bool) -> None:
         kind = p.get("kind") or ("usage" if e.status < 500 else "environment")
         raise m.Failure(Diagnostic(kind, p.get("code", "N0900"), p.get("detail", "the node refused"),
                                    Span(f"ccl {c.cli}")), m.EXIT.get(kind, 1)) from None
-    out = Shown(local, None, as_json)
+    out = Shown(local, None, as_json, as_csv)
     if not _writes(op):
         out.view(op, {k: v for k, v in answer.items() if k != "ok"}, values)
         return
@@ -229,8 +233,8 @@ class Shown:
     """Renders a command's answer: the machine form under --json, else names, money, minutes,
     times and tables (ccl.cli.render)."""
 
-    def __init__(self, ws, read, as_json: bool):
-        self.ws, self.read, self.as_json = ws, read, as_json
+    def __init__(self, ws, read, as_json: bool, as_csv: bool = False):
+        self.ws, self.read, self.as_json, self.as_csv = ws, read, as_json, as_csv
         self._names = None
         self._decimals: dict[str, int] = {}
 
@@ -297,7 +301,18 @@ class Shown:
         assert c is not None and c.view is not None
         v = c.view
         context = {**values, **data}
-        if v.kind == "value":
+        if v.kind == "table" and self.as_csv:
+            import csv
+            import io
+
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow([name for name, _ in v.columns])
+            for r in data[v.field]:
+                writer.writerow([" ".join(map(str, x)) if isinstance(x, list) else "" if x is None else x
+                                 for x in (r.get(name) for name, _ in v.columns)])
+            click.echo(text.getvalue(), nl=False)
+        elif v.kind == "value":
             self.line(self.value(v.unit, data[v.field], context))
         elif v.kind == "table":
             rows = data[v.field]
