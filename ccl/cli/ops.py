@@ -12,6 +12,7 @@ route for it, signed.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import click
@@ -77,6 +78,34 @@ def _params(op: Op) -> list[click.Parameter]:
     return params
 
 
+NEGATIVE = re.compile(r"-\d[\d.:hm]*")
+
+
+class _Command(click.Command):
+    """A command whose numbers may be negative (`ccl credit limit mo -50 1000`): click must not
+    read `-50` as an option, yet any other word that starts with `-` and is not one of the
+    command's options is refused as an unknown option, as in every other command (it does not
+    become an argument's value: `ccl pool claim care 5 --urgent`)."""
+
+    def parse_args(self, ctx, args):
+        options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
+        known = {o for p in options for o in (*p.opts, *p.secondary_opts)}
+        valued = {o for p in options if not p.is_flag for o in p.opts}
+        takes_value = False
+        for word in args:
+            if takes_value:
+                takes_value = False
+                continue
+            if word == "--":
+                break
+            if word.startswith("-") and len(word) > 1 and not NEGATIVE.fullmatch(word):
+                name = word.split("=", 1)[0]
+                if name not in known:
+                    raise click.NoSuchOption(name, possibilities=sorted(known), ctx=ctx)
+                takes_value = name in valued and "=" not in word
+        return super().parse_args(ctx, args)
+
+
 def command(op: Op, name: str) -> click.Command:
     c = op.command
     assert c is not None
@@ -84,7 +113,7 @@ def command(op: Op, name: str) -> click.Command:
 
     def callback(**kw):
         run(op, kw)
-    return click.Command(name, params=_params(op), callback=common.main().guarded(callback),
+    return (_Command if numeric else click.Command)(name, params=_params(op), callback=common.main().guarded(callback),
                          help=c.doc or op.doc, short_help=(c.doc or op.doc).split(". ")[0].rstrip("."),
                          context_settings={"ignore_unknown_options": True} if numeric else {})
 
