@@ -122,17 +122,17 @@ class Coop:
             self.ok("role", "grant", name, role, "--as", "ana")
         self.ok("currency", "create", "RIV", "River", "--as", "tess")
         self.ok("currency", "mint", "RIV", "mo", "50", "--as", "tess")
-        self.ok("loan", "deposit", "8000", "--as", "tess")
-        self.loan = json_of(self.ok("loan", "request", "500", "tools", "90", "--as", "mo", "--json"))["result"]
-        self.active = json_of(self.ok("loan", "request", "300", "bike", "90", "--as", "mo", "--json"))["result"]
+        self.ok("loan", "deposit", "80", "--as", "tess")
+        self.loan = json_of(self.ok("loan", "request", "5", "tools", "90", "--as", "mo", "--json"))["result"]
+        self.active = json_of(self.ok("loan", "request", "3", "bike", "90", "--as", "mo", "--json"))["result"]
         self.ok("loan", "approve", self.active, "--as", "tess")
-        self.ok("pool", "create", "care", "10", "1000", "--as", "tess")
+        self.ok("pool", "create", "care", "0.10", "10", "--as", "tess")
         self.ok("pool", "join", "care", "--as", "mo")
-        self.ok("pool", "contribute", "care", "100", "--as", "mo")
-        self.claim = json_of(self.ok("pool", "claim", "care", "20", "dentist", "--as", "mo", "--json"))["result"]
+        self.ok("pool", "contribute", "care", "1", "--as", "mo")
+        self.claim = json_of(self.ok("pool", "claim", "care", "0.20", "dentist", "--as", "mo", "--json"))["result"]
         self.record = json_of(self.ok("hours", "log", "tess", "60", "garden", "--as", "mo", "--json"))["result"]
         self.ok("work", "log", "mo", "120", "bread", "--as", "mo")
-        self.ok("purchase", "mo", "250", "--as", "mo")
+        self.ok("purchase", "mo", "2.50", "--as", "mo")
         from ccl.coop import period_of
 
         self.period = period_of(json_of(self.ok("clock", "show", "--json"))["time"])
@@ -176,9 +176,9 @@ def operations(c: Coop) -> list:
     d = c.did
     members = {"ana", "tess", "mo"}
     return [
-        ("credit issue", ["credit", "issue", "mo", "10"], members - {"mo"}),
-        ("credit transfer", ["credit", "transfer", "ana", "1"], members - {"ana"}),
-        ("credit limit", ["credit", "limit", "mo", "--", "-500", "500"], {"tess"}),
+        ("credit issue", ["credit", "issue", "mo", "0.10"], members - {"mo"}),
+        ("credit transfer", ["credit", "transfer", "ana", "0.01"], members - {"ana"}),
+        ("credit limit", ["credit", "limit", "mo", "--", "-5", "5"], {"tess"}),
         ("hours log", ["hours", "log", "tess", "30", "help"], members - {"tess"}),
         ("hours confirm", ["hours", "confirm", c.record], {"tess"}),
         ("hours decline", ["hours", "decline", c.record], {"tess"}),
@@ -188,16 +188,16 @@ def operations(c: Coop) -> list:
         ("currency burn", ["currency", "burn", "RIV", "1"], {"mo"}),
         ("currency transfer", ["currency", "transfer", "RIV", "ana", "1"], {"mo"}),
         ("currency policy", ["currency", "policy", "RIV", "cap", "100000"], {"tess"}),
-        ("loan deposit", ["loan", "deposit", "10"], members),
-        ("loan request", ["loan", "request", "100", "tools", "30"], members),
+        ("loan deposit", ["loan", "deposit", "0.10"], members),
+        ("loan request", ["loan", "request", "1", "tools", "30"], members),
         ("loan evaluate", ["loan", "evaluate", c.loan], members),
         ("loan approve", ["loan", "approve", c.loan], {"tess"}),
-        ("loan repay", ["loan", "repay", c.active, "1"], members),
+        ("loan repay", ["loan", "repay", c.active, "0.01"], members),
         ("loan write-off", ["loan", "write-off", c.active], {"tess"}),
-        ("pool create", ["pool", "create", "roof", "10", "100"], {"tess"}),
+        ("pool create", ["pool", "create", "roof", "0.10", "1"], {"tess"}),
         ("pool join", ["pool", "join", "care"], {"ana", "tess"}),
-        ("pool contribute", ["pool", "contribute", "care", "10"], {"mo"}),
-        ("pool claim", ["pool", "claim", "care", "5", "glasses"], {"mo"}),
+        ("pool contribute", ["pool", "contribute", "care", "0.10"], {"mo"}),
+        ("pool claim", ["pool", "claim", "care", "0.05", "glasses"], {"mo"}),
         ("pool approve", ["pool", "approve", c.claim], {"tess"}),
         ("member add", ["member", "add", c.newcomer], {"ana"}),
         ("member remove", ["member", "remove", "mo"], {"ana", "mo"}),
@@ -212,11 +212,11 @@ def operations(c: Coop) -> list:
         ("delegate", ["delegate", "tess"], {"ana", "mo"}),            # mo's delegation is replaced
         ("undelegate", ["undelegate"], {"mo"}),
         ("work log", ["work", "log", "mo", "30", "bread"], {"mo", "tess"}),
-        ("purchase", ["purchase", "mo", "100"], {"mo", "tess"}),
+        ("purchase", ["purchase", "mo", "1"], {"mo", "tess"}),
         ("patronage rule", ["patronage", "rule", "2027", "5000"], {"tess"}),
-        ("patronage calculate", ["patronage", "calculate", c.period, "100"], {"tess"}),
+        ("patronage calculate", ["patronage", "calculate", c.period, "1"], {"tess"}),
         ("coop policy", ["coop", "policy", "reserve_bps", "1000"], {"tess"}),
-        ("coop distribute", ["coop", "distribute", d["ana"], "100"], {"tess"}),
+        ("coop distribute", ["coop", "distribute", d["ana"], "1"], {"tess"}),
         ("aid request", ["aid", "request", "bread", "1"], members),
         ("aid offer", ["aid", "offer", "bread", "1"], members),
         ("aid match", ["aid", "match"], members),
@@ -372,8 +372,8 @@ def test_5_non_members_do_not_transact(coop, tmp_path):
     """Finding 5: a fresh key issued 100,000 of credit, logged hours for a member, requested loans,
     wrote to the DAG."""
     (coop.dir / "put.ccl").write_text('fn run() -> String { dag_put("graffiti") }')
-    for argv in (["credit", "issue", "mo", "100000"], ["hours", "log", "mo", "600", "nothing"],
-                 ["loan", "request", "1000", "x", "30"], ["run", "put.ccl"]):
+    for argv in (["credit", "issue", "mo", "1000"], ["hours", "log", "mo", "600", "nothing"],
+                 ["loan", "request", "10", "x", "30"], ["run", "put.ccl"]):
         r, before, after = cell(coop, tmp_path / argv[0], argv, "out")
         assert r.exit_code == 1 and "not a member" in r.output, (argv, r.output)
         assert after == before
@@ -492,8 +492,8 @@ def test_an_execution_acts_as_the_coop_with_only_its_kinds_can(tmp_path):
     found(tmp_path, founder="ana", members=("tess", "mo"), bylaws=["coop.ccl"],
           roles={"tess": "Treasurer", "mo": "Member"})
     ccl = invoke
-    assert ccl(tmp_path, "loan", "deposit", "800", "--as", "tess").exit_code == 0
-    loan = json_of(ccl(tmp_path, "loan", "request", "100", "x", "30", "--as", "mo", "--json"))["result"]
+    assert ccl(tmp_path, "loan", "deposit", "8", "--as", "tess").exit_code == 0
+    loan = json_of(ccl(tmp_path, "loan", "request", "1", "x", "30", "--as", "mo", "--json"))["result"]
     pid = json_of(ccl(tmp_path, "proposal", "open", "LoanApproval", "--args", json.dumps([loan]), "--as", "mo",
                       "--json"))["proposal"]
     for who in ("ana", "tess", "mo"):
@@ -567,45 +567,143 @@ def test_every_template_kind_refuses_outsiders_and_left_members(tmp_path):
         assert dump(folder) == before
 
 
+def _sample_values(op, c: Coop) -> dict:
+    """Values for the inputs of `op` (an operation of ccl.operations with a route) that a member
+    allowed to use it could send in the co-op `c`: its arguments, and options where the operation
+    needs one. Over HTTP amounts are minor units and members DIDs."""
+    common = {"to": c.did["ana"], "member": c.did["mo"], "coop": c.did["ana"], "amount": 1, "floor": -5,
+              "ceiling": 5, "minutes": 5, "total": 100, "pool": 100, "contribution": 10, "member_cap": 100,
+              "description": "help", "task": "bread", "reason": "glasses", "purpose": "tools", "category": "bread",
+              "quantity": 1, "record": c.record, "symbol": "RIV", "name": "care", "role": "Treasurer",
+              "kind": "LoanApproval", "args": [c.loan], "period": c.period, "cash_bps": 5000, "term_days": 30,
+              "proposal": c.proposal, "ballot": "yes", "key": "tenure", "value": "5", "id": c.loan}
+    per_op = {"currency create": {"symbol": "OAK", "name": "Oak"}, "currency policy": {"key": "cap", "value": 100000},
+              "member add": {"member": c.newcomer}, "role revoke": {"member": c.did["tess"]},
+              "loan repay": {"id": c.active}, "loan write-off": {"id": c.active}, "pool create": {"name": "roof"},
+              "pool approve": {"id": c.claim}, "aid fulfil": {"id": c.match}, "proposal cancel": {"proposal": c.mine},
+              "coop policy": {"key": "reserve_bps", "value": 1000}, "aid setting": {"key": "emergency", "value": 1},
+              "patronage rule": {"period": "2027"}}
+    cmd = op.command
+    given = {**common, **per_op.get(cmd.cli, {})}
+    values = {}
+    for i in cmd.inputs:
+        if i.kind == "arg":
+            assert i.name in given, f"`ccl {cmd.cli}`: give its input `{i.name}` a sample value here"
+            values[i.name] = given[i.name]
+        elif i.name in per_op.get(cmd.cli, {}):
+            values[i.name] = given[i.name]
+    return values
+
+
+def _route_request(op, values: dict) -> tuple:
+    """(method, path, body) of `op`'s route for `values`, as ccl.client sends them."""
+    from urllib.parse import quote
+
+    from ccl.node.ops import PREFIX, path_inputs
+
+    method, path = op.command.route
+    in_path = path_inputs(path)
+    for n in in_path:
+        path = path.replace("{" + n + "}", quote(str(values[n]), safe=":@"))
+    body = {k: v for k, v in values.items() if k not in in_path} if method != "GET" else None
+    return method, PREFIX + path, body
+
+
+class _Node:
+    """A node over a fresh copy of the co-op (TestClient), and signed requests to it."""
+
+    def __init__(self, coop: Coop, folder: Path):
+        from fastapi.testclient import TestClient
+
+        from ccl.api.workspace import Workspace
+        from ccl.node.app import create_app
+
+        shutil.copytree(coop.dir, folder)
+        self.folder = folder
+        self.ws = Workspace(folder / ".ccl")
+        self.now = lambda: self.ws.demo_now() + 10
+        self.app = create_app(self.ws, Identity.from_seed("node", bytes([78]) * 32), clock=self.now)
+        self.client = TestClient(self.app)
+
+    def send(self, who: Identity, method: str, path: str, body=None):
+        from ccl.identity import sign_request
+
+        data = b"" if body is None else json.dumps(body).encode()
+        headers = {**({"content-type": "application/json"} if body is not None else {}),
+                   **sign_request(who, method, path, data, self.now())}
+        return self.client.request(method, path, content=data, headers=headers)
+
+    def close(self):
+        self.client.close()
+        self.ws.store.close()
+
+
+def _routed():
+    from ccl.operations import COMMANDS
+
+    return [op for op in COMMANDS if op.command.route is not None]
+
+
 def test_every_http_route_refuses_an_outsider(coop, tmp_path):
-    """Every state-changing route of the node, signed by a key that was never admitted."""
-    import time
+    """Every state-changing (POST) route of the node, signed by a key that was never admitted:
+    each operation's route with a body of its own inputs (valid for a member), and the routes
+    that run contracts."""
+    from ccl.node.ops import PREFIX
 
-    from fastapi.testclient import TestClient
-
-    from ccl.api.workspace import Workspace
-    from ccl.node.app import create_app
-    from ccl.identity import sign_request as sign
-
-    folder = tmp_path / "w"
-    shutil.copytree(coop.dir, folder)
-    ws = Workspace(folder / ".ccl")
+    node = _Node(coop, tmp_path / "w")
     outsider = Identity.from_seed("stranger", bytes([77]) * 32)
-    app = create_app(ws, Identity.from_seed("node", bytes([78]) * 32),
-                     clock=lambda: ws.demo_now() + 10)
-    client = TestClient(app)
-    before = dump(folder)
-    bodies = {"to": coop.did["mo"], "amount": 5, "member": coop.did["mo"], "minutes": 5, "description": "x",
-              "floor": -5, "ceiling": 5, "record": coop.record, "symbol": "RIV", "name": "n", "cap": 5,
-              "key": "cap", "value": 5, "purpose": "x", "term_days": 5, "role": "Treasurer", "kind": "LoanApproval",
-              "args": [coop.loan], "ballot": "x", "category": "x", "quantity": 1, "function": "hello",
-              "source": "fn run() -> Integer { 1 }"}
-    posts = [r for r in app.routes if "POST" in getattr(r, "methods", ()) and r.path.startswith("/api/v1/")]
-    assert len(posts) >= 20
-    for route in posts:
-        path = route.path
-        for name, value in (("{symbol}", "RIV"), ("{loan}", coop.loan), ("{member}", coop.did["mo"]),
-                            ("{pid}", coop.proposal), ("{match}", coop.match), ("{name}", "cli_bank"),
-                            ("{function}", "credit_issue"), ("{cid}", "bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua")):
-            path = path.replace(name, value)
-        data = json.dumps(bodies).encode()
-        h = {"content-type": "application/json", **sign(outsider, "POST", path, data, int(time.time()))}
-        r = client.post(path, content=data, headers=h)
+    before = dump(node.folder)
+    table = {PREFIX + op.command.route[1]: op for op in _routed() if op.command.route[0] == "POST"}
+    others = {f"{PREFIX}/contracts": {"source": "fn run() -> Integer { 1 }", "name": "x.ccl"},
+              f"{PREFIX}/contracts/{{cid}}/call": {"function": "hello", "args": []}}
+    served = {p for p, item in node.app.openapi()["paths"].items() if "post" in item}
+    assert served == set(table) | set(others)                       # every POST route is tried below
+    assert len(table) >= 40
+    requests = [_route_request(op, _sample_values(op, coop)) for op in table.values()]
+    requests += [("POST", p.replace("{cid}", "bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua"), b)
+                 for p, b in others.items()]
+    for method, path, body in requests:
+        r = node.send(outsider, method, path, body)
         assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
         assert r.headers["content-type"].startswith("application/problem+json") and "X9999" not in r.text, path
-    client.close()
-    ws.store.close()
-    assert dump(folder) == before
+        assert r.status_code not in (401, 422), (path, r.text)       # refused for who asked, not for its shape
+    node.close()
+    assert dump(node.folder) == before
+
+
+def test_every_command_route_refuses_an_outsider_and_privileged_ones_a_plain_member(coop, tmp_path):
+    """Every route of the operations table, signed by a key that was never admitted, is refused
+    as `not a member`; every route whose operation needs a permission (`who` is `holds …`) is
+    refused to a plain member for lacking it, and answered for a member holding it (so the
+    refusal was about who asked) — each refusal with the store byte-identical. Reads open to
+    anyone (`who` is `anyone`) are the only routes an outsider may use."""
+    node = _Node(coop, tmp_path / "w")
+    outsider = Identity.from_seed("stranger", bytes([77]) * 32)
+    mo = node.ws.keys.load("mo")                                 # a member whose role can only vote
+    open_reads = [op.command.cli for op in _routed() if op.command.route[0] == "GET" and op.permission == "anyone"]
+    privileged = [op for op in _routed() if op.permission.startswith("holds ")]
+    assert len(privileged) >= 15 and "credit limit" not in open_reads
+    before = dump(node.folder)
+    for op in _routed():
+        if op.command.cli in open_reads:
+            continue
+        method, path, body = _route_request(op, _sample_values(op, coop))
+        r = node.send(outsider, method, path, body)
+        assert r.status_code == 403 and r.json()["kind"] == "host", (op.command.cli, r.status_code, r.text)
+        assert "not a member" in r.json()["detail"], (op.command.cli, r.text)
+        if op in privileged:
+            r = node.send(mo, method, path, body)
+            assert r.status_code == 403 and r.json()["kind"] == "host", (op.command.cli, r.text)
+            assert "lacks `" in r.json()["detail"], (op.command.cli, r.text)
+        assert dump(node.folder) == before, (op.command.cli, "the store changed")
+    node.close()
+    for op in privileged:                                        # … and the holder of the permission may
+        holder = "ana" if op.permission in ("holds manage_members", "holds manage_roles") else "tess"
+        allowed = _Node(coop, tmp_path / op.command.entry)
+        method, path, body = _route_request(op, _sample_values(op, coop))
+        r = allowed.send(allowed.ws.keys.load(holder), method, path, body)
+        assert r.status_code == 200 and r.json()["ok"] and r.json()["receipt"], (op.command.cli, holder, r.text)
+        allowed.close()
 
 
 # ---------------------------------------------------------------- found by our own adversarial review
@@ -747,7 +845,7 @@ def test_an_execution_runs_with_the_arguments_voted_on(tmp_path):
 
 def test_delays_and_timelocks_are_bounded(coop, tmp_path):
     r, before, after = cell(coop, tmp_path, ["proposal", "open", "LoanApproval", "--args", json.dumps([coop.loan]),
-                                             "--delay", str(10**12)], "mo")
+                                             "--delay-s", str(10**12)], "mo")
     assert r.exit_code == 1 and "proposal_timing" in r.output and after == before
 
 
@@ -816,8 +914,8 @@ def test_a_finished_vote_keeps_its_result_when_delegations_change(tmp_path):
     (tmp_path / "coop.ccl").write_text(BYLAWS)
     ccl = found(tmp_path, founder="ana", members=("tess", "mo"), bylaws=["coop.ccl"],
                 roles={"tess": "Treasurer", "mo": "Member"})
-    assert ccl("loan", "deposit", "800", "--as", "tess").exit_code == 0
-    loan = json_of(ccl("loan", "request", "100", "x", "30", "--as", "mo", "--json"))["result"]
+    assert ccl("loan", "deposit", "8", "--as", "tess").exit_code == 0
+    loan = json_of(ccl("loan", "request", "1", "x", "30", "--as", "mo", "--json"))["result"]
     pid = json_of(ccl("proposal", "open", "LoanApproval", "--args", json.dumps([loan]), "--as", "ana",
                       "--json"))["proposal"]
     assert ccl("proposal", "vote", pid, "yes", "--as", "ana").exit_code == 0          # 1 of 3: below quorum
@@ -876,7 +974,7 @@ def test_an_amendment_is_recorded_in_one_spelling(tmp_path):
     ws = Workspace(tmp_path / ".ccl")
     ana = ws.keys.load("ana")
     v2 = build(BYLAWS.replace("Approve a member loan", "Approve a loan"), "v2.ccl")
-    noop = build_file(str(stdlib_dir() / "cli_noop.ccl"))
+    noop = build_file(str(stdlib_dir() / "operations.ccl"))
     r = session.run(noop, "noop", [], store=ws.store, caller=ana.did, signer=ana, now=ws.demo_now(),
                     action={"op": "open_proposal", "kind": "::Amendment", "args": ["replace", v2.cid],
                             "method": "binary"}, attachments={v2.cid: v2})

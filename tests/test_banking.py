@@ -55,15 +55,16 @@ def balance(ws, member, cmd="credit"):
 def test_mutual_credit_flow(ws):
     r = ccl(ws, "credit", "issue", "--as", "alice", "bob", "100")
     assert r.exit_code == 0, r.output
-    assert ccl(ws, "credit", "balance", "alice").stdout.strip() == "-100"
-    assert ccl(ws, "credit", "balance", "bob").stdout.strip() == "100"
-    # past a credit floor: exit 1, a message naming the limit, every balance unchanged
-    r = ccl(ws, "credit", "transfer", "--as", "carol", "bob", "100001", "--json")
+    assert "alice issued 100.00 CREDIT to bob" in r.stdout
+    assert ccl(ws, "credit", "balance", "alice").stdout.strip() == "-100.00 CREDIT"
+    assert ccl(ws, "credit", "balance", "bob").stdout.strip() == "100.00 CREDIT"
+    # past a credit floor (−1000.00 CREDIT): exit 1, a message naming the limit, every balance unchanged
+    r = ccl(ws, "credit", "transfer", "--as", "carol", "bob", "1000.01", "--json")
     assert r.exit_code == 1
     assert "floor" in out(r)["error"]["message"] and "-100000" in out(r)["error"]["message"]
-    assert [balance(ws, m) for m in ("alice", "bob", "carol")] == [-100, 100, 0]
+    assert [balance(ws, m) for m in ("alice", "bob", "carol")] == [-10000, 10000, 0]      # cents
     history = out(ccl(ws, "credit", "history", "bob", "--json"))["history"]
-    assert [(h["kind"], h["delta"], h["balance"]) for h in history] == [("issue", 100, 100)]
+    assert [(h["kind"], h["delta"], h["balance"]) for h in history] == [("issue", 10000, 10000)]
 
 
 def test_members_move_only_their_own_funds(ws, tmp_path):
@@ -83,8 +84,8 @@ def test_credit_limits_need_permission(ws):
     r = ccl(ws, "credit", "limit", "--as", "bob", did_bob, "-1000000", "1000000", "--json")
     assert r.exit_code == 1 and "manage_credit" in out(r)["error"]["message"]
     assert ccl(ws, "credit", "limit", "--as", "dana", "bob", "-50", "1000").exit_code == 0      # the Treasurer
-    r = ccl(ws, "credit", "issue", "--as", "bob", "carol", "51", "--json")
-    assert r.exit_code == 1 and "-50" in out(r)["error"]["message"]
+    r = ccl(ws, "credit", "issue", "--as", "bob", "carol", "50.01", "--json")
+    assert r.exit_code == 1 and "floor of -5000" in out(r)["error"]["message"]               # −50.00 CREDIT
 
 
 def test_time_bank_record_confirm_and_statement(ws):
@@ -130,40 +131,40 @@ def test_demurrage_decays_positive_balances(ws):
 def test_loan_requested_approved_disbursed_repaid(ws):
     # members fund the lending pool with credit
     for m in ("alice", "carol"):
-        assert ccl(ws, "loan", "deposit", "--as", m, "5000").exit_code == 0
-    loan_id = out(ccl(ws, "loan", "request", "--as", "bob", "3000", "a cargo bike", "90", "--json", "--at", "0"))["result"]
+        assert ccl(ws, "loan", "deposit", "--as", m, "50").exit_code == 0
+    loan_id = out(ccl(ws, "loan", "request", "--as", "bob", "30", "a cargo bike", "90", "--json", "--at", "0"))["result"]
     score = out(ccl(ws, "loan", "evaluate", "--as", "carol", loan_id, "--json"))["result"]
     assert 0 <= score <= 100
     r = ccl(ws, "loan", "approve", "--as", "bob", loan_id, "--json")
     assert r.exit_code == 1 and "approve_loan" in out(r)["error"]["message"]        # not authorized
     assert ccl(ws, "loan", "approve", "--as", "dana", loan_id, "--at", "0").exit_code == 0
-    assert balance(ws, "bob") == 3000
+    assert balance(ws, "bob") == 3000                                                 # 30.00 CREDIT, in cents
     shown = out(ccl(ws, "loan", "show", loan_id, "--json"))["loan"]
     assert shown["status"] == "active" and len(shown["schedule"]) == 3
     assert sum(i["amount"] for i in shown["schedule"]) == 3000
     for _ in range(3):
-        assert ccl(ws, "loan", "repay", "--as", "bob", loan_id, "1000").exit_code == 0
+        assert ccl(ws, "loan", "repay", "--as", "bob", loan_id, "10").exit_code == 0
     loans = out(ccl(ws, "loan", "list", "--json"))["loans"]
     assert loans[0]["status"] == "repaid" and loans[0]["paid"] == 3000
-    r = ccl(ws, "loan", "repay", "--as", "bob", loan_id, "1", "--json")
+    r = ccl(ws, "loan", "repay", "--as", "bob", loan_id, "0.01", "--json")
     assert r.exit_code == 1
     assert ccl(ws, "dag", "verify").exit_code == 0 and ccl(ws, "dag", "replay").exit_code == 0
 
 
 def test_risk_pool_claim_paid_by_the_others(ws):
     assert ccl(ws, "role", "grant", "carol", "ClaimsReviewer", "--as", "alice").exit_code == 0
-    assert ccl(ws, "pool", "create", "--as", "dana", "circle", "100", "500").exit_code == 0
+    assert ccl(ws, "pool", "create", "--as", "dana", "circle", "1", "5").exit_code == 0
     for m in ("alice", "bob", "carol"):
         assert ccl(ws, "pool", "join", "--as", m, "circle").exit_code == 0
-        assert ccl(ws, "pool", "contribute", "--as", m, "circle", "300").exit_code == 0
-    r = ccl(ws, "pool", "contribute", "--as", "bob", "circle", "300", "--json")
+        assert ccl(ws, "pool", "contribute", "--as", m, "circle", "3").exit_code == 0
+    r = ccl(ws, "pool", "contribute", "--as", "bob", "circle", "3", "--json")
     assert r.exit_code == 1 and "cap" in out(r)["error"]["message"]
-    claim = out(ccl(ws, "pool", "claim", "--as", "bob", "circle", "400", "sick leave", "--json"))["result"]
+    claim = out(ccl(ws, "pool", "claim", "--as", "bob", "circle", "4", "sick leave", "--json"))["result"]
     assert ccl(ws, "pool", "approve", "--as", "bob", claim).exit_code == 1            # not one's own
     assert ccl(ws, "pool", "approve", "--as", "carol", claim).exit_code == 0
-    assert balance(ws, "bob") == -300 + 400
+    assert balance(ws, "bob") == -300 + 400                                        # cents
     # holding approve_claim never lets a member approve their own claim
-    own = out(ccl(ws, "pool", "claim", "--as", "carol", "circle", "50", "a broken wrist", "--json"))["result"]
+    own = out(ccl(ws, "pool", "claim", "--as", "carol", "circle", "0.50", "a broken wrist", "--json"))["result"]
     r = ccl(ws, "pool", "approve", "--as", "carol", own, "--json")
     assert r.exit_code == 1 and "own claim" in out(r)["error"]["message"]
 
@@ -185,28 +186,28 @@ def test_icn_core_names_check_and_run(ws, tmp_path):
 
 
 def test_write_off_and_its_effect_on_the_next_evaluation(ws):
-    ccl(ws, "loan", "deposit", "--as", "alice", "5000")
-    first = out(ccl(ws, "loan", "request", "--as", "bob", "1000", "tools", "30", "--json"))["result"]
+    ccl(ws, "loan", "deposit", "--as", "alice", "50")
+    first = out(ccl(ws, "loan", "request", "--as", "bob", "10", "tools", "30", "--json"))["result"]
     assert ccl(ws, "loan", "approve", "--as", "dana", first).exit_code == 0
     assert ccl(ws, "loan", "write-off", "--as", "carol", first).exit_code == 1          # needs write_off
     assert ccl(ws, "loan", "write-off", "--as", "dana", first).exit_code == 0
-    second = out(ccl(ws, "loan", "request", "--as", "bob", "1000", "more tools", "30", "--json"))["result"]
+    second = out(ccl(ws, "loan", "request", "--as", "bob", "10", "more tools", "30", "--json"))["result"]
     shown = out(ccl(ws, "loan", "evaluate", "--as", "alice", second, "--json"))
     loan = out(ccl(ws, "loan", "show", second, "--json"))["loan"]
     assert shown["result"] >= 50 and any("written off" in r for r in loan["reasons"])
 
 
 def test_loan_interest_from_the_currency_policy(ws):
-    ccl(ws, "loan", "deposit", "--as", "alice", "9000")                              # creates CREDIT
+    ccl(ws, "loan", "deposit", "--as", "alice", "90")                              # creates CREDIT
     assert ccl(ws, "currency", "policy", "--as", "dana", "CREDIT", "interest_bps", "1000").exit_code == 0
-    loan = out(ccl(ws, "loan", "request", "--as", "bob", "3650", "oven", "365", "--json"))["result"]
+    loan = out(ccl(ws, "loan", "request", "--as", "bob", "36.50", "oven", "365", "--json"))["result"]
     assert ccl(ws, "loan", "approve", "--as", "dana", loan).exit_code == 0
     shown = out(ccl(ws, "loan", "show", loan, "--json"))["loan"]
-    assert shown["interest"] == 365 and shown["due"] == 4015
+    assert shown["interest"] == 365 and shown["due"] == 4015                       # 3.65 and 40.15 CREDIT
     assert sum(i["amount"] for i in shown["schedule"]) == 4015
-    r = ccl(ws, "loan", "repay", "--as", "bob", loan, "4016", "--json")
+    r = ccl(ws, "loan", "repay", "--as", "bob", loan, "40.16", "--json")
     assert r.exit_code == 1                                                   # more than is owed
-    assert ccl(ws, "loan", "repay", "--as", "bob", loan, "4015").exit_code == 0
+    assert ccl(ws, "loan", "repay", "--as", "bob", loan, "40.15").exit_code == 0
     assert out(ccl(ws, "loan", "list", "--json"))["loans"][0]["status"] == "repaid"
 
 
@@ -215,15 +216,15 @@ def test_loan_interest_from_the_currency_policy(ws):
 def _setup_for_refusals(ws):
     """A currency, loans and a claim waiting for someone allowed to act on them."""
     assert ccl(ws, "currency", "create", "--as", "dana", "RIV", "Riverside dollar", "--cap", "1000").exit_code == 0
-    assert ccl(ws, "loan", "deposit", "--as", "alice", "5000").exit_code == 0
-    assert ccl(ws, "loan", "request", "--as", "bob", "1000", "tools", "30").exit_code == 0         # loan-1
-    assert ccl(ws, "loan", "request", "--as", "carol", "500", "seeds", "30").exit_code == 0        # loan-2
+    assert ccl(ws, "loan", "deposit", "--as", "alice", "50").exit_code == 0
+    assert ccl(ws, "loan", "request", "--as", "bob", "10", "tools", "30").exit_code == 0         # loan-1
+    assert ccl(ws, "loan", "request", "--as", "carol", "5", "seeds", "30").exit_code == 0        # loan-2
     assert ccl(ws, "loan", "approve", "loan-2", "--as", "dana").exit_code == 0
-    assert ccl(ws, "pool", "create", "--as", "dana", "circle", "100", "500").exit_code == 0
+    assert ccl(ws, "pool", "create", "--as", "dana", "circle", "1", "5").exit_code == 0
     for m in ("alice", "bob"):
         assert ccl(ws, "pool", "join", "--as", m, "circle").exit_code == 0
-        assert ccl(ws, "pool", "contribute", "--as", m, "circle", "300").exit_code == 0
-    assert ccl(ws, "pool", "claim", "--as", "bob", "circle", "200", "sick leave").exit_code == 0
+        assert ccl(ws, "pool", "contribute", "--as", m, "circle", "3").exit_code == 0
+    assert ccl(ws, "pool", "claim", "--as", "bob", "circle", "2", "sick leave").exit_code == 0
 
 
 PRIVILEGED = {
@@ -233,7 +234,7 @@ PRIVILEGED = {
     "currency policy": (["currency", "policy", "RIV", "cap", "100000"], "manage_currency:RIV"),
     "loan approve": (["loan", "approve", "loan-1"], "approve_loan"),
     "loan write-off": (["loan", "write-off", "loan-2"], "write_off"),
-    "pool create": (["pool", "create", "circle2", "100", "500"], "manage_pool"),
+    "pool create": (["pool", "create", "circle2", "1", "5"], "manage_pool"),
     "pool approve": (["pool", "approve", "claim-1"], "approve_claim"),
 }
 

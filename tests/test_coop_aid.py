@@ -209,7 +209,7 @@ def test_aid_scenario_with_hours_for_the_provider(tmp_path):
     assert matches == [{"id": matches[0]["id"], "request": "need-1", "offer": "offer-2", "quantity": 3, "distance": 5}]
     assert ws_cli(tmp_path, "aid", "fulfil", matches[0]["id"], "--as", "bo").exit_code == 1     # the requester confirms
     assert ws_cli(tmp_path, "aid", "fulfil", matches[0]["id"], "--as", "ana").exit_code == 0
-    assert ws_cli(tmp_path, "hours", "balance", "bo").stdout.strip() == "60"
+    assert ws_cli(tmp_path, "hours", "balance", "bo").stdout.strip() == "1h"
     assert ws_cli(tmp_path, "dag", "replay").exit_code == 0
 
 
@@ -217,15 +217,15 @@ def test_work_logs_feed_the_split_and_notices_print_as_csv(tmp_path):
     commons(tmp_path)
     for cmd in (["work", "log", "ana", 600, "baking", "--as", "ana", "--at", 100],
                 ["work", "log", "bo", 300, "deliveries", "--as", "bo", "--at", 200],
-                ["purchase", "ana", 900, "--as", "ana", "--at", 300],
-                ["purchase", "bo", 100, "--as", "bo", "--at", 300],
-                ["patronage", "calculate", "1970", 50, "--as", "cy", "--at", 400]):      # the Treasurer
+                ["purchase", "ana", "9", "--as", "ana", "--at", 300],
+                ["purchase", "bo", "1", "--as", "bo", "--at", 300],
+                ["patronage", "calculate", "1970", "0.50", "--as", "cy", "--at", 400]):      # the Treasurer
         r = ws_cli(tmp_path, *cmd)
         assert r.exit_code == 0, (cmd, r.output)
-    r = ws_cli(tmp_path, "coop", "distribute", "did:web:bakery", 1000, "--as", "cy", "--json")
+    r = ws_cli(tmp_path, "coop", "distribute", "did:web:bakery", "10", "--as", "cy", "--json")
     out = json.loads(r.stdout.splitlines()[-1])["result"]
     did = {n: ws_cli(tmp_path, "id", "show", n).stdout.strip() for n in ("ana", "bo")}
-    assert [d["amount"] for d in out[:2]] == [300, 50]
+    assert [d["amount"] for d in out[:2]] == [300, 50]                                  # cents of 10.00
     assert {d["member"]: d["amount"] for d in out[2:]} == {did["ana"]: 433, did["bo"]: 217}   # 10 h : 5 h
     csv_text = ws_cli(tmp_path, "patronage", "notices", "1970", "--csv").stdout
     assert csv_text.splitlines()[0] == "member,purchases,dividend,cash,retained" and len(csv_text.splitlines()) == 3
@@ -233,9 +233,9 @@ def test_work_logs_feed_the_split_and_notices_print_as_csv(tmp_path):
 
 PRIVILEGED = {
     "coop policy": (["coop", "policy", "reserve_bps", 9000], "manage_coop"),
-    "coop distribute": (["coop", "distribute", "did:web:bakery", 1000], "manage_coop"),
+    "coop distribute": (["coop", "distribute", "did:web:bakery", "10"], "manage_coop"),
     "patronage rule": (["patronage", "rule", "2030", 5000], "manage_coop"),
-    "patronage calculate": (["patronage", "calculate", "1970", 50, "--at", 400], "manage_coop"),
+    "patronage calculate": (["patronage", "calculate", "1970", "0.50", "--at", 400], "manage_coop"),
     "aid setting": (["aid", "setting", "emergency", 1], "manage_aid"),
 }
 
@@ -245,7 +245,7 @@ PRIVILEGED = {
 def test_privileged_operations_are_refused_to_outsiders_and_plain_members(tmp_path, who, op):
     commons(tmp_path)
     for cmd in (["work", "log", "ana", 600, "baking", "--as", "ana", "--at", 100],
-                ["purchase", "ana", 900, "--as", "ana", "--at", 300]):
+                ["purchase", "ana", "9", "--as", "ana", "--at", 300]):
         assert ws_cli(tmp_path, *cmd).exit_code == 0
     args, permission = PRIVILEGED[op]
     before = store_dump(tmp_path)
@@ -345,7 +345,7 @@ def test_mutual_aid_template(tmp_path):
     matches = run_fn(tmp_path, "MutualAid", "match_now", [], "cy")
     assert [(m["request"], m["quantity"], m["distance"]) for m in matches] == [(need, 2, 3)]
     assert run_fn(tmp_path, "MutualAid", "received", [matches[0]["id"]], "dee") is True
-    assert ws_cli(tmp_path, "hours", "balance", "bo").stdout.strip() == "60"
+    assert ws_cli(tmp_path, "hours", "balance", "bo").stdout.strip() == "1h"
     assert run_fn(tmp_path, "MutualAid", "emergency", [True], "cy") is True
 
 

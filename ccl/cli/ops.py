@@ -12,6 +12,7 @@ route for it, signed.
 from __future__ import annotations
 
 import json
+import re
 import string
 from typing import Any, Callable, Optional
 
@@ -73,12 +74,40 @@ def _params(op: Op) -> list[click.Parameter]:
     elif c.route is not None:
         params.append(click.Option(["--as", "who"], default=None,
                                    help="With --node: the identity that signs the request."))
-    if c.view is not None and c.view.csv:
-        params.append(click.Option(["--csv", "as_csv"], is_flag=True,
-                                   help="Comma-separated values, one row per line (amounts in minor units)."))
     params.append(click.Option(["--json", "as_json"], is_flag=True,
                                help="Print one JSON object (the machine form) and nothing else."))
+    if c.view is not None and c.view.kind == "table":
+        params.append(click.Option(["--csv", "as_csv"], is_flag=True,
+                                   help="Comma-separated values (the machine form), a header and one line per row."))
     return params
+
+
+NEGATIVE = re.compile(r"-\d[\d.:hm]*")
+
+
+class _Command(click.Command):
+    """A command whose numbers may be negative (`ccl credit limit mo -50 1000`): click must not
+    read `-50` as an option, yet any other word that starts with `-` and is not one of the
+    command's options is refused as an unknown option, as in every other command (it does not
+    become an argument's value: `ccl pool claim care 5 --urgent`)."""
+
+    def parse_args(self, ctx, args):
+        options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
+        known = {o for p in options for o in (*p.opts, *p.secondary_opts)}
+        valued = {o for p in options if not p.is_flag for o in p.opts}
+        takes_value = False
+        for word in args:
+            if takes_value:
+                takes_value = False
+                continue
+            if word == "--":
+                break
+            if word.startswith("-") and len(word) > 1 and not NEGATIVE.fullmatch(word):
+                name = word.split("=", 1)[0]
+                if name not in known:
+                    raise click.NoSuchOption(name, possibilities=sorted(known), ctx=ctx)
+                takes_value = name in valued and "=" not in word
+        return super().parse_args(ctx, args)
 
 
 def command(op: Op, name: str) -> click.Command:
@@ -88,7 +117,7 @@ def command(op: Op, name: str) -> click.Command:
 
     def callback(**kw):
         run(op, kw)
-    return click.Command(name, params=_params(op), callback=common.main().guarded(callback),
+    return (_Command if numeric else click.Command)(name, params=_params(op), callback=common.main().guarded(callback),
                          help=c.doc or op.doc, short_help=(c.doc or op.doc).split(". ")[0].rstrip("."),
                          context_settings={"ignore_unknown_options": True} if numeric else {})
 
@@ -322,17 +351,19 @@ class Shown:
         assert c is not None and c.view is not None
         v = c.view
         context = {**values, **data}
-        if v.kind == "value":
-            self.line(self.value(v.unit, data[v.field], context))
-        elif v.kind == "table" and self.as_csv:
+        if v.kind == "table" and self.as_csv:
             import csv
             import io
 
             text = io.StringIO()
             writer = csv.writer(text, lineterminator="\n")
             writer.writerow([col[0] for col in v.columns])
-            writer.writerows([[r.get(col[0]) for col in v.columns] for r in data[v.field]])
-            self.line(text.getvalue().rstrip("\n"))
+            for r in data[v.field]:
+                writer.writerow([" ".join(map(str, x)) if isinstance(x, list) else "" if x is None else x
+                                 for x in (r.get(col[0]) for col in v.columns)])
+            self.out.line(text.getvalue().rstrip("\n"))
+        elif v.kind == "value":
+            self.line(self.value(v.unit, data[v.field], context))
         elif v.kind == "table":
             rows = data[v.field]
             title = v.title.format(**{k: self.value(_unit_of(c, k), x, context) for k, x in context.items()}) \
