@@ -202,6 +202,7 @@ def operations(c: Coop) -> list:
         ("member add", ["member", "add", c.newcomer], {"ana"}),
         ("member remove", ["member", "remove", "mo"], {"ana", "mo"}),
         ("member set", ["member", "set", "mo", "tenure", "5"], {"ana"}),
+        ("member name", ["member", "name", "mo", "Mo the baker"], {"ana", "mo"}),
         ("role grant", ["role", "grant", "mo", "Treasurer"], {"ana"}),
         ("role revoke", ["role", "revoke", "tess", "Treasurer"], {"ana"}),
         ("proposal open", ["proposal", "open", "LoanApproval", "--args", json.dumps([c.loan])], members),
@@ -262,7 +263,7 @@ def test_matrix_covers_every_state_changing_command():
     import click
 
     reads = {"aid list", "bylaws diff", "bylaws history", "bylaws show", "check", "clock show", "compile",
-             "coop analytics", "credit balance", "credit history", "currency balance", "dag export", "dag log",
+             "coop analytics", "credit balance", "credit history", "currency balance", "currency show", "dag export", "dag log",
              "dag replay", "dag show", "dag verify", "disasm", "fmt", "highlight", "hours balance", "hours history",
              "hours pending", "id list", "id show", "loan list", "loan show", "member list", "patronage notices",
              "proposal list", "proposal show", "proposal tally", "role list", "test", "work list", "serve",
@@ -845,7 +846,7 @@ def test_an_execution_runs_with_the_arguments_voted_on(tmp_path):
 
 def test_delays_and_timelocks_are_bounded(coop, tmp_path):
     r, before, after = cell(coop, tmp_path, ["proposal", "open", "LoanApproval", "--args", json.dumps([coop.loan]),
-                                             "--delay-s", str(10**12)], "mo")
+                                             "--delay", str(10**12)], "mo")
     assert r.exit_code == 1 and "proposal_timing" in r.output and after == before
 
 
