@@ -341,11 +341,11 @@ def call(verified, entry, args, *, label, source, who, at, gas=limits.gas_defaul
         raise click.exceptions.Exit(1)
     from ccl.vm.values import dynamic_to_json
 
-    events = [{"name": e.name, "fields": dynamic_to_json(e.fields)} for e in result.events]
+    events = [{"name": event.name, "fields": dynamic_to_json(event.fields)} for event in result.events]
     if events and out.people:
         names = _read_names(ws)
-        for e in events:
-            out.aside(f"event {e['name']} {_fields(e['fields'], names)}")
+        for shown in events:
+            out.aside(f"event {shown['name']} {_fields(shown['fields'], names)}")
     out.attach(receipt=outcome.receipt or None, events=events or None, logs=logs or None)
     if ws is None:
         out.note("no workspace here, so this ran in memory and nothing was kept (`ccl init --founder NAME` "
