@@ -77,12 +77,5 @@ def read(fn):
 
 
 def table(title: str, columns: list[str], rows: list[list]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=title, show_lines=False)
-    for c in columns:
-        t.add_column(c, justify="right" if c in ("amount", "delta", "balance", "time", "seq") else "left")
-    for r in rows:
-        t.add_row(*(str(x) for x in r))
-    Console(highlight=False, emoji=False).print(t)
+    """A table through the command's Output (ccl.cli.render): none under --json or --quiet."""
+    main().output().table(title, columns, rows)
