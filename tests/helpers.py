@@ -140,3 +140,23 @@ def found_store(store, founder, members=(), coop_seed: bytes = b"\x03" * 32):
     for m in members:
         assert session.run(admit, "admit", [m], store=store, caller=founder.did, signer=founder, now=0).receipt
     return store
+
+
+def node_and_member(tmp_path, monkeypatch, bylaw_name: str, bylaw: str) -> str:
+    """Two folders: `member` with the member ana's key, `node` founded by her DID with `bylaw`
+    adopted (to serve with `running_node(tmp_path / "node")`). Leaves the current folder at
+    `node`; returns ana's DID."""
+    from click.testing import CliRunner
+
+    from ccl.cli.main import cli
+
+    server, member = tmp_path / "node", tmp_path / "member"
+    server.mkdir()
+    member.mkdir()
+    (server / bylaw_name).write_text(bylaw)
+    monkeypatch.chdir(member)
+    CliRunner().invoke(cli, ["init"])
+    ana = CliRunner().invoke(cli, ["id", "new", "ana"]).stdout.strip()
+    monkeypatch.chdir(server)
+    assert CliRunner().invoke(cli, ["init", "--founder", ana, "--bylaws", bylaw_name]).exit_code == 0
+    return ana

@@ -670,17 +670,10 @@ def test_proposals_through_a_node(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
     from ccl.cli.main import cli
-    from helpers import running_node
+    from helpers import node_and_member, running_node
 
+    node_and_member(tmp_path, monkeypatch, "assembly.ccl", ASSEMBLY)
     server, member = tmp_path / "node", tmp_path / "member"
-    server.mkdir()
-    member.mkdir()
-    (server / "assembly.ccl").write_text(ASSEMBLY)
-    monkeypatch.chdir(member)
-    CliRunner().invoke(cli, ["init"])
-    ana = CliRunner().invoke(cli, ["id", "new", "ana"]).stdout.strip()
-    monkeypatch.chdir(server)
-    assert CliRunner().invoke(cli, ["init", "--founder", ana, "--bylaws", "assembly.ccl"]).exit_code == 0
     with running_node(server) as url:
         monkeypatch.chdir(member)
 

@@ -276,16 +276,11 @@ def test_the_cli_through_a_node_uses_the_currencys_decimals(tmp_path, monkeypatc
 
     from ccl.cli.main import cli
 
+    from helpers import node_and_member
+
+    ana = node_and_member(tmp_path, monkeypatch, "kitchen.ccl", "contract Kitchen {\n    founder: Cook;\n"
+                          "    role Cook { can: [manage_members, manage_currency, mint]; }\n}\n")
     server_dir, member_dir = tmp_path / "node", tmp_path / "member"
-    server_dir.mkdir()
-    member_dir.mkdir()
-    (server_dir / "kitchen.ccl").write_text("contract Kitchen {\n    founder: Cook;\n"
-                                            "    role Cook { can: [manage_members, manage_currency, mint]; }\n}\n")
-    monkeypatch.chdir(member_dir)
-    CliRunner().invoke(cli, ["init"])
-    ana = CliRunner().invoke(cli, ["id", "new", "ana"]).stdout.strip()
-    monkeypatch.chdir(server_dir)
-    assert CliRunner().invoke(cli, ["init", "--founder", ana, "--bylaws", "kitchen.ccl"]).exit_code == 0
     with running_node(server_dir) as url:
         monkeypatch.chdir(member_dir)
         run = lambda *a: CliRunner().invoke(cli, ["--node", url, *a, "--as", "ana"], catch_exceptions=False)
