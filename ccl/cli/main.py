@@ -1,4 +1,5 @@
-"""The `ccl` command line: the only code that touches argv, the working folder, env and stdout.
+"""The `ccl` command line: the only code that touches argv, the working folder and stdout (what
+it shares with the node — files, the module cache, workspaces — is in ccl.api, below both).
 
 Every command renders failures as one diagnostic (file:line:col, the source line, a caret, a
 hint) on stderr, or with `--json` as the last stdout line, and exits with the documented code
