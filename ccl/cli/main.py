@@ -1,4 +1,5 @@
-"""The `ccl` command line: the only code that touches argv, the working folder, env and stdout.
+"""The `ccl` command line: the only code that touches argv, the working folder and stdout (what
+it shares with the node — files, the module cache, workspaces — is in ccl.api, below both).
 
 Every command writes through one `ccl.cli.render.Output` (`ctx.output()`): names, money and
 times for people, exactly one JSON object under `--json`, nothing on success under `--quiet`.
