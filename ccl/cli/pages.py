@@ -87,7 +87,7 @@ def bylaws(out, data: dict, values: dict) -> None:
     if genesis is None:
         out.line("this workspace is not founded: `ccl init --founder NAME --bylaws FILE`")
         return
-    out.line(f"co-op {out.value('member', genesis['coop'], genesis)}{' (demo)' if genesis['demo'] else ''}, "
+    out.line(f"the co-op {genesis['coop']}{' (a demo)' if genesis['demo'] else ''}, "
              f"founded by {out.value('member', genesis['founder'], genesis)}")
     for r in rows:
         out.line(f"{r['cid']}  {', '.join(r['contracts'])}  (since {out.value('time', r['adopted'], r)}, by {r['via']})")
