@@ -74,3 +74,42 @@ def test_keystore_files_are_private(tmp_path):
         ks.create("ana")
     with pytest.raises(CclError):
         ks.create("../evil")
+
+
+# The eight points of small order, canonically encoded, and encodings that are not canonical
+# (a y of p or more; x = 0 with the sign bit set). Issue 14: with the identity point as the key,
+# the signature 01 00…00 verified any message.
+SMALL_ORDER = ("01" + "00" * 31, "ec" + "ff" * 30 + "7f", "00" * 32, "00" * 31 + "80",
+               "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+               "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+               "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+               "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa")
+NON_CANONICAL = ("01" + "00" * 30 + "80", "ed" + "ff" * 30 + "7f", "ee" + "ff" * 30 + "7f", "ff" * 32)
+
+
+@pytest.mark.parametrize("key", SMALL_ORDER + NON_CANONICAL)
+def test_weak_public_keys_are_no_identity(key):
+    from ccl.identity import did_from_public, public_from_did, verify, weak_public_key
+
+    raw = bytes.fromhex(key)
+    assert weak_public_key(raw) is not None
+    did = did_from_public(raw)
+    with pytest.raises(ValueError):
+        public_from_did(did)
+    for signature in (b"\x01" + b"\x00" * 63, b"\x00" * 64, bytes.fromhex(key) + b"\x00" * 32):
+        assert not verify(did, b"any message", signature)
+
+
+def test_the_keyless_forgery_of_issue_14_is_refused():
+    from ccl.identity import did_from_public, verify
+
+    assert not verify(did_from_public(b"\x01" + b"\x00" * 31), b"any", b"\x01" + b"\x00" * 63)
+
+
+def test_sound_keys_stay_sound():
+    from ccl.identity import Identity, verify, weak_public_key
+
+    for i in range(64):
+        ident = Identity.from_seed("k", bytes([i]) * 32)
+        assert weak_public_key(ident.public) is None
+        assert verify(ident.did, b"m", ident.sign(b"m"))

@@ -3,11 +3,16 @@
 Owns DID encoding (multicodec ed25519-pub 0xed01, base58btc `z…`), signing and verification
 (`cryptography`), and `Keystore` (one PKCS#8 file per name, mode 0600). Imports leaves only.
 Verification is strict: a signature whose scalar S is not below the group order L is refused
-(the classic Ed25519 malleability), as are public keys that are not 32 bytes.
+(the classic Ed25519 malleability), as are public keys that are not 32 bytes, that are not the
+canonical encoding of a curve point (y ≥ p, or x = 0 with the sign bit set), or whose point has
+small order (it lies in the 8-element torsion subgroup: with such a key a signature made with no
+secret at all verifies every message). `public_from_did` refuses them, so a did:key that names
+one is no identity anywhere: not in a request, a ballot, a receipt or an admission.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -25,6 +30,51 @@ GROUP_ORDER = 2**252 + 27742317777372353535851937790883648493
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
 
+# the curve: -x² + y² = 1 + d·x²·y² over GF(p)
+P = 2**255 - 19
+D = -121665 * pow(121666, P - 2, P) % P
+_SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def _point(raw: bytes) -> tuple[int, int] | None:
+    """The curve point a 32-byte public key encodes, or None when the encoding is not canonical
+    (y ≥ p, x = 0 with the sign bit set) or names no point (RFC 8032 §5.1.3, strictly)."""
+    n = int.from_bytes(raw, "little")
+    y, sign = n & ((1 << 255) - 1), n >> 255
+    if y >= P:
+        return None
+    u, v = (y * y - 1) % P, (D * y * y + 1) % P
+    x = u * pow(v, 3, P) * pow(u * pow(v, 7, P), (P - 5) // 8, P) % P
+    if (v * x * x - u) % P != 0:
+        x = x * _SQRT_M1 % P
+        if (v * x * x - u) % P != 0:
+            return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return x, y
+
+
+def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = a, b
+    t = D * x1 * x2 * y1 * y2 % P
+    return ((x1 * y2 + y1 * x2) * pow(1 + t, P - 2, P) % P, (y1 * y2 + x1 * x2) * pow(1 - t, P - 2, P) % P)
+
+
+@functools.lru_cache(maxsize=4096)            # a co-op checks the same few keys again and again
+def weak_public_key(raw: bytes) -> str | None:
+    """Why a 32-byte Ed25519 public key is refused, or None for a sound one."""
+    point = _point(raw)
+    if point is None:
+        return "is not the canonical encoding of a curve point"
+    for _ in range(3):                          # 8·A: the identity exactly when A has small order
+        point = _add(point, point)
+    if point == (0, 1):
+        return "has small order (a signature made without any secret would verify)"
+    return None
+
+
 def did_from_public(raw: bytes) -> str:
     return "did:key:z" + base58.b58encode(ED25519_PUB + raw).decode("ascii")
 
@@ -39,6 +89,9 @@ def public_from_did(did: str) -> bytes:
         raise ValueError("did:key is not base58btc") from None
     if not data.startswith(ED25519_PUB) or len(data) != 34:
         raise ValueError("did:key is not an Ed25519 key")
+    weak = weak_public_key(data[2:])
+    if weak is not None:
+        raise ValueError(f"the did:key's public key {weak}")
     return data[2:]
 
 
