@@ -314,3 +314,18 @@ def test_review_finds_on_the_generated_routes(node):
     h = sign(BO, "GET", f"/api/v1/credit/balance/{ANA.did}?as_of=1", data, int(time.time()))
     r = client.get(f"/api/v1/credit/balance/{ANA.did}?as_of=2", headers=h)
     assert r.status_code == 401 and r.json()["code"] == "A0005"
+
+
+def test_a_body_too_large_is_refused_before_it_is_read(node):
+    """Issue 14: an unsigned 100 MB body was parsed whole before the 401."""
+    ws, client = node
+    r = client.post("/api/v1/credit/issue", content=b"x" * (2 << 20), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "L0500"
+
+    def chunks():                      # no Content-Length: counted as it streams
+        for _ in range(40):
+            yield b"y" * 65536
+    r = client.post("/api/v1/credit/issue", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == "L0500", r.text
+    assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 1}).status_code == 200

@@ -324,3 +324,24 @@ def test_identity_commands(ws):
     r = ccl("id", "show", "ana", cwd=ws)
     assert r.stdout.startswith("did:key:z6Mk") and "PRIVATE" not in r.output
     assert ccl("id", "new", "ana", cwd=ws).exit_code == 2
+
+
+def test_a_workspace_is_private_to_its_owner(tmp_path):
+    """Issue 14: `state.db` was world-readable while the keys were 0600."""
+    import stat
+
+    from click.testing import CliRunner
+
+    from ccl.cli.main import cli
+
+    old = os.umask(0o022)
+    try:
+        r = CliRunner().invoke(cli, ["init", str(tmp_path / "w"), "--founder", "ana"])
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.output
+    root = tmp_path / "w" / ".ccl"
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    for name in ("state.db", "state.db-wal", "config.toml"):
+        if (root / name).exists():
+            assert stat.S_IMODE((root / name).stat().st_mode) & 0o077 == 0, name

@@ -100,13 +100,22 @@ def init(folder: Path) -> Workspace:
     if (root / "state.db").exists():
         raise error("U0700", f"{folder} already has a workspace", Span(str(root)))
     root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o700)                    # the co-op's records are as private as its keys
     (root / "keys").mkdir(exist_ok=True)
     os.chmod(root / "keys", 0o700)
-    (root / "config.toml").write_text(
+    _private_file(root / "config.toml").write_text(
         "# ccl workspace settings\n[workspace]\nversion = 1\n\n[identity]\n# default = \"name\"   # who runs commands without --as\n")
+    _private_file(root / "state.db")         # SQLite gives its WAL and shared-memory files the db's mode
     ws = Workspace(root)
     ws.store                                 # creates state.db (WAL)
     return ws
+
+
+def _private_file(path: Path) -> Path:
+    """`path` created empty with mode 0600 (whatever the umask), if it is not there yet."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    return path
 
 
 def find(start: Path, override: Optional[str]) -> Optional[Workspace]:

@@ -87,10 +87,42 @@ class Call(Body):
     args: list[Any] = []
 
 
+BODY_BYTES_MAX = 1 << 20          # 1 MiB: a contract's source is at most 64 KiB; no request needs more
+
+
+class BodyLimit:
+    """Refuses a request body over `limit` bytes before anything parses it — by its declared
+    Content-Length at once, and while it streams in otherwise — so an unsigned 100 MB body costs
+    the node nothing (it was parsed whole before the signature was checked)."""
+
+    def __init__(self, app, limit: int = BODY_BYTES_MAX):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await problem(413, "L0500", "request too large",
+                                 f"a request body is at most {self.limit} bytes", "limit")(scope, receive, send)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise HTTPException(413, f"a request body is at most {self.limit} bytes")
+            return message
+        return await self.app(scope, limited, send)
+
+
 def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> FastAPI:
     """`workspace`: a ccl.api.workspace.Workspace (its store: SQLite or PostgreSQL)."""
     app = FastAPI(title="ccl co-op node", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
                   redoc_url=None)
+    app.add_middleware(BodyLimit)
     modules: dict[str, Any] = {}          # contracts members uploaded to run (in memory only)
 
     async def signed(request: Request) -> dict:
@@ -138,9 +170,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     async def http_error(request: Request, exc: HTTPException):
         # a body that is not JSON at all (bad UTF-8, nested past the parser's limit), an unknown
         # route, a wrong method: problem+json like every other refusal
-        code = {400: "U0702", 404: "U0701"}.get(exc.status_code, "U0700")
-        return problem(exc.status_code, code, "bad request" if exc.status_code == 400 else "not found"
-                       if exc.status_code == 404 else "refused", str(exc.detail), "usage")
+        code = {400: "U0702", 404: "U0701", 413: "L0500"}.get(exc.status_code, "U0700")
+        title = {400: "bad request", 404: "not found", 413: "request too large"}.get(exc.status_code, "refused")
+        return problem(exc.status_code, code, title, str(exc.detail), "limit" if exc.status_code == 413 else "usage")
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
