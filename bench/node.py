@@ -54,6 +54,7 @@ async def drive(port, kind, seconds, clients):
 
     async def client():
         async with httpx.AsyncClient(timeout=30) as http:
+            coop = (await http.get(f"http://127.0.0.1:{port}/api/v1/health")).json()["coop"]
             while time.perf_counter() < stop:
                 a, b = rng.sample(MEMBERS, 2)
                 if kind == "read":
@@ -61,7 +62,7 @@ async def drive(port, kind, seconds, clients):
                 else:
                     path, method = "/api/v1/credit/transfer", "POST"
                     body = json.dumps({"to": b.did, "amount": 1}).encode()
-                headers = {"content-type": "application/json", **sign(a, method, path, body, int(time.time()))}
+                headers = {"content-type": "application/json", **sign(a, method, path, body, int(time.time()), coop=coop)}
                 t = time.perf_counter()
                 r = await http.request(method, f"http://127.0.0.1:{port}{path}", content=body, headers=headers)
                 latencies.append(time.perf_counter() - t)

@@ -36,6 +36,7 @@ class NodeClient:
     def __init__(self, url: str, member=None, *, timeout: float = 30.0, transport=None):
         self.http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, transport=transport)
         self.member = member
+        self._coop: str | None = None
 
     def request(self, method: str, path: str, body=None) -> dict:
         data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
@@ -43,12 +44,22 @@ class NodeClient:
         if self.member is not None:       # signed as the node reads it: the path decoded, the query as sent
             where, _, query = path.partition("?")
             signed = unquote(where) + (f"?{query}" if query else "")
-            headers.update(sign_request(self.member, method, signed, data, int(time.time())))
+            headers.update(sign_request(self.member, method, signed, data, int(time.time()), coop=self.coop()))
         r = self.http.request(method, path, content=data, headers=headers)
         payload = r.json() if r.content else {}
         if r.status_code >= 400:
             raise NodeError(r.status_code, payload)
         return payload
+
+    def coop(self) -> str:
+        """The DID of the co-op the node serves (its /health says), which every request names."""
+        if self._coop is None:
+            r = self.http.get("/api/v1/health")
+            payload = r.json() if r.content else {}
+            if r.status_code >= 400 or not isinstance(payload.get("coop"), str):
+                raise NodeError(r.status_code, payload if isinstance(payload, dict) else {})
+            self._coop = payload["coop"]
+        return self._coop
 
     def get(self, path: str) -> dict:
         return self.request("GET", path)

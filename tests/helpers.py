@@ -160,3 +160,12 @@ def node_and_member(tmp_path, monkeypatch, bylaw_name: str, bylaw: str) -> str:
     monkeypatch.chdir(server)
     assert CliRunner().invoke(cli, ["init", "--founder", ana, "--bylaws", bylaw_name]).exit_code == 0
     return ana
+
+
+def sign_for(client, member, method: str, path: str, body: bytes, time: int, nonce=None) -> dict:
+    """Headers that sign a request to the node `client` talks to (an httpx or TestClient): for
+    the co-op its /health names."""
+    from ccl.identity import sign_request
+
+    coop = client.get("/api/v1/health").json()["coop"]
+    return sign_request(member, method, path, body, time, nonce, coop=coop)

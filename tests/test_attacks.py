@@ -631,8 +631,11 @@ class _Node:
 
         data = b"" if body is None else json.dumps(body).encode()
         headers = {**({"content-type": "application/json"} if body is not None else {}),
-                   **sign_request(who, method, path, data, self.now())}
+                   **sign_request(who, method, path, data, self.now(), coop=self.ws_coop())}
         return self.client.request(method, path, content=data, headers=headers)
+
+    def ws_coop(self) -> str:
+        return self.client.get("/api/v1/health").json()["coop"]
 
     def close(self):
         self.client.close()
@@ -793,7 +796,7 @@ def test_an_outsider_calling_an_open_function_leaves_no_receipt(coop, tmp_path):
 
     from ccl.api.workspace import Workspace
     from ccl.node.app import create_app
-    from ccl.identity import sign_request as sign
+    from helpers import sign_for
 
     folder = tmp_path / "w"
     shutil.copytree(coop.dir, folder)
@@ -810,7 +813,8 @@ def test_an_outsider_calling_an_open_function_leaves_no_receipt(coop, tmp_path):
         path = f"/api/v1/contracts/{cid}/call"
         data = json.dumps({"function": "hello", "args": []}).encode()
         r = client.post(path, content=data, headers={"content-type": "application/json",
-                                                     **sign(stranger, "POST", path, data, int(time.time()))})
+                                                     **sign_for(client, stranger, "POST", path, data,
+                                                                int(time.time()))})
         assert r.status_code == 200 and r.json()["result"] == "hello, neighbour" and not r.json()["receipt"]
     client.close()
     ws.store.close()
@@ -992,7 +996,7 @@ def test_privileged_http_routes_refuse_a_plain_member(coop, tmp_path):
 
     from ccl.api.workspace import Workspace
     from ccl.node.app import create_app
-    from ccl.identity import sign_request as sign
+    from helpers import sign_for
 
     folder = tmp_path / "w"
     shutil.copytree(coop.dir, folder)
@@ -1010,7 +1014,7 @@ def test_privileged_http_routes_refuse_a_plain_member(coop, tmp_path):
     for path, body in routes:
         data = json.dumps(body).encode()
         r = client.post(path, content=data, headers={"content-type": "application/json",
-                                                     **sign(mo, "POST", path, data, int(time.time()))})
+                                                     **sign_for(client, mo, "POST", path, data, int(time.time()))})
         assert r.status_code == 403 and r.json()["kind"] == "host", (path, r.text)
     client.close()
     ws.store.close()

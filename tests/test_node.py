@@ -11,7 +11,7 @@ from ccl.api.workspace import init
 from ccl.client import NodeClient, NodeError
 from ccl.identity import Identity
 from ccl.node.app import create_app
-from ccl.identity import sign_request as sign
+from helpers import sign_for
 from helpers import running_node
 
 ANA = Identity.from_seed("ana", b"\x01" * 32)
@@ -58,7 +58,7 @@ def call(client, member, method, path, body=None, t=None, nonce=None, headers=No
     data = b"" if body is None else json.dumps(body).encode()
     h = {"content-type": "application/json"}
     if member is not None:
-        h.update(sign(member, method, path, data, t or int(time.time()), nonce))
+        h.update(sign_for(client, member, method, path, data, t or int(time.time()), nonce))
     h.update(headers or {})
     return client.request(method, path, content=data, headers=h)
 
@@ -89,7 +89,7 @@ def test_refused_requests_change_nothing(node, case, status, code):
     elif case == "stale":
         r = call(client, ANA, "POST", "/api/v1/credit/issue", body, t=int(time.time()) - 3600)
     elif case == "forged":
-        h = sign(BO, "POST", "/api/v1/credit/issue", json.dumps(body).encode(), int(time.time()))
+        h = sign_for(client, BO, "POST", "/api/v1/credit/issue", json.dumps(body).encode(), int(time.time()))
         h["X-CCL-DID"] = ANA.did                                  # Bo's signature, claiming to be Ana
         r = call(client, None, "POST", "/api/v1/credit/issue", body, headers=h)
     else:
@@ -234,7 +234,7 @@ def test_a_lone_surrogate_anywhere_in_a_body_is_a_usage_error(node, path, body):
     ws, client = node
     before = client.get("/api/v1/dag/head").json()
     data = json.dumps(body).encode()                  # json.dumps writes the surrogate as \ud800
-    h = {"content-type": "application/json", **sign(ANA, "POST", path, data, int(time.time()), None)}
+    h = {"content-type": "application/json", **sign_for(client, ANA, "POST", path, data, int(time.time()), None)}
     r = client.request("POST", path, content=data, headers=h)
     assert r.status_code == 422 and r.json()["code"] == "U0702", r.text
     assert "lone surrogate" in r.json()["detail"]
@@ -256,7 +256,7 @@ def test_a_body_that_is_not_json_is_problem_json(node, data):
     ws, client = node
     before = client.get("/api/v1/dag/head").json()
     path = "/api/v1/credit/issue"
-    h = {"content-type": "application/json", **sign(ANA, "POST", path, data, int(time.time()), None)}
+    h = {"content-type": "application/json", **sign_for(client, ANA, "POST", path, data, int(time.time()), None)}
     r = client.request("POST", path, content=data, headers=h)
     assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert r.json()["code"] in ("U0702", "E0218"), r.text
@@ -311,7 +311,7 @@ def test_review_finds_on_the_generated_routes(node):
     assert call(client, BO, "GET", f"/api/v1/credit/balance/{ANA.did}").json()["balance"] == -100
     # the query string is signed: the same signature with another query is a forgery
     data = b""
-    h = sign(BO, "GET", f"/api/v1/credit/balance/{ANA.did}?as_of=1", data, int(time.time()))
+    h = sign_for(client, BO, "GET", f"/api/v1/credit/balance/{ANA.did}?as_of=1", data, int(time.time()))
     r = client.get(f"/api/v1/credit/balance/{ANA.did}?as_of=2", headers=h)
     assert r.status_code == 401 and r.json()["code"] == "A0005"
 
@@ -329,3 +329,20 @@ def test_a_body_too_large_is_refused_before_it_is_read(node):
     r = client.post("/api/v1/credit/issue", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["code"] == "L0500", r.text
     assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 1}).status_code == 200
+
+
+def test_a_request_for_another_coop_is_refused(node, tmp_path):
+    """Issue 14: ana's signed transfer to co-op A, replayed on co-op B's node, was accepted."""
+    from ccl.identity import sign_request
+
+    ws, client = node
+    body = json.dumps({"to": BO.did, "amount": 1}).encode()
+    other = Identity.from_seed("other-coop", b"\x0b" * 32).did
+    for coop in (other, None):
+        h = {"content-type": "application/json", **sign_request(ANA, "POST", "/api/v1/credit/issue", body,
+                                                                int(time.time()), coop=coop or other)}
+        if coop is None:
+            del h["X-CCL-Coop"]
+        r = client.post("/api/v1/credit/issue", content=body, headers=h)
+        assert r.status_code == 401 and r.json()["code"] == "A0008", r.text
+    assert client.get("/api/v1/health").json()["coop"] != other

@@ -29,6 +29,8 @@ def _start(workdir, url, port):
 
 async def _load(ports, stop_at, acknowledged, refused, failed):
     rng = random.Random(5)
+    async with httpx.AsyncClient(timeout=10) as http:           # the co-op every request names
+        coop = (await http.get(f"http://127.0.0.1:{ports[0]}/api/v1/health")).json()["coop"]
 
     async def client(n):
         async with httpx.AsyncClient(timeout=10) as http:
@@ -37,7 +39,8 @@ async def _load(ports, stop_at, acknowledged, refused, failed):
                 port = ports[n % len(ports)]
                 body = json.dumps({"to": payee.did, "amount": rng.randint(1, 50)}).encode()
                 path = "/api/v1/credit/transfer"
-                headers = {"content-type": "application/json", **sign(payer, "POST", path, body, int(time.time()))}
+                headers = {"content-type": "application/json",
+                           **sign(payer, "POST", path, body, int(time.time()), coop=coop)}
                 try:
                     r = await http.post(f"http://127.0.0.1:{port}{path}", content=body, headers=headers)
                 except httpx.HTTPError:

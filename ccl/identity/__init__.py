@@ -133,13 +133,18 @@ def verify(did: str, message: bytes, signature: bytes) -> bool:
         return False
 
 
-def request_message(method: str, path: str, body_sha256: str, time: int, nonce: str) -> bytes:
-    """What a member signs to make an HTTP request to a node (ccl.node.auth checks it)."""
-    return f"ccl-request/1\n{method.upper()}\n{path}\n{body_sha256}\n{time}\n{nonce}".encode()
+def request_message(method: str, path: str, body_sha256: str, time: int, nonce: str,
+                    coop: str | None = None) -> bytes:
+    """What a member signs to make an HTTP request to a node (ccl.node.auth checks it): since
+    version 2 it names the co-op the request is for, so a request to one co-op is no request to
+    another. (Version 1, without it, is what receipts recorded before; they still verify.)"""
+    if coop is None:
+        return f"ccl-request/1\n{method.upper()}\n{path}\n{body_sha256}\n{time}\n{nonce}".encode()
+    return f"ccl-request/2\n{coop}\n{method.upper()}\n{path}\n{body_sha256}\n{time}\n{nonce}".encode()
 
 
 def sign_request(member: "Identity", method: str, path: str, body: bytes, time: int,
-                 nonce: str | None = None) -> dict:
+                 nonce: str | None = None, *, coop: str) -> dict:
     """The headers that sign a request to a node — `X-CCL-DID`, `X-CCL-Time`, `X-CCL-Nonce` and
     `X-CCL-Signature` (base64 of the signature of `request_message`): used by ccl.client and by
     anyone who talks to a node."""
@@ -148,8 +153,8 @@ def sign_request(member: "Identity", method: str, path: str, body: bytes, time: 
     import secrets
 
     nonce = nonce or secrets.token_hex(16)
-    signature = member.sign(request_message(method, path, hashlib.sha256(body).hexdigest(), time, nonce))
-    return {"X-CCL-DID": member.did, "X-CCL-Time": str(time), "X-CCL-Nonce": nonce,
+    signature = member.sign(request_message(method, path, hashlib.sha256(body).hexdigest(), time, nonce, coop))
+    return {"X-CCL-DID": member.did, "X-CCL-Coop": coop, "X-CCL-Time": str(time), "X-CCL-Nonce": nonce,
             "X-CCL-Signature": base64.b64encode(signature).decode("ascii")}
 
 
@@ -157,7 +162,7 @@ def request_evidence_valid(request: dict) -> bool:
     """Does the signed request a node-signed receipt carries verify? Never raises."""
     try:
         msg = request_message(request["method"], request["path"], request["body_sha256"], request["time"],
-                              request["nonce"])
+                              request["nonce"], request.get("coop"))
         return verify(request["did"], msg, request["signature"])
     except (KeyError, TypeError, AttributeError):
         return False

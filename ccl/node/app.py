@@ -124,12 +124,24 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
                   redoc_url=None)
     app.add_middleware(BodyLimit)
     modules: dict[str, Any] = {}          # contracts members uploaded to run (in memory only)
+    identity_of: dict[str, str] = {}      # the co-op's DID, read once from the founding record
 
     async def signed(request: Request) -> dict:
         body = await request.body()
         # the signature covers the path and the query string (a read's inputs)
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return auth.check(request.headers, request.method, path, body, clock())
+        return auth.check(request.headers, request.method, path, body, clock(), coop_did())
+
+    def coop_did() -> str:
+        if "coop" not in identity_of:
+            from ccl import governance as G
+
+            with workspace.store.reader() as tx:
+                genesis = G.coop(Ledger(EngineState(tx), 0))
+            if genesis is None:
+                raise auth.Refusal(503, "U0701", "not founded", "this node's workspace has no co-op yet")
+            identity_of["coop"] = genesis["coop"]
+        return identity_of["coop"]
 
     def run(evidence: dict, verified, entry: str, args: list, action=None, attachments=None) -> JSONResponse:
         from ccl.runtime import session
@@ -182,7 +194,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     def health():
         with workspace.store.reader() as tx:
             head = tx.head()
-        return {"ok": True, "node": node_identity.did, "head": head}
+        return {"ok": True, "node": node_identity.did, "coop": coop_did(), "head": head}
 
     def run_invocation(evidence: dict, make) -> JSONResponse:
         def reader(fn):

@@ -2,7 +2,8 @@
 did:key (ccl.identity.sign_request, below both the node and its clients); the node checks the
 signature, the time (within 5 minutes) and that the nonce is new.
 
-Headers: `X-CCL-DID`, `X-CCL-Time` (seconds since 1970), `X-CCL-Nonce`, `X-CCL-Signature`
+Headers: `X-CCL-DID`, `X-CCL-Coop` (the co-op's DID: a request names the co-op it is for, and a
+node refuses another co-op's), `X-CCL-Time` (seconds since 1970), `X-CCL-Nonce`, `X-CCL-Signature`
 (base64 of the Ed25519 signature of `message(...)`). Imports leaves and ccl.identity.
 """
 
@@ -16,8 +17,8 @@ from ccl import identity
 MAX_SKEW_S = 300
 
 
-def message(method: str, path: str, body: bytes, time: int, nonce: str) -> bytes:
-    return identity.request_message(method, path, hashlib.sha256(body).hexdigest(), time, nonce)
+def message(method: str, path: str, body: bytes, time: int, nonce: str, coop: str) -> bytes:
+    return identity.request_message(method, path, hashlib.sha256(body).hexdigest(), time, nonce, coop)
 
 
 class Refusal(Exception):
@@ -26,11 +27,15 @@ class Refusal(Exception):
         self.status, self.code, self.title, self.detail = status, code, title, detail
 
 
-def check(headers, method: str, path: str, body: bytes, now: int) -> dict:
-    """The verified request evidence (for the receipt), or Refusal."""
+def check(headers, method: str, path: str, body: bytes, now: int, coop: str) -> dict:
+    """The verified request evidence (for the receipt), or Refusal. `coop`: this node's co-op,
+    which the request must name (X-CCL-Coop) and sign."""
     did = headers.get("x-ccl-did")
     if not did:
         raise Refusal(401, "A0001", "unsigned request", "sign the request with your key (X-CCL-* headers)")
+    if headers.get("x-ccl-coop") != coop:
+        raise Refusal(401, "A0008", "another co-op's request",
+                      f"this node serves the co-op {coop}; sign requests for it (X-CCL-Coop, from /api/v1/health)")
     try:
         time = int(headers.get("x-ccl-time", ""))
     except ValueError:
@@ -44,7 +49,7 @@ def check(headers, method: str, path: str, body: bytes, now: int) -> dict:
         signature = base64.b64decode(headers.get("x-ccl-signature", ""), validate=True)
     except ValueError:
         signature = b""
-    if not identity.verify(did, message(method, path, body, time, nonce), signature):
+    if not identity.verify(did, message(method, path, body, time, nonce, coop), signature):
         raise Refusal(401, "A0005", "forged request", "the signature does not match this request and DID")
-    return {"did": did, "method": method.upper(), "path": path, "body_sha256": hashlib.sha256(body).hexdigest(),
-            "time": time, "nonce": nonce, "signature": signature}
+    return {"did": did, "coop": coop, "method": method.upper(), "path": path,
+            "body_sha256": hashlib.sha256(body).hexdigest(), "time": time, "nonce": nonce, "signature": signature}
