@@ -346,3 +346,20 @@ def test_a_request_for_another_coop_is_refused(node, tmp_path):
         r = client.post("/api/v1/credit/issue", content=body, headers=h)
         assert r.status_code == 401 and r.json()["code"] == "A0008", r.text
     assert client.get("/api/v1/health").json()["coop"] != other
+
+
+def test_only_dids_are_members_over_http(node):
+    """Issue 14: any `did:` string was a valid recipient (`did:key:z` + NUL, a 900,000-character
+    DID, a small-order key)."""
+    from ccl.identity import did_from_public
+
+    ws, client = node
+    for bad in ("did:key:z\x00", "did:web:" + "a" * 900_000, did_from_public(b"\x01" + b"\x00" * 31), "ana",
+                "did:key:zzz", "did::x"):
+        r = call(client, ANA, "POST", "/api/v1/credit/issue", {"to": bad, "amount": 1})
+        assert r.status_code in (413, 422), (bad[:20], r.text)
+        assert r.json()["code"] in ("U0702", "L0500")
+    r = call(client, ANA, "GET", "/api/v1/credit/balance/did:key:zzz")
+    assert r.status_code == 422 and r.json()["code"] == "U0702", r.text
+    assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": "did:web:bakery.coop", "amount": 1}).status_code == 200
+    assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 1}).status_code == 200

@@ -75,6 +75,31 @@ def weak_public_key(raw: bytes) -> str | None:
     return None
 
 
+DID_LENGTH_MAX = 256
+_DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$")
+_ACCOUNT = re.compile(r"^sys:[a-z_]{1,32}$")
+
+
+def did_problem(text: str) -> str | None:
+    """Why `text` is not a DID a member or an account can be named by, or None: a did:key must
+    name a sound Ed25519 key; any other method is `did:method:id` in DID syntax, at most 256
+    characters; the engines' own accounts are `sys:name`."""
+    if not isinstance(text, str):
+        return "a DID is text"
+    if _ACCOUNT.match(text):
+        return None
+    if len(text) > DID_LENGTH_MAX:
+        return f"a DID has at most {DID_LENGTH_MAX} characters"
+    if not _DID.match(text):
+        return "it is not a DID (did:method:id)"
+    if text.startswith("did:key:"):
+        try:
+            public_from_did(text)
+        except ValueError as e:
+            return str(e)
+    return None
+
+
 def did_from_public(raw: bytes) -> str:
     return "did:key:z" + base58.b58encode(ED25519_PUB + raw).decode("ascii")
 

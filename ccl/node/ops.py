@@ -10,10 +10,11 @@ a write is the run ccl.api.actions makes for it, run as the signing member (ccl.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Optional
+from typing import Annotated, Any, Callable, Optional
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, create_model
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, create_model
 
 from ccl.operations import COMMANDS, ENGINES, PREFIX, Input, Op, path_inputs
 
@@ -42,12 +43,29 @@ class WriteAnswer(BaseModel):
     proposal: Optional[str] = None
 
 
+def _did(value: str) -> str:
+    from ccl.diag import lone_surrogate
+    from ccl.identity import did_problem
+
+    if lone_surrogate(value) is not None:
+        return value                     # the body's own check says what is wrong with it
+    why = did_problem(value)
+    if why is not None:
+        raise ValueError(f"not a DID: {why}")
+    return value
+
+
+Did = Annotated[str, AfterValidator(_did)]
+
+
 def _py(t: str):
+    if t == "Did":
+        return Did
     if t == "Integer":
         return int
     if t == "Bool":
         return bool
-    if t in ("String", "Did"):
+    if t == "String":
         return str
     if t == "Array<String>":
         return list[str]
@@ -113,6 +131,13 @@ def _add(router, op: Op, base, signed, run_invocation, read, authorize_read, act
         if body is not None:
             values.update(body.model_dump())
         values.update({k: v for k, v in kw.items() if k in inputs})
+        for n in names:                         # a DID in the path is checked as one in a body is
+            if inputs[n].type == "Did":
+                from ccl.identity import did_problem
+
+                why = did_problem(values[n])
+                if why is not None:
+                    raise RequestValidationError([{"loc": ("path", n), "msg": f"not a DID: {why}"}])
         if writes:
             return run_invocation(evidence, lambda reader: actions.invocation(op, values, reader))
         query = actions.resolve(c.query or "")
