@@ -76,7 +76,7 @@ def _row(sig: str, path: str, gas: tuple[int, int], effect: str, doc: str, per_i
 def _op(name: str) -> HostFn:
     """The row of an engine operation, from its one declaration in ccl.operations."""
     op = host_op(name)
-    assert op.sig is not None
+    assert op.sig is not None                  # (for mypy: host_op refuses an operation without a row)
     return _row(op.sig, op.path, op.gas, op.effect, op.doc, op.per_item, op.who)
 
 

@@ -318,7 +318,10 @@ def test_review_finds_on_the_generated_routes(node):
 
 def test_a_body_too_large_is_refused_before_it_is_read(node):
     """Issue 14: an unsigned 100 MB body was parsed whole before the 401."""
+    from helpers import store_dump
+
     ws, client = node
+    before = store_dump(ws.root)
     r = client.post("/api/v1/credit/issue", content=b"x" * (2 << 20), headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "L0500"
@@ -328,6 +331,7 @@ def test_a_body_too_large_is_refused_before_it_is_read(node):
             yield b"y" * 65536
     r = client.post("/api/v1/credit/issue", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["code"] == "L0500", r.text
+    assert store_dump(ws.root) == before
     assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 1}).status_code == 200
 
 
@@ -335,7 +339,10 @@ def test_a_request_for_another_coop_is_refused(node, tmp_path):
     """Issue 14: ana's signed transfer to co-op A, replayed on co-op B's node, was accepted."""
     from ccl.identity import sign_request
 
+    from helpers import store_dump
+
     ws, client = node
+    before = store_dump(ws.root)
     body = json.dumps({"to": BO.did, "amount": 1}).encode()
     other = Identity.from_seed("other-coop", b"\x0b" * 32).did
     for coop in (other, None):
@@ -346,6 +353,7 @@ def test_a_request_for_another_coop_is_refused(node, tmp_path):
         r = client.post("/api/v1/credit/issue", content=body, headers=h)
         assert r.status_code == 401 and r.json()["code"] == "A0008", r.text
     assert client.get("/api/v1/health").json()["coop"] != other
+    assert store_dump(ws.root) == before
 
 
 def test_only_dids_are_members_over_http(node):
@@ -353,7 +361,10 @@ def test_only_dids_are_members_over_http(node):
     DID, a small-order key)."""
     from ccl.identity import did_from_public
 
+    from helpers import store_dump
+
     ws, client = node
+    before = store_dump(ws.root)
     for bad in ("did:key:z\x00", "did:web:" + "a" * 900_000, did_from_public(b"\x01" + b"\x00" * 31), "ana",
                 "did:key:zzz", "did::x"):
         r = call(client, ANA, "POST", "/api/v1/credit/issue", {"to": bad, "amount": 1})
@@ -361,5 +372,6 @@ def test_only_dids_are_members_over_http(node):
         assert r.json()["code"] in ("U0702", "L0500")
     r = call(client, ANA, "GET", "/api/v1/credit/balance/did:key:zzz")
     assert r.status_code == 422 and r.json()["code"] == "U0702", r.text
+    assert store_dump(ws.root) == before
     assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": "did:web:bakery.coop", "amount": 1}).status_code == 200
     assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 1}).status_code == 200

@@ -1,5 +1,5 @@
-"""Helpers the engines' command groups share (ccl.cli.bank, gov, coop): the acting member and
-time options, resolving member names, calling a shipped bylaw, read-only queries, tables.
+"""Helpers of the generated engine commands (ccl.cli.ops): the workspace, members by name,
+read-only queries.
 
 `main` is imported lazily: ccl.cli.main imports the command groups at its end.
 """
@@ -17,17 +17,6 @@ def main():
     from ccl.cli import main as m
 
     return m
-
-
-def guard(f):
-    return main().guarded(f)
-
-
-def who_option(f):
-    """--as (the member acting), --at (the run's time) and --json."""
-    f = click.option("--as", "who", default=None, help="The member acting (identity name or DID).")(f)
-    f = click.option("--at", "at", type=int, default=None, help="The time of the run (default: the clock).")(f)
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")(f)
 
 
 def ws():
@@ -74,8 +63,3 @@ def read(fn):
         from ccl.diag import Diagnostic, Span
 
         raise m.Failure(Diagnostic("host", "H0600", r.message, Span(), (r.hint,) if r.hint else ()), 1) from None
-
-
-def table(title: str, columns: list[str], rows: list[list]) -> None:
-    """A table through the command's Output (ccl.cli.render): none under --json or --quiet."""
-    main().output().table(title, columns, rows)

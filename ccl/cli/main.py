@@ -607,34 +607,11 @@ def _out(as_json: bool = False) -> Output:
 
 
 def _found(ws, founder: str, modules: list, demo: bool) -> dict:
-    """Found the workspace `ws`: the co-op key, the founder (a key made here for a NAME; a DID
-    keeps its key elsewhere), the founding bylaws adopted, one genesis record."""
-    import time
+    """Found the workspace `ws` (ccl.api.coop.found_in: the co-op key, the founder, the founding
+    bylaws adopted, one genesis record); its refusals are usage errors (exit 2) through the guard."""
+    from ccl.api.coop import found_in
 
-    from ccl.ledger import Refused
-    from ccl.runtime import session
-
-    if founder.startswith("did:"):
-        from ccl.identity import public_from_did
-
-        try:
-            public_from_did(founder)
-        except ValueError:
-            raise Failure(Diagnostic("usage", "U0702", f"`{founder}` is not a did:key DID", Span(),
-                                     ("give a name for a key made here, or a did:key:z6Mk… DID",)), 2) from None
-        founder_did = founder
-    else:
-        founder_did = (ws.keys.load(founder) if founder in ws.keys.names() else ws.keys.create(founder)).did
-    now = int(time.time())
-    coop = ws.coop_key()
-    try:
-        genesis = session.found(ws.store, coop=coop, founder=founder_did, bylaws=modules, now=now, demo=demo)
-    except Refused as r:
-        raise Failure(Diagnostic("usage", "U0700", f"cannot found: {r.message}", Span(), (r.hint,) if r.hint else ()),
-                      2) from None
-    ws.set_demo(demo, now)
-    return {"genesis": genesis, "coop": coop.did, "founder": founder_did, "bylaws": [m.cid for m in modules],
-            "demo": demo}
+    return found_in(ws, founder, modules, demo)
 
 
 @cli.command()
