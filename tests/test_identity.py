@@ -113,3 +113,17 @@ def test_sound_keys_stay_sound():
         ident = Identity.from_seed("k", bytes([i]) * 32)
         assert weak_public_key(ident.public) is None
         assert verify(ident.did, b"m", ident.sign(b"m"))
+
+
+def test_a_did_has_one_spelling():
+    """Found by review: `did:key:…\\n` was a second identity with the same key (base58 forgives
+    trailing white space; `$` matches before a final new line)."""
+    from ccl.identity import Identity, did_problem, public_from_did, verify
+
+    ana = Identity.from_seed("ana", b"\x01" * 32)
+    for spelt in (ana.did + "\n", ana.did + " ", " " + ana.did, "sys:lending\n", "did:web:x\n"):
+        assert did_problem(spelt) is not None, repr(spelt)
+    with pytest.raises(ValueError):
+        public_from_did(ana.did + "\n")
+    assert not verify(ana.did + "\n", b"m", ana.sign(b"m"))
+    assert did_problem(ana.did) is None and verify(ana.did, b"m", ana.sign(b"m"))

@@ -366,7 +366,7 @@ def test_only_dids_are_members_over_http(node):
     ws, client = node
     before = store_dump(ws.root)
     for bad in ("did:key:z\x00", "did:web:" + "a" * 900_000, did_from_public(b"\x01" + b"\x00" * 31), "ana",
-                "did:key:zzz", "did::x"):
+                "did:key:zzz", "did::x", BO.did + "\n", "sys:lending\n"):
         r = call(client, ANA, "POST", "/api/v1/credit/issue", {"to": bad, "amount": 1})
         assert r.status_code in (413, 422), (bad[:20], r.text)
         assert r.json()["code"] in ("U0702", "L0500")

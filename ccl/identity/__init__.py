@@ -86,11 +86,11 @@ def did_problem(text: str) -> str | None:
     characters; the engines' own accounts are `sys:name`."""
     if not isinstance(text, str):
         return "a DID is text"
-    if _ACCOUNT.match(text):
+    if _ACCOUNT.fullmatch(text):
         return None
     if len(text) > DID_LENGTH_MAX:
         return f"a DID has at most {DID_LENGTH_MAX} characters"
-    if not _DID.match(text):
+    if not _DID.fullmatch(text):
         return "it is not a DID (did:method:id)"
     if text.startswith("did:key:"):
         try:
@@ -117,6 +117,8 @@ def public_from_did(did: str) -> bytes:
     weak = weak_public_key(data[2:])
     if weak is not None:
         raise ValueError(f"the did:key's public key {weak}")
+    if did_from_public(data[2:]) != did:          # one spelling per key: the decoder forgives whitespace
+        raise ValueError("did:key is not in its one canonical spelling")
     return data[2:]
 
 

@@ -37,7 +37,10 @@ def check(headers, method: str, path: str, body: bytes, now: int, coop: str) -> 
         raise Refusal(401, "A0008", "another co-op's request",
                       f"this node serves the co-op {coop}; sign requests for it (X-CCL-Coop, from /api/v1/health)")
     try:
-        time = int(headers.get("x-ccl-time", ""))
+        text = headers.get("x-ccl-time", "")
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError(text)
+        time = int(text)
     except ValueError:
         raise Refusal(401, "A0002", "bad request time", "X-CCL-Time must be whole seconds since 1970") from None
     nonce = headers.get("x-ccl-nonce", "")
