@@ -170,15 +170,3 @@ def sign_for(client, member, method: str, path: str, body: bytes, time: int, non
     coop = client.get("/api/v1/health").json()["coop"]
     return sign_request(member, method, path, body, time, nonce, coop=coop)
 
-
-def store_dump(workspace_root) -> bytes:
-    """Every table of a workspace's SQLite store, in order: equal bytes, equal store."""
-    import sqlite3
-    from pathlib import Path
-
-    con = sqlite3.connect(Path(workspace_root) / "state.db")
-    try:
-        tables = [t for (t,) in con.execute("select name from sqlite_master where type='table' order by 1")]
-        return repr([con.execute(f"select * from {t} order by 1").fetchall() for t in tables]).encode()
-    finally:
-        con.close()

@@ -321,7 +321,7 @@ def test_a_body_too_large_is_refused_before_it_is_read(node):
     from helpers import store_dump
 
     ws, client = node
-    before = store_dump(ws.root)
+    before = store_dump(ws.root.parent)
     r = client.post("/api/v1/credit/issue", content=b"x" * (2 << 20), headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "L0500"
@@ -331,7 +331,7 @@ def test_a_body_too_large_is_refused_before_it_is_read(node):
             yield b"y" * 65536
     r = client.post("/api/v1/credit/issue", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["code"] == "L0500", r.text
-    assert store_dump(ws.root) == before
+    assert store_dump(ws.root.parent) == before
     assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 1}).status_code == 200
 
 
@@ -342,7 +342,7 @@ def test_a_request_for_another_coop_is_refused(node, tmp_path):
     from helpers import store_dump
 
     ws, client = node
-    before = store_dump(ws.root)
+    before = store_dump(ws.root.parent)
     body = json.dumps({"to": BO.did, "amount": 1}).encode()
     other = Identity.from_seed("other-coop", b"\x0b" * 32).did
     for coop in (other, None):
@@ -353,7 +353,7 @@ def test_a_request_for_another_coop_is_refused(node, tmp_path):
         r = client.post("/api/v1/credit/issue", content=body, headers=h)
         assert r.status_code == 401 and r.json()["code"] == "A0008", r.text
     assert client.get("/api/v1/health").json()["coop"] != other
-    assert store_dump(ws.root) == before
+    assert store_dump(ws.root.parent) == before
 
 
 def test_only_dids_are_members_over_http(node):
@@ -364,7 +364,7 @@ def test_only_dids_are_members_over_http(node):
     from helpers import store_dump
 
     ws, client = node
-    before = store_dump(ws.root)
+    before = store_dump(ws.root.parent)
     for bad in ("did:key:z\x00", "did:web:" + "a" * 900_000, did_from_public(b"\x01" + b"\x00" * 31), "ana",
                 "did:key:zzz", "did::x", BO.did + "\n", "sys:lending\n"):
         r = call(client, ANA, "POST", "/api/v1/credit/issue", {"to": bad, "amount": 1})
@@ -372,6 +372,6 @@ def test_only_dids_are_members_over_http(node):
         assert r.json()["code"] in ("U0702", "L0500")
     r = call(client, ANA, "GET", "/api/v1/credit/balance/did:key:zzz")
     assert r.status_code == 422 and r.json()["code"] == "U0702", r.text
-    assert store_dump(ws.root) == before
+    assert store_dump(ws.root.parent) == before
     assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": "did:web:bakery.coop", "amount": 1}).status_code == 200
     assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 1}).status_code == 200
