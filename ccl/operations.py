@@ -51,6 +51,12 @@ class Input:
     help: str = ""
     choices: tuple = ()
     cli: str = ""                           # the option's name on the command line, when not `name`
+    # a private input (ccl.private): the permission that may read it besides the member it is
+    # about (`subject`: that input, else the caller); `plain`: "module:function(L, value, values)"
+    # true for a value that stays in plain text (one a rule computes on)
+    private: str = ""
+    subject: str = ""
+    plain: str = ""
 
     @property
     def flag(self) -> str:
@@ -87,6 +93,8 @@ class Command:
     returns: str = ""                       # what the command answers (CCL type; writes: the row's)
     cli_inputs: Optional[tuple] = None      # what the CLI asks for instead of `inputs` …
     prepare: str = ""                       # … and `module:function` that turns them into `inputs`
+    visible: str = ""                       # a read's filter: `module:function(L, reader, member, answer)`
+    outsiders: bool = False                 # a read non-members make too (`visible` keeps theirs only)
 
     @property
     def entry(self) -> str:
@@ -130,8 +138,9 @@ def _host(sig, path, gas, effect, doc, impl, who="", per_item="", count="", acto
               effect != "read" if actor is None else actor, per_item, count, command)
 
 
-def _read(cli, engine, doc, query, view, inputs=(), http=None, who="anyone") -> Op:
-    return Op(cli, engine, doc, command=Command(cli, tuple(inputs), doc, http, query=query, view=view, who=who))
+def _read(cli, engine, doc, query, view, inputs=(), http=None, who="anyone", visible="", outsiders=False) -> Op:
+    return Op(cli, engine, doc, command=Command(cli, tuple(inputs), doc, http, query=query, view=view, who=who,
+                                                visible=visible, outsiders=outsiders))
 
 
 def _action(cli, engine, doc, action, inputs=(), http=None, says="", who="anyone", returns="String") -> Op:
@@ -160,6 +169,7 @@ G = "ccl.governance"
 C = "ccl.coop"
 A = "ccl.aid"
 MEMBER = arg("member", "Did", "member")
+LOCATION = '"x,y": a 1 km grid square, used for matching; a place name or address is kept private.'
 HISTORY_LIMIT = opt("limit", "Integer", 50, "How many movements at most (newest last).")
 
 OPS: tuple[Op, ...] = (
@@ -177,7 +187,7 @@ OPS: tuple[Op, ...] = (
                       http="POST /credit/transfer", call="caller(), to, amount",
                       says="{caller} transferred {amount} to {to}", doc="Move AMOUNT of your credit to TO.")),
     _host("credit_balance(member: Did) -> Integer", "icn::economics::mutual_credit::balance", (100, 0), "read",
-          "A member's mutual-credit balance.", f"{E}:credit_balance"),
+          "A member's mutual-credit balance.", f"{E}:credit_balance", who="anyone"),
     _host("set_credit_limit(member: Did, floor: Integer, ceiling: Integer) -> Bool",
           "icn::economics::mutual_credit::set_limit", (300, 0), "ledger",
           "Set a member's credit floor (lowest balance) and ceiling (highest).", f"{E}:set_credit_limit",
@@ -216,7 +226,7 @@ OPS: tuple[Op, ...] = (
                       http="POST /hours/trade", call="caller(), to, minutes", says="{caller} gave {minutes} to {to}",
                       doc="Give MINUTES of your hours to TO.")),
     _host("hour_balance(member: Did) -> Integer", "icn::economics::time_bank::balance", (100, 0), "read",
-          "A member's time-bank balance in minutes.", f"{E}:hour_balance"),
+          "A member's time-bank balance in minutes.", f"{E}:hour_balance", who="anyone"),
     _host("record_time_work(worker: Did, description: String, hours: Integer, verifier: Did) -> String",
           "icn::economics::time_bank::record_time_work", (500, 0), "ledger",
           "icn-core's name: the caller (`worker`) logs whole hours for `verifier` to confirm.",
@@ -280,9 +290,9 @@ OPS: tuple[Op, ...] = (
                       call="symbol, caller(), to, amount", says="{caller} transferred {amount} to {to}",
                       doc="Move AMOUNT of your SYMBOL to TO.")),
     _host("token_balance(symbol: String, member: Did) -> Integer", "icn::economics::currency::balance", (100, 0),
-          "read", "A member's balance of a currency.", f"{E}:token_balance"),
+          "read", "A member's balance of a currency.", f"{E}:token_balance", who="anyone"),
     _host("get_token_balance(symbol: String, member: Did) -> Integer", "icn::economics::currency::get_balance",
-          (100, 0), "read", "icn-core's name for `token_balance`.", f"{E}:token_balance"),
+          (100, 0), "read", "icn-core's name for `token_balance`.", f"{E}:token_balance", who="anyone"),
     _host("set_policy(symbol: String, key: String, value: Integer) -> Bool", "icn::economics::currency::set_policy",
           (500, 0), "ledger", "Change a currency policy.", f"{E}:set_policy", who="holds manage_currency:{symbol}",
           command=cmd("currency policy", arg("symbol", "String"), arg("key", "String"), arg("value", "Integer"),
@@ -302,7 +312,7 @@ OPS: tuple[Op, ...] = (
     _host("request_loan(borrower: Did, amount: Integer, purpose: String, term_days: Integer) -> String",
           "icn::economics::loans::request", (500, 0), "ledger", "The caller asks for a loan; returns its id.",
           f"{E}:request_loan", who="caller is borrower",
-          command=cmd("loan request", arg("amount", "Integer", "money:CREDIT"), arg("purpose", "String"),
+          command=cmd("loan request", arg("amount", "Integer", "money:CREDIT"), arg("purpose", "String", private="approve_loan"),
                       arg("term_days", "Integer"), http="POST /loans", call="caller(), amount, purpose, term_days",
                       says="{caller} asked for a loan of {amount}: {result}",
                       doc="Ask for a loan of AMOUNT for PURPOSE, to be repaid within TERM_DAYS.")),
@@ -324,7 +334,7 @@ OPS: tuple[Op, ...] = (
                       http="POST /loans/{id}/repay", says="{caller} repaid {amount} of {id}",
                       doc="Pay AMOUNT of a loan from your funds.")),
     _host("loan_arrears(id: String) -> Integer", "icn::economics::loans::arrears", (200, 0), "read",
-          "What is due on a loan by now and not yet paid.", f"{E}:loan_arrears"),
+          "What is due on a loan by now and not yet paid.", f"{E}:loan_arrears", who="anyone"),
     _host("write_off_loan(id: String) -> Bool", "icn::economics::loans::write_off", (500, 0), "ledger",
           "Write off what is left of a loan.", f"{E}:write_off_loan", who="holds write_off",
           command=cmd("loan write-off", arg("id", "String"), http="POST /loans/{id}/write-off",
@@ -398,7 +408,9 @@ OPS: tuple[Op, ...] = (
           "icn::governance::set_member_attribute", (300, 0), "governance",
           "Record a fact about a member (a JSON value: 90, true, \"paid\") that roles' `requires:` check.",
           f"{G}:set_attribute", who="holds manage_members", engine="governance",
-          command=cmd("member set", MEMBER, arg("key", "String"), arg("value", "String"),
+          command=cmd("member set", MEMBER, arg("key", "String"),
+                      arg("value", "String", private="manage_members", subject="member",
+                          plain="ccl.governance:rule_fact"),
                       http="POST /members/{member}/facts", says="{caller} recorded {key} = {value} for {member}",
                       doc="Record KEY = VALUE about a member (checked by roles' `requires:`; needs `manage_members`).")),
     _host("grant_role(member: Did, role: String) -> Bool", "icn::governance::grant_role", (400, 0), "governance",
@@ -414,7 +426,7 @@ OPS: tuple[Op, ...] = (
                       doc="Take the role ROLE from MEMBER (needs `manage_roles`).")),
     _read("member list", "governance", "Members with their roles.", f"{G}:member_list",
           View("table", "members", columns=(("did", "member", "member"), ("roles", "list"), ("active", "active", "")),
-               title="members"), http="GET /members"),
+               title="members"), http="GET /members", visible=f"{G}:members_visible"),
     _read("role list", "governance", "Roles the adopted bylaws declare, and who holds them.", f"{G}:role_list",
           View("table", "roles", columns=(("role", ""), ("extends", ""), ("can", "list"), ("holders", "members")),
                title="roles"), http="GET /roles"),
@@ -534,7 +546,7 @@ OPS: tuple[Op, ...] = (
     _host("work_contributions(start: Timestamp, end: Timestamp) -> Array<Contribution>",
           "icn::coop::work_contributions", (500, 2), "read",
           "The period's logged work as contributions (whole hours; weight from the member fact `weight`).",
-          f"{C}:contributions", per_item="records", count="after", engine="coop"),
+          f"{C}:contributions", per_item="records", count="after", engine="coop", who="anyone"),
     _host("record_purchase(member: Did, amount: Integer) -> Bool", "icn::coop::record_purchase", (300, 0), "coop",
           "Add a purchase to the member's total for this year (one's own, or with `record_purchases`).",
           f"{C}:record_purchase", who="caller is member or holds record_purchases", engine="coop",
@@ -555,7 +567,7 @@ OPS: tuple[Op, ...] = (
                       http="POST /coop/patronage/{period}", says="{caller} shared {pool} as {period}'s dividends",
                       doc="Share POOL among members by their purchases in PERIOD (needs `manage_coop`).")),
     _host("member_purchases(member: Did, period: String) -> Integer", "icn::coop::member_purchases", (100, 0),
-          "read", "A member's purchases in a period.", f"{C}:member_purchases", engine="coop"),
+          "read", "A member's purchases in a period.", f"{C}:member_purchases", engine="coop", who="anyone"),
     _host("member_price(member: Did, price: Integer) -> Integer", "icn::coop::member_price", (100, 0), "read",
           "A member benefit: the price less the co-op's `member_discount_bps` for active members.",
           f"{C}:member_price", engine="coop"),
@@ -588,14 +600,16 @@ OPS: tuple[Op, ...] = (
           f"{A}:request_aid", who="caller is requester or holds coordinate_aid", engine="aid",
           command=cmd("aid request", arg("category", "String"), arg("quantity", "Integer"),
                       opt("urgency", "Integer", 5, "0 (can wait) to 10 (now)."),
-                      opt("location", "String", "", '"x,y" in km, or a place name.'), http="POST /aid/requests",
+                      opt("location", "String", "", LOCATION, private="coordinate_aid",
+                          plain="ccl.aid:public_location"), http="POST /aid/requests",
                       call="caller(), category, quantity, urgency, location",
                       says="{caller} asked for {quantity} {category}: {result}", doc="Ask for QUANTITY of CATEGORY.")),
     _host("offer_resource(provider: Did, category: String, quantity: Integer, location: String) -> String",
           "icn::aid::offer", (400, 0), "aid", "Offer `quantity` of `category`.", f"{A}:offer_resource",
           who="caller is provider or holds coordinate_aid", engine="aid",
           command=cmd("aid offer", arg("category", "String"), arg("quantity", "Integer"),
-                      opt("location", "String", "", '"x,y" in km, or a place name.'), http="POST /aid/offers",
+                      opt("location", "String", "", LOCATION, private="coordinate_aid",
+                          plain="ccl.aid:public_location"), http="POST /aid/offers",
                       call="caller(), category, quantity, location",
                       says="{caller} offered {quantity} {category}: {result}", doc="Offer QUANTITY of CATEGORY.")),
     _host("match_needs() -> Array<Match>", "icn::aid::match", (2000, 20), "aid",
@@ -615,7 +629,8 @@ OPS: tuple[Op, ...] = (
                       says="{caller} set aid's {key} to {value}",
                       doc="emergency 0|1, reputation_weight 0|1, hours_per_unit N (needs `manage_aid`).")),
     _read("aid list", "aid", "Requests, offers and matches.", f"{A}:listing",
-          View("custom", render="ccl.cli.pages:aid"), http="GET /aid"),
+          View("custom", render="ccl.cli.pages:aid"), http="GET /aid", visible=f"{A}:listing_visible",
+          outsiders=True),
 )
 
 # The command groups' help (`ccl credit --help`).

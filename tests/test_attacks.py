@@ -79,7 +79,8 @@ invoke = cli_in
 
 
 def dump(cwd) -> tuple:
-    """Every row of every table, and the state root, after a WAL checkpoint."""
+    """Every row of every table, and the state root, after a WAL checkpoint — but the spent
+    nonces (ccl.store.side): a refused request spends its nonce, so that it is never resent."""
     from ccl.runtime.session import state_root
     from ccl.store.sqlite import SqliteStore
 
@@ -88,7 +89,8 @@ def dump(cwd) -> tuple:
     try:
         conn.execute("PRAGMA wal_checkpoint(FULL)")
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        rows = tuple((t, tuple(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2"))) for t in tables)
+        rows = tuple((t, tuple(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2"))) for t in tables
+                     if t not in ("nonces", "nonce_horizon"))
     finally:
         conn.close()
     store = SqliteStore(str(db))

@@ -134,8 +134,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledger_invariants_hold(self):
-        self.L.s.touched.update({"CR", "TOK"})
         self.L.check_invariants()
+        self.L.check_invariants(full=True)
         assert self.L.currency("TOK")["supply"] == self.supply
 
 

@@ -54,6 +54,10 @@ def node(tmp_path):
     LATER[0] = 0
 
 
+def head(client):
+    return client.get("/api/v1/health").json()["head"]
+
+
 def call(client, member, method, path, body=None, t=None, nonce=None, headers=None):
     data = b"" if body is None else json.dumps(body).encode()
     h = {"content-type": "application/json"}
@@ -70,9 +74,9 @@ def test_signed_transfer_balance_and_receipt(node):
     receipt = r.json()["receipt"]
     bal = call(client, BO, "GET", f"/api/v1/credit/balance/{ANA.did}").json()
     assert bal["balance"] == -100
-    block = client.get(f"/api/v1/dag/blocks/{receipt}").json()["block"]
+    block = call(client, BO, "GET", f"/api/v1/dag/blocks/{receipt}").json()["block"]
     assert block["payload"]["caller"] == ANA.did and block["payload"]["request"]["did"] == ANA.did
-    assert client.get("/api/v1/dag/verify").json()["ok"] is True
+    assert call(client, BO, "GET", "/api/v1/dag/verify").json()["ok"] is True
 
 
 @pytest.mark.parametrize("case, status, code", [
@@ -83,7 +87,7 @@ def test_refused_requests_change_nothing(node, case, status, code):
     body = {"to": BO.did, "amount": 5}
     if case == "replayed":
         assert call(client, ANA, "POST", "/api/v1/credit/issue", body, nonce="same-nonce-123").status_code == 200
-    before = client.get("/api/v1/dag/head").json()
+    before = head(client)
     if case == "unsigned":
         r = call(client, None, "POST", "/api/v1/credit/issue", body)
     elif case == "stale":
@@ -96,7 +100,7 @@ def test_refused_requests_change_nothing(node, case, status, code):
         r = call(client, ANA, "POST", "/api/v1/credit/issue", body, nonce="same-nonce-123")
     assert r.status_code == status and r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == code and "Traceback" not in r.text
-    assert client.get("/api/v1/dag/head").json() == before
+    assert head(client) == before
 
 
 def test_acting_for_another_member_is_refused(node):
@@ -202,7 +206,7 @@ def test_governance_over_http_replays(node):
     assert call(client, outsider, "POST", f"/api/v1/proposals/{pid}/execute").status_code == 403
     r = call(client, BO, "POST", f"/api/v1/proposals/{pid}/execute")
     assert r.status_code == 200, r.text
-    block = client.get(f"/api/v1/dag/blocks/{r.json()['receipt']}").json()["block"]
+    block = call(client, ANA, "GET", f"/api/v1/dag/blocks/{r.json()['receipt']}").json()["block"]
     assert block["payload"]["triggered_by"] == BO.did and block["payload"]["caller"] != BO.did
     with ws.store.reader() as tx:
         from ccl.ledger import EngineState, Ledger
@@ -217,10 +221,10 @@ def test_governance_over_http_replays(node):
 @pytest.mark.parametrize("amount", [True, "7", "  8 ", "1_0", 3.0])
 def test_an_amount_of_the_wrong_json_type_is_refused_and_nothing_is_recorded(node, amount):
     ws, client = node
-    before = client.get("/api/v1/dag/head").json()
+    before = head(client)
     r = call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": amount})
     assert r.status_code == 422 and r.json()["code"] == "U0702", r.text
-    assert client.get("/api/v1/dag/head").json() == before
+    assert head(client) == before
 
 
 @pytest.mark.parametrize("path, body", [
@@ -232,35 +236,35 @@ def test_an_amount_of_the_wrong_json_type_is_refused_and_nothing_is_recorded(nod
 ])
 def test_a_lone_surrogate_anywhere_in_a_body_is_a_usage_error(node, path, body):
     ws, client = node
-    before = client.get("/api/v1/dag/head").json()
+    before = head(client)
     data = json.dumps(body).encode()                  # json.dumps writes the surrogate as \ud800
     h = {"content-type": "application/json", **sign_for(client, ANA, "POST", path, data, int(time.time()), None)}
     r = client.request("POST", path, content=data, headers=h)
     assert r.status_code == 422 and r.json()["code"] == "U0702", r.text
     assert "lone surrogate" in r.json()["detail"]
-    assert client.get("/api/v1/dag/head").json() == before
+    assert head(client) == before
 
 
 def test_calling_a_block_that_is_not_a_module_is_not_found(node):
     ws, client = node
     receipt = call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 1}).json()["receipt"]
-    before = client.get("/api/v1/dag/head").json()
+    before = head(client)
     r = call(client, ANA, "POST", f"/api/v1/contracts/{receipt}/call", {"function": "run"})
     assert r.status_code == 404 and r.json()["code"] == "U0701", r.text
-    assert client.get("/api/v1/dag/head").json() == before
+    assert head(client) == before
 
 
 @pytest.mark.parametrize("data", [b'{"to": "\xff\xfe", "amount": 1}', b"[" * 5000, b'{"to": "x", "amount": ' + b"9" * 5000 + b"}"])
 def test_a_body_that_is_not_json_is_problem_json(node, data):
     """Second adversarial review: these were FastAPI's plain `{"detail": …}` 400s."""
     ws, client = node
-    before = client.get("/api/v1/dag/head").json()
+    before = head(client)
     path = "/api/v1/credit/issue"
     h = {"content-type": "application/json", **sign_for(client, ANA, "POST", path, data, int(time.time()), None)}
     r = client.request("POST", path, content=data, headers=h)
     assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert r.json()["code"] in ("U0702", "E0218"), r.text
-    assert client.get("/api/v1/dag/head").json() == before
+    assert head(client) == before
 
 
 def test_an_unknown_route_is_problem_json(node):
@@ -302,9 +306,12 @@ def test_review_finds_on_the_generated_routes(node):
     stranger = Identity.from_seed("stranger", b"\x05" * 32)
     assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 100}).status_code == 200
     for path in (f"/api/v1/credit/balance/{ANA.did}", f"/api/v1/credit/balance/{ANA.did}?as_of=1",
-                 "/api/v1/loans", "/api/v1/members", "/api/v1/aid"):
+                 "/api/v1/loans", "/api/v1/members"):
         r = call(client, stranger, "GET", path)
         assert r.status_code == 403 and "not a member" in r.json()["detail"], (path, r.text)
+    # the aid board is one read a neighbour makes too (issue 14): only their own records
+    assert call(client, stranger, "GET", "/api/v1/aid").json() == {"ok": True, "requests": [], "offers": [],
+                                                                 "matches": []}
     r = call(client, ANA, "POST", "/api/v1/proposals", {"kind": "SetDues", "args": [5], "allow_change": True})
     assert r.status_code == 422 and r.json()["code"] == "U0702"
     assert call(client, BO, "GET", f"/api/v1/credit/balance/{ANA.did}?as_of=1").json()["balance"] == 0

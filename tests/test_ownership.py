@@ -143,7 +143,7 @@ def test_the_walker_sees_the_engines_accesses():
     ("cli", 'tx.kv_put(ns, key, value)', "cannot read"),
     ("cli", 'L.s.get(f"{engine}.rows", k)', "cannot read"),
     ("governance", 'ns = "gov.kinds"\nL.s.scan(ns)', None),
-    ("runtime", 'ledger.s.get("node.nonces", key)', None),
+    ("runtime", 'ledger.s.get("node.nonces", key)', "owned by no engine"),
     ("runtime", 'L.s.require("aid.matches", m, "match_exists", "no")', "belongs to ccl.aid"),
     ("coop", 'L.s.put("co-op.notes", k, v)', "owned by no engine"),
     ("cli", 'row = settings.get("gov.kinds")', None),                # a dict's get, not a store row

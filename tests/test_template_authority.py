@@ -1,5 +1,5 @@
 """Every bylaw template guards what it does: a function that can write contract state or call an
-effectful host row (one with `who` in the host table) is `open`, has a `needs` guard, or is one
+effectful host row (one with `who` in the host table that is not a read) is `open`, has a `needs` guard, or is one
 of the members' own actions listed below; every proposal kind with an execution declares `can:`;
 every contract names its `founder:` role. The reach is read from the compiled code (CALL,
 CALL_HOST and GSTORE, followed through the module's own functions), so removing a guard from a
@@ -19,7 +19,8 @@ from ccl.syntax.parse import parse
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
 TEMPLATES = sorted(p.stem for p in CONTRACTS.glob("*.ccl"))
-EFFECTFUL = {HOST_INDEX[row.name] for row in HOST_TABLE if row.who}
+# (a read row may have `who` too — "anyone", members only — but it changes nothing)
+EFFECTFUL = {HOST_INDEX[row.name] for row in HOST_TABLE if row.who and row.effect != "read"}
 # Rows and ops that change a container in place: a state map or array changed this way is written
 # without a GSTORE. Counted (conservatively) when the function also loads state.
 MUTATING_ROWS = {HOST_INDEX[n] for n in ("array_push", "array_pop", "map_insert", "map_remove")}

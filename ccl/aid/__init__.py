@@ -47,6 +47,12 @@ def parse_location(text: str) -> Optional[tuple[int, int]]:
         return None
 
 
+def public_location(L: Ledger, value: str, values: dict) -> bool:
+    """A location stays in plain text when it is empty or a grid point (matching computes on it);
+    a place name or a street address is a private input (ccl.private)."""
+    return value == "" or parse_location(value) is not None
+
+
 def distance(a: str, b: str) -> int:
     pa, pb = parse_location(a), parse_location(b)
     if pa is None or pb is None:
@@ -247,6 +253,17 @@ def requester(L: Ledger, match_id) -> Optional[str]:
     """Who asked for what a match delivers (who confirms it), or None when there is no match."""
     m = L.s.get("aid.matches", match_id) if isinstance(match_id, str) else None
     return m["requester"] if m else None
+
+
+def listing_visible(L: Ledger, reader: str, member: bool, answer: dict) -> dict:
+    """`aid list` as `reader` sees it: a member sees the whole board; a neighbour who is not a
+    member (where the bylaws open requests to them) sees only their own requests, offers and
+    matches."""
+    if member:
+        return answer
+    return {"requests": [r for r in answer["requests"] if r["requester"] == reader],
+            "offers": [o for o in answer["offers"] if o["provider"] == reader],
+            "matches": [m for m in answer["matches"] if reader in (m["requester"], m["provider"])]}
 
 
 def listing(L: Ledger) -> dict:

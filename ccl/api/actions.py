@@ -36,6 +36,7 @@ class Invocation:
     action: Optional[dict] = None
     attachments: Optional[dict] = None
     label: str = ""
+    private: Optional[dict] = None          # commitment → (subject, readers, salt, text) (ccl.private)
 
 
 def shipped(name: str) -> Verified:
@@ -61,7 +62,29 @@ def invocation(op: Op, values: dict, read: Read) -> Invocation:
     assert c is not None and (op.sig is not None or c.action is not None), op.name
     if c.action is not None:
         return resolve(c.action)(read, **values)
-    return Invocation(operations_module(), c.entry, [values[i.name] for i in c.inputs], label=f"ccl {c.cli}")
+    values, private = seal(op, values, read)
+    return Invocation(operations_module(), c.entry, [values[i.name] for i in c.inputs], label=f"ccl {c.cli}",
+                      private=private or None)
+
+
+def seal(op: Op, values: dict, read: Read) -> tuple[dict, dict]:
+    """The inputs with each private one (ccl.private) replaced by its commitment, and the texts
+    to keep beside the history: commitment → (subject, readers, salt, text)."""
+    from ccl import private as P
+
+    c = op.command
+    assert c is not None
+    out, private = dict(values), {}
+    for i in c.inputs:
+        value = values.get(i.name)
+        if not i.private or not isinstance(value, str):
+            continue
+        if i.plain and read(lambda L, tx: resolve(i.plain)(L, value, values)):
+            continue
+        commitment, (readers, salt, text) = P.seal(value, i.private)
+        private[commitment] = (values[i.subject] if i.subject else None, readers, salt, text)
+        out[i.name] = commitment
+    return out, private
 
 
 def _noop(action: dict, label: str, attachments: Optional[dict] = None) -> Invocation:

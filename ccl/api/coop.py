@@ -276,7 +276,8 @@ def execute(coop: Coop, inv: actions.Invocation, caller: str, signer: Optional[I
     ws = coop.workspace
     now = at if at is not None else ws.demo_now()
     outcome = session.run(inv.verified, inv.entry, inv.args, store=ws.store, caller=caller, signer=signer, now=now,
-                          gas_limit=gas, action=inv.action, attachments=inv.attachments, log=lambda m: None)
+                          gas_limit=gas, action=inv.action, attachments=inv.attachments, log=lambda m: None,
+                          private=inv.private)
     if outcome.error is not None:
         raise CclError(outcome.error)
     r = outcome.run

@@ -27,8 +27,10 @@ RECEIPT_VERSION = 1
 # What receipts, gas and state roots mean. 2: founding (a genesis record first), the constitution
 # and its authority model, the state root over the store's content. 3: gas per code point and per
 # item written out, metered equality, nominal constructors in bytecode (module format 2), exact
-# pay-ratio caps, strict DAG-CBOR. Replay refuses other versions.
-HISTORY_VERSION = 3
+# pay-ratio caps, strict DAG-CBOR. 4: signed requests' nonces and private inputs' texts live beside
+# the history, not in the state root; private inputs enter receipts as salted commitments.
+# Replay refuses other versions.
+HISTORY_VERSION = 4
 
 
 def put(tx, value) -> str:

@@ -24,6 +24,7 @@ from typing import AbstractSet, Any, Optional
 
 from ccl import canon, identity
 from ccl.ledger import Ledger, Refused
+from ccl.private import is_commitment
 
 NAMESPACES = ("gov",)                  # the store namespaces this engine owns
 
@@ -300,6 +301,17 @@ def has_permission(L: Ledger, did: str, permission: str) -> bool:
     return covers(permissions_of(L, did), permission)
 
 
+ENGINE_FACTS = ("reputation", "weight")      # member facts the engines compute on (aid matching, work weights)
+
+
+def rule_fact(L: Ledger, value: str, values: dict) -> bool:
+    """A member fact is kept in plain text when a rule computes on it — a role of the adopted
+    bylaws `requires:` its key, or an engine reads it (ENGINE_FACTS); any other fact is a
+    private input (ccl.private), which only the member and holders of `manage_members` read."""
+    key = values.get("key")
+    return key in ENGINE_FACTS or any(key in (d.get("requires") or {}) for d in role_defs(L).values())
+
+
 def grant_role(L: Ledger, actor: str, did: str, role: str) -> bool:
     definition = L.s.get("gov.role_defs", role)
     if definition is None or role == "founder":
@@ -316,6 +328,10 @@ def grant_role(L: Ledger, actor: str, did: str, role: str) -> bool:
         have = facts.get(key)
         ok = (have is not None and have >= wanted) if isinstance(wanted, int) and not isinstance(wanted, bool) \
             else have == wanted if wanted is not None else have is not None
+        if not ok and is_commitment(have):
+            raise Refused("role_requires", f"`{role}` requires {key}: {wanted!r}, and {did}'s {key} was recorded "
+                          "as a private fact, which no rule reads",
+                          f"record it again now that a role requires it: ccl member set MEMBER {key} VALUE")
         if not ok:
             raise Refused("role_requires", f"`{role}` requires {key}: {wanted!r}; {did} has {have!r}")
     held = roles_of(L, did)
@@ -746,6 +762,14 @@ def kind_label(p: dict) -> str:
 
 def member_list(L: Ledger) -> dict:
     return {"members": [{**m, "did": d, "roles": roles_of(L, d)} for d, m in members(L)]}
+
+
+def members_visible(L: Ledger, reader: str, member: bool, answer: dict) -> dict:
+    """`member list` as `reader` sees it: a member's facts only for that member and for holders
+    of `manage_members`."""
+    all_facts = member and has_permission(L, reader, "manage_members")
+    return {**answer, "members": [m if all_facts or m["did"] == reader else
+                                  {k: v for k, v in m.items() if k != "attributes"} for m in answer["members"]]}
 
 
 def role_list(L: Ledger) -> dict:

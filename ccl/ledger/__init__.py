@@ -14,6 +14,14 @@ written). Invariants are asserted as entries post and re-checked by `check_invar
 per currency, the balances of all accounts sum to zero (system accounts hold the other side of
 issued money), and an issued currency's supply equals what its members hold.
 
+So that a commit's check costs what the transaction touched, not what the co-op holds, every
+balance change also updates the currency's running totals (`ledger.totals`: the sum of all its
+balances and the sum held outside `sys:issuer`), and `EngineState` keeps the value each account,
+totals and currency row had when the transaction first wrote it. At commit the touched accounts'
+changes must add up to the change of the totals, and the totals must be zero-sum and match the
+supply. `check_invariants(full=True)` (and `invariant_problems(full=True)`, which replay uses)
+re-sums every account from scratch instead, and checks the totals rows against those sums.
+
 Imports leaves only: the ledger knows nothing of the language.
 """
 
@@ -25,6 +33,10 @@ from ccl import canon
 
 INT_MAX = 2**63 - 1
 NAMESPACES = ("ledger", "hours", "loans", "pools", "claims")     # the store namespaces this package owns
+# the rows whose value before the transaction check_invariants compares with their value at commit
+AUDITED = ("ledger.account", "ledger.totals", "ledger.currency")
+ISSUER = "sys:issuer"
+NO_TOTALS = {"sum": 0, "held": 0}
 
 
 class Refused(Exception):
@@ -43,7 +55,7 @@ class EngineState:
     def __init__(self, tx):
         self.tx = tx
         self.cache: dict = {}
-        self.touched: set[str] = set()            # currencies changed in this transaction
+        self.before: dict[tuple[str, str], Any] = {}    # AUDITED rows as they were before this transaction wrote them
 
     # A row's value is whatever its engine stored there (decoded canonical CBOR: for the engines'
     # records a dict, for counters an int), so it is Any to this class; the engine knows its rows.
@@ -58,6 +70,8 @@ class EngineState:
 
     def put(self, namespace: str, key: str, value) -> None:
         data = canon.encode(value)
+        if namespace in AUDITED and (namespace, key) not in self.before:
+            self.before[(namespace, key)] = self.get(namespace, key)
         self.cache[(namespace, key)] = canon.decode_trusted(data)
         self.tx.kv_put(namespace, key, data)
 
@@ -117,11 +131,12 @@ class Ledger:
         if self.currency(symbol) is not None:
             raise Refused("currency_unique", f"currency `{symbol}` already exists")
         assert kind in KINDS, kind
-        c = {"symbol": symbol, "name": name, "kind": kind, "supply": 0, "total": 0,
+        c = {"symbol": symbol, "name": name, "kind": kind, "supply": 0,
              "policy": {"floor": 0 if kind == "issued" else -100_000, "ceiling": INT_MAX, "cap": INT_MAX,
                         "transferable": 1, "demurrage_bps": 0, "period_days": 30, **policy},
              "created": self.now}
         self.s.put("ledger.currency", symbol, c)
+        self.s.put("ledger.totals", symbol, NO_TOTALS)
         return c
 
     def set_policy(self, symbol: str, key: str, value: int) -> None:
@@ -152,7 +167,21 @@ class Ledger:
                 "custom_limits": False}
 
     def _save_account(self, symbol: str, owner: str, a: dict) -> None:
+        before = self.s.get("ledger.account", f"{symbol}/{owner}")
+        delta = a["balance"] - (before["balance"] if before else 0)
+        if delta:
+            totals = self.totals(symbol)
+            self.s.put("ledger.totals", symbol, {"sum": totals["sum"] + delta,
+                                                 "held": totals["held"] + (delta if owner != ISSUER else 0)})
         self.s.put("ledger.account", f"{symbol}/{owner}", a)
+
+    def totals(self, symbol: str) -> dict:
+        """The running totals of `symbol`: {"sum": of all its balances, "held": outside sys:issuer}."""
+        totals = self.s.get("ledger.totals", symbol)
+        if totals is None:          # a currency made before totals were kept: summed once, then kept
+            totals = self._sums().get(symbol, NO_TOTALS)
+            self.s.before[("ledger.totals", symbol)] = totals
+        return totals
 
     def set_limits(self, symbol: str, owner: str, floor: int, ceiling: int) -> None:
         if floor > 0 or ceiling < 0 or floor > ceiling:
@@ -181,9 +210,15 @@ class Ledger:
         rows = [row for _, row in self.s.scan(f"ledger.history/{symbol}/{owner}")]
         return rows[-limit:] if limit else rows
 
-    def accounts(self, symbol: str) -> list[tuple[str, dict]]:
-        prefix = f"{symbol}/"
-        return [(k[len(prefix):], v) for k, v in self.s.scan("ledger.account") if k.startswith(prefix)]
+    def _sums(self) -> dict[str, dict]:
+        """Every currency's totals summed from scratch over all its accounts (a full audit's work)."""
+        sums: dict[str, dict] = {}
+        for key, a in self.s.scan("ledger.account"):
+            symbol, _, owner = key.partition("/")
+            totals = sums.setdefault(symbol, dict(NO_TOTALS))
+            totals["sum"] += a["balance"]
+            totals["held"] += a["balance"] if owner != ISSUER else 0
+        return sums
 
     # -- demurrage: positive balances decay by bps per period, into the currency's commons account
     def _demurrage_due(self, symbol: str, owner: str, a: dict) -> int:
@@ -344,7 +379,6 @@ class Ledger:
             self.s.put(f"ledger.history/{symbol}/{owner}", f"{seq:020d}",
                        {"seq": seq, "time": self.now, "entry": entry, "kind": kind, "delta": delta,
                         "balance": balance, "counterparty": other, "memo": memo})
-        self.s.touched.add(symbol)
 
     # -- issued money
     def mint(self, symbol: str, to: str, amount: int, entry_id: str = "") -> dict:
@@ -355,7 +389,7 @@ class Ledger:
         if c["supply"] + amount > c["policy"]["cap"]:
             raise Refused("supply_cap", f"minting {amount} would take the supply of {symbol} to "
                           f"{c['supply'] + amount}, above its cap of {c['policy']['cap']}")
-        e = self.apply({"currency": symbol, "from": "sys:issuer", "to": to, "amount": amount, "kind": "mint",
+        e = self.apply({"currency": symbol, "from": ISSUER, "to": to, "amount": amount, "kind": "mint",
                         "id": entry_id or None})
         c = self.require_currency(symbol)
         self.s.put("ledger.currency", symbol, {**c, "supply": c["supply"] + amount})
@@ -365,24 +399,59 @@ class Ledger:
         c = self.require_currency(symbol)
         if c["kind"] != "issued":
             raise Refused("issued_currency", f"`{symbol}` is {c['kind']} credit: it cannot be burned")
-        e = self.apply({"currency": symbol, "from": owner, "to": "sys:issuer", "amount": amount, "kind": "burn"})
+        e = self.apply({"currency": symbol, "from": owner, "to": ISSUER, "amount": amount, "kind": "burn"})
         c = self.require_currency(symbol)
         self.s.put("ledger.currency", symbol, {**c, "supply": c["supply"] - amount})
         return e
 
     # -- invariants (re-checked at commit for every currency the transaction touched)
-    def check_invariants(self) -> None:
-        for symbol in sorted(self.s.touched):
+    def check_invariants(self, full: bool = False) -> None:
+        """Raise AssertionError (a bug of ours: the engines keep these by construction) at the first
+        broken invariant; `full` audits every currency from scratch."""
+        problems = self.invariant_problems(full)
+        if problems:
+            raise AssertionError(f"ledger invariant broken: {problems[0]}")
+
+    def invariant_problems(self, full: bool = False) -> list[str]:
+        """What is wrong with the currencies this transaction touched — their totals against their
+        totals before plus their touched accounts' changes — or, `full`, with every currency: its
+        totals against its accounts summed from scratch."""
+        if full:
+            sums = self._sums()
+            symbols = sorted(k for k, _ in self.s.scan("ledger.currency"))
+        else:
+            changes = self._changes()
+            symbols = sorted(changes)
+        problems: list[str] = []
+        for symbol in symbols:
             c = self.require_currency(symbol)
-            accounts = self.accounts(symbol)
-            total = sum(a["balance"] for _, a in accounts)
-            if total != 0:
-                raise AssertionError(f"ledger invariant broken: {symbol} balances sum to {total}, not 0")
-            if c["kind"] == "issued":
-                held = sum(a["balance"] for owner, a in accounts if owner != "sys:issuer")
-                if held != c["supply"]:
-                    raise AssertionError(f"ledger invariant broken: {symbol} supply {c['supply']} but members "
-                                         f"hold {held}")
+            if full:
+                found = sums.get(symbol, NO_TOTALS)
+                totals = self.s.get("ledger.totals", symbol) or found    # (none kept yet: the sums alone)
+            else:
+                totals = self.totals(symbol)
+                before = self.s.before.get(("ledger.totals", symbol), totals) or NO_TOTALS
+                found = {k: before[k] + changes[symbol][k] for k in NO_TOTALS}
+            if totals != found:
+                problems.append(f"{symbol}'s running totals {totals} are not its accounts' {found}")
+            elif totals["sum"] != 0:
+                problems.append(f"{symbol} balances sum to {totals['sum']}, not 0")
+            elif c["kind"] == "issued" and totals["held"] != c["supply"]:
+                problems.append(f"{symbol} supply {c['supply']} but members hold {totals['held']}")
+        return problems
+
+    def _changes(self) -> dict[str, dict]:
+        """Per currency this transaction touched, how much its touched accounts' balances changed."""
+        changes: dict[str, dict] = {}
+        for (namespace, key), before in self.s.before.items():
+            symbol, _, owner = key.partition("/")
+            change = changes.setdefault(symbol, dict(NO_TOTALS))
+            if namespace == "ledger.account":
+                after = self.s.get(namespace, key)
+                delta = (after["balance"] if after else 0) - (before["balance"] if before else 0)
+                change["sum"] += delta
+                change["held"] += delta if owner != ISSUER else 0
+        return changes
 
 
 def _fingerprint(entry: dict) -> str:

@@ -16,7 +16,7 @@ CLI's error kinds and codes; no stack trace ever leaves the node.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Optional
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -127,10 +127,24 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     identity_of: dict[str, str] = {}      # the co-op's DID, read once from the founding record
 
     async def signed(request: Request) -> dict:
+        """The request's verified evidence. A read (GET) spends its nonce here, before it is
+        answered; a write spends it with its run (ccl.runtime.session), whatever the outcome."""
         body = await request.body()
         # the signature covers the path and the query string (a read's inputs)
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return auth.check(request.headers, request.method, path, body, clock(), coop_did())
+        evidence = auth.check(request.headers, request.method, path, body, clock(), coop_did())
+        if request.method == "GET":
+            spent = spend(evidence)
+            if spent is not None:
+                raise auth.Refusal(409, "A0006", "replayed request", spent)
+        return evidence
+
+    def spend(evidence: dict) -> Optional[str]:
+        """Spend a request's nonce on its own: None, or why it was refused (handled before, stale)."""
+        from ccl.runtime import session
+
+        refused = session.spend_nonce(workspace.store, evidence, clock)
+        return None if refused is None else refused.message
 
     def coop_did() -> str:
         if "coop" not in identity_of:
@@ -143,20 +157,22 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
             identity_of["coop"] = genesis["coop"]
         return identity_of["coop"]
 
-    def run(evidence: dict, verified, entry: str, args: list, action=None, attachments=None) -> JSONResponse:
+    def run(evidence: dict, verified, entry: str, args: list, action=None, attachments=None,
+            private=None) -> JSONResponse:
         from ccl.runtime import session
 
         try:
             outcome = session.run(verified, entry, args, store=workspace.store, caller=evidence["did"],
                                   signer=node_identity, now=None, clock=clock, log=lambda m: None, request=evidence,
-                                  action=action, attachments=attachments)
+                                  action=action, attachments=attachments, private=private)
         except CclError as e:
             return from_diagnostic(e.diagnostic)
         if outcome.error is not None:
             return from_diagnostic(outcome.error)
         r = outcome.run
         if r.error is not None:
-            if r.error.code == "H0600" and "replayed_request" in r.error.message:
+            if r.error.code == "H0600" and ("replayed_request" in r.error.message or
+                                            "stale_request" in r.error.message):
                 return problem(409, "A0006", "replayed request", r.error.message, "host")
             return from_diagnostic(r.error)
         return JSONResponse({"ok": True, "result": r.value, "gas_used": r.gas_used, "receipt": outcome.receipt,
@@ -202,16 +218,20 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
                 return fn(Ledger(EngineState(tx), clock()), tx)
         try:
             inv = make(reader)
-        except Refused as r:
-            return problem(404 if r.rule.endswith("exists") else 403, "H0600", "refused", r.message, "host")
-        except CclError as e:
-            return from_diagnostic(e.diagnostic)
-        return run(evidence, inv.verified, inv.entry, inv.args, action=inv.action, attachments=inv.attachments)
+        except (Refused, CclError) as e:
+            spent = spend(evidence)             # refused before it ran: its nonce is spent all the same
+            if spent is not None:
+                return problem(409, "A0006", "replayed request", spent, "host")
+            if isinstance(e, CclError):
+                return from_diagnostic(e.diagnostic)
+            return problem(404 if e.rule.endswith("exists") else 403, "H0600", "refused", e.message, "host")
+        return run(evidence, inv.verified, inv.entry, inv.args, action=inv.action, attachments=inv.attachments,
+                   private=inv.private)
 
     def authorize_read(L: Ledger, did: str, op, values: dict) -> None:
         from ccl.runtime import authority as AUTH
 
-        AUTH.authorize_read(L, AUTH.Principal(did), op.command.cli, op.command.who, values)
+        AUTH.authorize_read(L, AUTH.Principal(did), op.command.cli, op.command.who, values, op.command.outsiders)
 
     # the co-op operations: generated from the operations table, one router per engine
     for router in routers(Body, signed, run_invocation, lambda fn: read(lambda L, tx: fn(L, tx)), authorize_read):
@@ -248,23 +268,44 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         return run(evidence, verified, body.function, body.args)
 
     # ------------------------------------------------------------ the DAG
+    # Signed, like every read: members read the whole history (private inputs are in it only as
+    # commitments, ccl.private); anyone else reads only the receipts of their own requests.
+    def dag_reader(evidence: dict):
+        from ccl import governance as G
+
+        with workspace.store.reader() as tx:
+            return G.is_member(Ledger(EngineState(tx), clock()), evidence["did"])
+
+    def members_only(evidence: dict, what: str) -> None:
+        if not dag_reader(evidence):
+            raise auth.Refusal(403, "H0600", "not a member", f"only members read {what}")
+
     @app.get("/api/v1/dag/head")
-    def dag_head():
+    async def dag_head(request: Request):
+        evidence = await signed(request)
+        members_only(evidence, "the co-op's history")
         with workspace.store.reader() as tx:
             return {"ok": True, "head": tx.head(), "receipts": len(tx.receipts())}
 
     @app.get("/api/v1/dag/blocks/{cid}")
-    def dag_block(cid: str):
+    async def dag_block(cid: str, request: Request):
+        evidence = await signed(request)
         if not canon.is_cid(cid):
             return problem(400, "U0700", "bad content id", f"`{cid}` is not a CID", "usage")
+        member = dag_reader(evidence)
         with workspace.store.reader() as tx:
             value = dag.get(tx, cid)
-        if value is None:
-            return problem(404, "U0701", "no such block", f"no block {cid} on this node", "usage")
+        mine = isinstance(value, dict) and isinstance(value.get("payload"), dict) and \
+            evidence["did"] in (value["payload"].get("caller"), value["payload"].get("triggered_by"))
+        if value is None or not (member or mine):        # a non-member learns nothing of others' blocks
+            return problem(404, "U0701", "no such block", f"no block {cid} this member may read on this node",
+                           "usage")
         return {"ok": True, "cid": cid, "block": dag.json_view(value)}
 
     @app.get("/api/v1/dag/verify")
-    def dag_verify():
+    async def dag_verify(request: Request):
+        evidence = await signed(request)
+        members_only(evidence, "the co-op's history")
         with workspace.store.reader() as tx:
             problems = dag.verify_all(tx)
         if problems:

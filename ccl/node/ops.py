@@ -143,8 +143,10 @@ def _add(router, op: Op, base, signed, run_invocation, read, authorize_read, act
         query = actions.resolve(c.query or "")
 
         def answer(L, tx):
+            from ccl.runtime.authority import Principal, visible
+
             authorize_read(L, evidence["did"], op, values)
-            return query(L, *[values[i.name] for i in c.inputs])
+            return visible(L, tx, Principal(evidence["did"]), op, query(L, *[values[i.name] for i in c.inputs]))
         return read(answer)
 
     params = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]

@@ -1,8 +1,8 @@
 """The runtime: where the language meets the engines (host bindings, sessions, replay).
 
-The runtime reaches the engines' data only through their functions. It owns one store namespace
-of its own (NAMESPACES): `node.nonces`, the nonces of the signed requests a session has run, so
-a replayed request is refused inside the run's transaction (ccl.runtime.session).
+The runtime reaches the engines' data only through their functions. It owns no store namespace
+(NAMESPACES is empty): the nonces of signed requests live in the store's side tables
+(ccl.store.side), outside the state root.
 """
 
-NAMESPACES = ("node.nonces",)
+NAMESPACES: tuple[str, ...] = ()

@@ -99,12 +99,37 @@ def authorize(L: Ledger, p: Principal, name: str, args: tuple) -> None:
     _decide(L, p, name, _PARSED[name], value)
 
 
-def authorize_read(L: Ledger, p: Principal, name: str, who: str, values: dict) -> None:
+def authorize_read(L: Ledger, p: Principal, name: str, who: str, values: dict, outsiders: bool = False) -> None:
     """A read of the operations table over the node: members only (`anyone` is any member, as
-    for writes), and then the read's own rule (`caller is member or holds manage_credit`)."""
+    for writes) — unless the read is one non-members make too (`outsiders`: its `visible`
+    filter keeps only their own records) — and then the read's own rule (`caller is member or
+    holds manage_credit`)."""
+    if outsiders and not G.is_member(L, p.caller):
+        return
     check_member(L, p, f"read {name}")
     if who != "anyone":
         _decide(L, p, name, parse(who), values)
+
+
+def may_read(L: Ledger, p: Principal, subject: str, readers: str) -> bool:
+    """Whether `p` may read a private text (ccl.private) about `subject` that holders of the
+    permission `readers` may read too."""
+    return p.caller == subject or (bool(readers) and G.is_member(L, p.caller) and holds(L, p, readers))
+
+
+def visible(L: Ledger, tx, p: Principal, op, answer: dict) -> dict:
+    """A read's answer as `p` may see it: the read's own filter (its command's `visible`, e.g.
+    other members' facts only for `manage_members`), then each private text `p` may read in
+    place of its commitment."""
+    from ccl import private as P
+
+    c = op.command
+    if c is not None and c.visible:
+        module, _, fn = c.visible.partition(":")
+        import importlib
+
+        answer = getattr(importlib.import_module(module), fn)(L, p.caller, G.is_member(L, p.caller), answer)
+    return P.reveal(answer, tx, lambda subject, readers: may_read(L, p, subject, readers))
 
 
 def _decide(L: Ledger, p: Principal, name: str, atoms: list, value: dict) -> None:

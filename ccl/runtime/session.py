@@ -189,7 +189,8 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
         now: Optional[int] = None, gas_limit: int = limits.gas_default, mode: str = "fast",
         log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), record: bool = True,
         action: Optional[dict] = None, request: Optional[dict] = None, attachments: Optional[dict] = None,
-        testing=None, clock: Callable[[], int] = lambda: int(time.time())) -> SessionResult:
+        testing=None, clock: Callable[[], int] = lambda: int(time.time()),
+        private: Optional[dict] = None) -> SessionResult:
     """Run and, if the run changed anything, commit it with a signed receipt (see module doc).
     With `record=False` (replay), state is committed but no receipt is written or signed.
 
@@ -197,7 +198,10 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
     workspace. `action`: {"op": "open_proposal", "kind", "args", "method", "options", "delay_s",
     "timelock_s", "allow_changes", "tests"?} or {"op": "execute", "proposal"}; `attachments`
     (CID → Verified) are the modules an Amendment proposes and its tests. `request`: a node's evidence of the member's signed request (its nonce
-    is recorded, once). `testing`: the `ccl test` hooks (as_member, at, expect_fail)."""
+    is spent, once, whatever the outcome: with the run's commit, or after its rollback). `private`:
+    commitment → (subject or None for the caller, readers, salt, text) of the private inputs in `args` (ccl.private),
+    kept beside the history if the run commits. `testing`: the `ccl test` hooks (as_member, at,
+    expect_fail)."""
     outcome: dict = {}
     try:
         with store.transaction() as tx:
@@ -205,10 +209,35 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
                               action, request, attachments or {}, testing, clock)
             if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
                 raise _Rollback()                   # (a run that changed nothing keeps nothing, to be sure)
+            if outcome.get("receipt"):
+                for commitment, (subject, readers, salt, text) in (private or {}).items():
+                    tx.private_put(commitment, subject or caller, readers, salt, text)   # beside the history
     except _Rollback:
-        pass
+        if request is not None and record:
+            spend_nonce(store, request, clock)              # a refused request is spent too: never resent
     return SessionResult(outcome["result"], outcome.get("receipt"), outcome.get("root"), outcome.get("error"),
                          outcome.get("opened"))
+
+
+def _use_nonce(tx, request: dict, clock) -> None:
+    why = tx.use_nonce(request["did"], request["nonce"], request["time"], clock())
+    if why == "replayed":
+        raise Refused("replayed_request", "this request was already handled (its nonce was used)",
+                      "sign a new request: every request has a nonce of its own")
+    if why == "stale":
+        raise Refused("stale_request", "this request is older than the requests this node still remembers",
+                      "sign a new request with the current time")
+
+
+def spend_nonce(store, request: dict, clock: Callable[[], int] = lambda: int(time.time())) -> Optional[Diagnostic]:
+    """Record a signed request's nonce as handled, in a transaction of its own (a read, or a run
+    that was refused): None, or the refusal if it was handled before or is stale."""
+    try:
+        with store.transaction() as tx:
+            _use_nonce(tx, request, clock)
+    except Refused as r:
+        return _refusal(r)
+    return None
 
 
 def load_module(tx, cid: str) -> Verified:
@@ -308,12 +337,10 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
         if caller == genesis["coop"]:
             raise Refused("coop_principal", "the co-op itself acts only through the execution of passed proposals")
         if request is not None:
-            key = f"{request['did']}|{request['nonce']}"
-            if ledger.s.get("node.nonces", key) is not None:
-                raise Refused("replayed_request", "this request was already handled (its nonce was used)")
-            ledger.s.put("node.nonces", key, request["time"])
+            if record:
+                _use_nonce(tx, request, clock)
             extra["request"] = request
-        rows_before = tx.root_accumulator()   # after the nonce (alone it is no change), before an opening
+        rows_before = tx.root_accumulator()   # before an opening
         op = (action or {}).get("op")
         executing = None
         if op == "open_proposal":
@@ -459,9 +486,10 @@ class ReplayStep:
 def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]:
     """Re-execute every record from genesis into a fresh in-memory store; each step must give
     the recorded result, gas and state root. Stops at the first mismatch, and refuses a history
-    format version this ccl cannot reproduce. With `live`, the rows replayed must then equal
-    the store's own: if not, a last failed step (numbered as the head receipt) names the first rows
-    that differ."""
+    format version this ccl cannot reproduce. The replayed ledger is then audited from scratch
+    (every account re-summed against its currency's totals and supply). With `live`, the rows
+    replayed must then equal the store's own: if not, a last failed step (numbered as the head
+    receipt) names the first rows that differ."""
     fresh = SqliteStore.memory()
     steps: list[ReplayStep] = []
     with store.transaction() as tx:
@@ -523,6 +551,11 @@ def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]
         steps.append(ReplayStep(seq, cid, not why, why))
         if why:
             break
+    if all(s.ok for s in steps):                 # the replayed ledger, audited from scratch
+        with fresh.transaction() as ftx:
+            audit = Ledger(EngineState(ftx), 0).invariant_problems(full=True)
+        if audit:
+            steps.append(ReplayStep(len(receipts), receipts[-1], False, f"ledger audit: {audit[0]}"))
     if live and all(s.ok for s in steps):
         from ccl.store.root import LIVE_DIFFERS, diff_rows
 

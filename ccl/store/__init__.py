@@ -8,6 +8,8 @@ release implements the same methods:
 - receipts: the ordered log of receipt CIDs, and the head
 - contract state: per contract name, the module CID that last wrote it and its value
 - kv: namespaced keys for the engines (ledger, governance, …)
+- side tables outside the state root (ccl.store.side): the nonces of handled requests and the
+  plain text of private inputs
 - meta: the schema version and the state root's accumulator over the contract-state and kv rows
   (ccl.store.root), kept up to date by every `put_state` and `kv_put`
 
@@ -35,6 +37,13 @@ class Tx(Protocol):
     def kv_rows(self) -> list[tuple[str, str, bytes]]: ...          # every (namespace, key, value)
     def root_accumulator(self) -> bytes: ...                         # as the writes kept it
     def recompute_root_accumulator(self) -> bytes: ...               # from every row, from scratch
+    # the side tables, outside the state root (ccl.store.side)
+    def use_nonce(self, did: str, nonce: str, time: int, now: int) -> Optional[str]: ...
+    def private_put(self, commitment: str, subject: str, readers: str, salt: str, text: str) -> None: ...
+    def private_get(self, commitment: str) -> Optional[tuple[str, str, str, str]]: ...
+    def private_rows(self) -> list[tuple[str, str, str, str, str]]: ...
+    def nonce_rows(self) -> list[tuple[str, str, int]]: ...
+    def put_nonce_row(self, did: str, nonce: str, time: int) -> None: ...
 
 
 class Store(Protocol):
@@ -54,3 +63,7 @@ def copy(src: Tx, out: Tx) -> None:
         out.put_state(contract, module, value)
     for namespace, key, value in src.kv_rows():
         out.kv_put(namespace, key, value)
+    for row in src.private_rows():              # the side tables (ccl.store.side) go along
+        out.private_put(*row)
+    for did, nonce, time in src.nonce_rows():
+        out.put_nonce_row(did, nonce, time)

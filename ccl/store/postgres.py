@@ -16,6 +16,7 @@ from typing import Iterator, Optional
 
 from ccl.diag import Span, error
 from ccl.store.root import CONTRACT, KV, Rooted
+from ccl.store.side import SCHEMA as SIDE_SCHEMA, SideTables
 from ccl.store.sqlite import checked
 
 SCHEMA = """
@@ -29,7 +30,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 RUN_LOCK = 0x63636c          # "ccl": the advisory lock every writing transaction takes
 
 
-class PostgresTx(Rooted):
+class PostgresTx(Rooted, SideTables):
+    _P = "%s"
+
     def __init__(self, conn):
         self.c = conn
 
@@ -115,7 +118,7 @@ class PostgresStore:
             with self.pool.connection() as conn:
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (RUN_LOCK,))
-                    conn.execute(SCHEMA)
+                    conn.execute(SCHEMA + SIDE_SCHEMA)
                     conn.execute("INSERT INTO meta (key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING")
         except (psycopg.Error, Exception) as e:
             if getattr(self, "pool", None) is not None:

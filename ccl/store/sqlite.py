@@ -17,6 +17,7 @@ from typing import Iterator, Optional, cast
 from ccl import canon
 from ccl.diag import Span, error
 from ccl.store.root import CONTRACT, KV, Rooted
+from ccl.store.side import SCHEMA as SIDE_SCHEMA, SideTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (cid TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
@@ -38,7 +39,7 @@ class IntegrityFailure(Exception):
         self.code = code        # I0801 bytes that do not hash to their CID, I0805 not strict DAG-CBOR
 
 
-class SqliteTx(Rooted):
+class SqliteTx(Rooted, SideTables):
     def __init__(self, conn: sqlite3.Connection):
         self.c = conn
 
@@ -135,7 +136,7 @@ class SqliteStore:
                     raise sqlite3.OperationalError(f"cannot switch {path} to WAL (got {mode})")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA busy_timeout=30000")
-            self.conn.executescript(SCHEMA)
+            self.conn.executescript(SCHEMA + SIDE_SCHEMA)
             self.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
         except sqlite3.DatabaseError as e:
             raise error("N0900", f"cannot open the store {path}: {e}", Span(path),

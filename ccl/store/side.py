@@ -1,0 +1,82 @@
+"""The store's side tables: what a node keeps beside the co-op's history, outside the state root.
+
+Two tables, in the same database as the history (so one commit writes a run and what goes with
+it) but never counted in the state root and never reproduced by replay:
+
+- `nonces` — each signed request's (DID, nonce) once it has been handled, whatever the outcome
+  (a run that committed, a refused run, a read). A request carries its time and a node accepts
+  it only within `WINDOW_S` of its clock, so an entry is needed only until its time has left the
+  window: entries expire with the window (deleted as later requests arrive), never by eviction,
+  and the `nonce_horizon` table records the newest time deleted so far — a request older than
+  that is refused as stale even if the node's clock is later set back.
+- `private` — the plain text of private inputs (a loan's purpose, an aid place name, a member
+  fact): the history holds only a salted commitment (ccl.private), this table the salt and the
+  text, with who the text is about and which permission may read it.
+
+`SideTables` is a base of both stores' transaction classes; a subclass sets `_P` to its SQL
+placeholder and provides `c.execute` (or its own `_side`). Imports nothing of ccl.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+WINDOW_S = 300                      # a signed request's time is within this many seconds of the node's clock
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS nonces (did TEXT NOT NULL, nonce TEXT NOT NULL, time BIGINT NOT NULL,
+                                   PRIMARY KEY (did, nonce));
+CREATE INDEX IF NOT EXISTS nonces_by_time ON nonces (time);
+CREATE TABLE IF NOT EXISTS nonce_horizon (id INTEGER PRIMARY KEY, time BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS private (commitment TEXT PRIMARY KEY, subject TEXT NOT NULL, readers TEXT NOT NULL,
+                                    salt TEXT NOT NULL, text TEXT NOT NULL);
+"""
+
+
+class SideTables:
+    """Every statement returns rows (RETURNING), so one method, `_side`, runs them all."""
+
+    _P = "?"
+
+    def _side(self, sql: str, args: tuple = ()) -> list:
+        return self.c.execute(sql.replace("?", self._P), args).fetchall()      # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------ nonces
+    def use_nonce(self, did: str, nonce: str, time: int, now: int) -> Optional[str]:
+        """Record (did, nonce) as handled: None, or why it cannot be — "replayed" (handled before,
+        or being handled by a transaction that commits first) or "stale" (older than a window
+        already forgotten). Also forgets entries that have left the window."""
+        row = self._side("SELECT time FROM nonce_horizon WHERE id = 1")
+        horizon = row[0][0] if row else 0
+        if time < horizon:
+            return "stale"
+        cutoff = now - WINDOW_S - 1
+        if cutoff > horizon and self._side("SELECT 1 FROM nonces WHERE time < ? LIMIT 1", (cutoff,)):
+            self._side("DELETE FROM nonces WHERE time < ? RETURNING 1", (cutoff,))
+            self._side("INSERT INTO nonce_horizon (id, time) VALUES (1, ?) ON CONFLICT (id) DO UPDATE "
+                       "SET time = excluded.time RETURNING 1", (cutoff,))
+        if not self._side("INSERT INTO nonces (did, nonce, time) VALUES (?, ?, ?) ON CONFLICT (did, nonce) "
+                          "DO NOTHING RETURNING 1", (did, nonce, time)):
+            return "replayed"
+        return None
+
+    def nonce_rows(self) -> list[tuple[str, str, int]]:
+        return [(d, n, t) for d, n, t in self._side("SELECT did, nonce, time FROM nonces ORDER BY did, nonce")]
+
+    def put_nonce_row(self, did: str, nonce: str, time: int) -> None:
+        self._side("INSERT INTO nonces (did, nonce, time) VALUES (?, ?, ?) ON CONFLICT (did, nonce) DO NOTHING "
+                   "RETURNING 1", (did, nonce, time))
+
+    # ------------------------------------------------------------ private texts
+    def private_put(self, commitment: str, subject: str, readers: str, salt: str, text: str) -> None:
+        self._side("INSERT INTO private (commitment, subject, readers, salt, text) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (commitment) DO NOTHING RETURNING 1", (commitment, subject, readers, salt, text))
+
+    def private_get(self, commitment: str) -> Optional[tuple[str, str, str, str]]:
+        """(subject, readers, salt, text) of a commitment, or None."""
+        rows = self._side("SELECT subject, readers, salt, text FROM private WHERE commitment = ?", (commitment,))
+        return None if not rows else (rows[0][0], rows[0][1], rows[0][2], rows[0][3])
+
+    def private_rows(self) -> list[tuple[str, str, str, str, str]]:
+        return [tuple(r) for r in self._side(
+            "SELECT commitment, subject, readers, salt, text FROM private ORDER BY commitment")]
