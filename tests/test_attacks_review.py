@@ -201,6 +201,21 @@ def test_find_write_with_a_malformed_did_in_its_path_keeps_its_nonce(coop):
     assert again.status_code == 409 and again.json()["code"] == "A0006", again.text
 
 
+def test_find_write_refused_for_an_out_of_range_integer_keeps_its_nonce(coop):
+    """LOW. An operation's write with an integer that does not fit (amount 10**30, term_days
+    10**30) is refused with E0218, a CclError raised out of session.run before its transaction
+    spends anything — and app.run's `except CclError` does not spend it either, so the signed
+    request can be sent again. Cause: ccl/node/app.py `run`. Fix: `spend(evidence)` in that
+    `except CclError` branch (and in contract_call's unknown-module branch)."""
+    folder, client = coop
+    for i, (path, body) in enumerate((("/api/v1/credit/issue", {"to": BO.did, "amount": 10**30}),
+                                      ("/api/v1/loans", {"amount": 5, "purpose": "p", "term_days": 10**30}))):
+        send = signed(client, ANA, "POST", path, body, nonce=f"range-nonce-{i}")
+        assert send().status_code == 422
+        again = send()
+        assert again.status_code == 409 and again.json()["code"] == "A0006", (path, again.text)
+
+
 # =====================================================================================================
 # Part 2 — REFUSED ATTACKS (regression tests: these pass today)
 # =====================================================================================================
@@ -432,3 +447,47 @@ def test_refused_cli_shows_no_private_text_to_another_identity(tmp_path):
         r = ccl(*cmd)
         assert "custody lawyer" not in r.output, cmd
     assert b"custody lawyer" not in history_text(tmp_path)
+
+
+def test_refused_mixed_get_and_post_with_one_nonce_exactly_one_wins(coop):
+    """The same nonce on reads and writes of different routes, all at once: one is handled."""
+    folder, client = coop
+    assert call(client, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 5}).status_code == 200
+    sends = [signed(client, BO, "GET", f"/api/v1/credit/balance/{ANA.did}", nonce="mixed-nonce-1"),
+             signed(client, BO, "POST", "/api/v1/credit/transfer", {"to": ANA.did, "amount": 1}, nonce="mixed-nonce-1"),
+             signed(client, BO, "GET", "/api/v1/members", nonce="mixed-nonce-1"),
+             signed(client, BO, "POST", "/api/v1/loans", {"amount": 5, "purpose": "p", "term_days": 3},
+                    nonce="mixed-nonce-1")] * 3
+    results = []
+    threads = [threading.Thread(target=lambda s=s: results.append(s().status_code)) for s in sends]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(results) == [200] + [409] * 11, results
+    assert len([r for r in side(folder, "nonces") if r[1] == "mixed-nonce-1"]) == 1
+
+
+OPEN_LENDERS = LENDERS.replace("contract Lenders {", 'contract Lenders {\n    open_operations: "request_aid";')
+
+
+def test_refused_outsiders_under_open_bylaws_see_only_their_own(tmp_path):
+    """Bylaws open `request_aid` to non-members: a neighbour asks for aid at her address; she
+    reads her own entry and receipt, another outsider nothing, a plain member the commitment."""
+    ws = founded(tmp_path, [OPEN_LENDERS])
+    client = TestClient(create_app(ws, NODE_KEY))
+    assert call(client, ANA, "POST", "/api/v1/members", {"member": BO.did}).status_code == 200
+    neighbour, other = STRANGER, Identity.from_seed("other", b"\x06" * 32)
+    r = call(client, neighbour, "POST", "/api/v1/aid/requests", {"category": "meals", "quantity": 1,
+                                                                 "location": "7 Ash Court"})
+    assert r.status_code == 200, r.text
+    receipt = r.json()["receipt"]
+    assert "7 Ash Court" in call(client, neighbour, "GET", "/api/v1/aid").text
+    assert call(client, neighbour, "GET", f"/api/v1/dag/blocks/{receipt}").status_code == 200
+    theirs = call(client, other, "GET", "/api/v1/aid")
+    assert theirs.status_code == 200 and theirs.json()["requests"] == []
+    assert call(client, other, "GET", f"/api/v1/dag/blocks/{receipt}").status_code == 404
+    seen = call(client, BO, "GET", "/api/v1/aid").json()["requests"][0]["location"]
+    assert P.is_commitment(seen)
+    assert "7 Ash Court" in call(client, ANA, "GET", "/api/v1/aid").text        # coordinate_aid
+    for path in ("/api/v1/members", "/api/v1/dag/head", f"/api/v1/credit/balance/{ANA.did}"):
+        assert call(client, neighbour, "GET", path).status_code == 403, path
+    client.close()
