@@ -216,6 +216,41 @@ def test_find_write_refused_for_an_out_of_range_integer_keeps_its_nonce(coop):
         assert again.status_code == 409 and again.json()["code"] == "A0006", (path, again.text)
 
 
+def test_find_a_refused_write_is_spent_after_its_rollback_not_with_it(tmp_path, monkeypatch):
+    """LOW-MEDIUM. A refused write's nonce is spent in a transaction of its own *after* the
+    run's rollback (session.run: `except _Rollback: spend_nonce(...)`), so between the two the
+    request is unspent: a second node on the same store (the documented multi-node setup) that
+    receives the same signed request in that window runs it again — and if the state changed
+    meanwhile (here ana pays bo), bo's refused over-floor credit issue succeeds, the very replay
+    Issue 14 set out to close. A node killed in that window leaves the nonce unspent for good.
+    Fix: run the operation inside a SAVEPOINT and roll back to it, then record the nonce and
+    commit the outer transaction — one transaction, whatever the outcome."""
+    from ccl.runtime import session
+
+    ws = founded(tmp_path, [LENDERS])
+    one, two = TestClient(create_app(ws, NODE_KEY)), TestClient(create_app(ws, NODE_KEY))
+    assert call(one, ANA, "POST", "/api/v1/members", {"member": BO.did}).status_code == 200
+    send_to = lambda node: signed(node, BO, "POST", "/api/v1/credit/issue",      # noqa: E731
+                                  {"to": ANA.did, "amount": 150_000}, nonce="window-nonce-1")
+    raced, real, fired = [], session.spend_nonce, []
+
+    def spend_late(store, request, clock=lambda: int(time.time())):
+        if not fired:                                   # what lands on node two in the window
+            fired.append(True)
+            raced.append(call(two, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 90_000}))
+            raced.append(send_to(two)())
+        return real(store, request, clock)
+
+    monkeypatch.setattr(session, "spend_nonce", spend_late)
+    first = send_to(one)()
+    assert first.status_code in (403, 409), first.text          # refused: bo has no credit
+    assert raced[0].status_code == 200
+    assert raced[1].status_code == 409 and raced[1].json()["code"] == "A0006", \
+        f"the refused request ran again on the other node: {raced[1].text}"
+    one.close()
+    two.close()
+
+
 # =====================================================================================================
 # Part 2 — REFUSED ATTACKS (regression tests: these pass today)
 # =====================================================================================================
@@ -490,4 +525,30 @@ def test_refused_outsiders_under_open_bylaws_see_only_their_own(tmp_path):
     assert "7 Ash Court" in call(client, ANA, "GET", "/api/v1/aid").text        # coordinate_aid
     for path in ("/api/v1/members", "/api/v1/dag/head", f"/api/v1/credit/balance/{ANA.did}"):
         assert call(client, neighbour, "GET", path).status_code == 403, path
+    client.close()
+
+
+BUDGET = """
+contract Budget {
+    founder: Steward;
+    role Steward { can: [manage_members, manage_roles, approve_loan, coordinate_aid, vote]; }
+    state secret_budget: Integer = 12345;
+    fn budget() -> Integer { secret_budget }
+    fn bump() -> Integer { secret_budget = secret_budget + 1; secret_budget }
+}"""
+
+
+def test_refused_outsider_calls_the_bylaws_contract_by_its_cid(tmp_path):
+    """The adopted bylaws' CID is computable from their (public) source: a stranger calling a
+    contract function that reads or writes the co-op's contract state is refused, store intact."""
+    from ccl.pipeline import build
+
+    ws = founded(tmp_path, [BUDGET])
+    client = TestClient(create_app(ws, NODE_KEY))
+    cid = build(BUDGET, "club.ccl").cid
+    before = store_dump(tmp_path)
+    for fn in ("budget", "bump"):
+        r = call(client, STRANGER, "POST", f"/api/v1/contracts/{cid}/call", {"function": fn, "args": []})
+        assert r.status_code == 403 and "12345" not in r.text, r.text
+    assert store_dump(tmp_path) == before
     client.close()
