@@ -265,7 +265,7 @@ def test_refused_outsider_reads(coop, path):
     folder, client = coop
     r = call(client, STRANGER, "GET", path.format(ana=ANA.did))
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json", r.text
-    assert ANA.did not in r.json()["detail"].replace(STRANGER.did, "") or "balance" in path or "history" in path
+    assert set(r.json()) <= {"type", "title", "status", "detail", "code", "kind"}      # a refusal, no data
 
 
 def test_refused_outsider_reads_no_one_elses_receipt_or_aid_entry(coop):
