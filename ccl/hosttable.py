@@ -183,7 +183,8 @@ HOST_TABLE: tuple[HostFn, ...] = (
     _row("dag_put(data: String) -> String", "icn::dag::put", (100, 1), "dag",
          "Store the text as a DAG block; returns its content id.", "bytes stored", who="anyone"),
     _row("dag_get(cid: String) -> String", "icn::dag::get", (50, 1), "dag",
-         "The text stored under a content id by `dag_put` (a host error if there is none).", "bytes read"),
+         "The text stored under a content id by `dag_put` (a host error if there is none).", "bytes read",
+         who="anyone"),
     _row("emit_event(event_type: String, data: String) -> Unit", "icn::dag::emit_event", (50, 1), "dag",
          "Record a cooperative event (type, actor, time, data) with this run's receipt.", "bytes recorded", who="anyone"),
     # mutual credit (ccl.ledger.engines)

@@ -85,7 +85,7 @@ def test_find_receipt_body_hash_lets_any_member_guess_a_private_member_fact(coop
     assert r.status_code == 200, r.text
     seen = _receipt(client, CY, r.json()["receipt"])          # cy: a plain member, no manage_members
     assert P.is_commitment(seen["args"][2])                    # the commitment is fine …
-    digest = seen["request"]["body_sha256"]
+    digest = seen["request"]["body_digest"]
     guesses = [v for v in ("false", "true", "yes", "no", "0", "1")
                if digest in _body_hashes({"key": "disability", "value": v})]
     assert guesses == [], f"cy learnt bo's private fact from the receipt's body hash: {guesses}"
@@ -102,7 +102,7 @@ def test_find_receipt_body_hash_lets_any_member_guess_a_loan_purpose(coop):
     seen = _receipt(client, CY, r.json()["receipt"])
     shown = call(client, CY, "GET", "/api/v1/loans").json()["loans"][0]["purpose"]
     assert P.is_commitment(shown)                              # the read hides it …
-    digest = seen["request"]["body_sha256"]
+    digest = seen["request"]["body_digest"]
     likely = ("car repair", "medical bills", "rent arrears", "tuition", "debt", "funeral")
     guesses = [p for p in likely if digest in _body_hashes({"amount": 500, "purpose": p, "term_days": 30})]
     assert guesses == [], f"cy learnt bo's loan purpose from the receipt's body hash: {guesses}"
@@ -116,7 +116,7 @@ def test_find_receipt_body_hash_lets_any_member_guess_an_aid_address(coop):
     r = call(client, CY, "POST", "/api/v1/aid/requests", body)
     assert r.status_code == 200, r.text
     assert b"12 Elm Street" not in history_text(folder)
-    digest = _receipt(client, BO, r.json()["receipt"])["request"]["body_sha256"]
+    digest = _receipt(client, BO, r.json()["receipt"])["request"]["body_digest"]
     streets = [f"{n} {s} Street" for s in ("Oak", "Elm", "High") for n in range(1, 20)]
     found = [s for s in streets if digest in _body_hashes({**body, "location": s})]
     assert found == [], f"bo found cy's address from the receipt's body hash: {found}"

@@ -217,3 +217,71 @@ def test_malleated_signatures_do_not_verify():
     assert not verify(ANA.did, msg, sig[:32] + (s + L).to_bytes(32, "little"))
     assert not verify(ANA.did, msg + b"0", sig)
     assert not verify(ANA.did, msg, sig[:63] + bytes([sig[63] ^ 1]))
+
+
+# ------------------------------------------------------------ the salted body digest (format 3)
+def test_a_receipt_carries_a_salted_body_digest_and_no_salt(coop):
+    """The review's find: a receipt's request evidence held the body's plain SHA-256, so any
+    member could hash guesses of a private text (a fact's value, a loan's purpose, an address)
+    and find the one that matches. Version 3 signs the body hashed with a salt nobody keeps."""
+    folder, client = coop
+    body = {"key": "disability", "value": "true"}
+    r = call(client, ANA, "POST", f"/api/v1/members/{BO.did}/facts", body)
+    assert r.status_code == 200, r.text
+    request = call(client, CY, "GET", f"/api/v1/dag/blocks/{r.json()['receipt']}").json()["block"]["payload"]["request"]
+    assert set(request) == {"did", "coop", "method", "path", "body_digest", "time", "nonce", "signature"}
+    data = json.dumps(body).encode()
+    assert request["body_digest"] != __import__("hashlib").sha256(data).hexdigest()
+    assert json.dumps(request).find(data.decode()) == -1
+    assert call(client, ANA, "GET", "/api/v1/dag/verify").status_code == 200     # it checks every request's signature
+
+
+def test_a_request_without_a_salt_is_refused_and_changes_nothing(coop):
+    """A client of request format 2 (an unsalted body digest) is refused: its receipt would
+    let members guess a private text back from the digest."""
+    import base64
+    import hashlib
+
+    from ccl import identity as I
+    from helpers import store_dump
+
+    folder, client = coop
+    coop_did = client.get("/api/v1/health").json()["coop"]
+    data = json.dumps({"to": BO.did, "amount": 5}).encode()
+    now = int(time.time())
+    message = I.request_message("POST", "/api/v1/credit/issue", hashlib.sha256(data).hexdigest(), now,
+                                "unsalted-nonce", coop_did, version=2)
+    headers = {"content-type": "application/json", "X-CCL-DID": ANA.did, "X-CCL-Coop": coop_did,
+               "X-CCL-Time": str(now), "X-CCL-Nonce": "unsalted-nonce",
+               "X-CCL-Signature": base64.b64encode(ANA.sign(message)).decode()}
+    before = store_dump(folder)
+    for salt in (None, "", "00", "zz" * 16, "ab" * 17):
+        h = headers if salt is None else {**headers, "X-CCL-Salt": salt}
+        r = client.post("/api/v1/credit/issue", content=data, headers=h)
+        assert (r.status_code, r.json()["code"]) == (401, "A0009"), r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert store_dump(folder) == before
+
+
+def test_request_evidence_of_every_version_verifies_and_a_changed_one_does_not():
+    import hashlib
+
+    from ccl import identity as I
+
+    coop_did, digest = ANA.did, hashlib.sha256(b"{}").hexdigest()
+    base = {"did": ANA.did, "method": "POST", "path": "/api/v1/credit/issue", "time": 1_700_000_000,
+            "nonce": "n" * 16}
+    v1 = {**base, "body_sha256": digest,
+          "signature": ANA.sign(I.request_message("POST", base["path"], digest, base["time"], base["nonce"]))}
+    v2 = {**base, "coop": coop_did, "body_sha256": digest,
+          "signature": ANA.sign(I.request_message("POST", base["path"], digest, base["time"], base["nonce"],
+                                                  coop_did, version=2))}
+    salted = I.body_digest(b"\x07" * 16, b"{}")
+    v3 = {**base, "coop": coop_did, "body_digest": salted,
+          "signature": ANA.sign(I.request_message("POST", base["path"], salted, base["time"], base["nonce"], coop_did))}
+    for evidence in (v1, v2, v3):
+        assert I.request_evidence_valid(evidence)
+        assert not I.request_evidence_valid({**evidence, "path": "/api/v1/credit/transfer"})
+        assert not I.request_evidence_valid({**evidence, "did": BO.did})
+    # a version-2 signature is no version-3 request, and the other way round
+    assert not I.request_evidence_valid({**{k: v for k, v in v2.items() if k != "body_sha256"}, "body_digest": digest})

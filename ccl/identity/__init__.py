@@ -160,36 +160,58 @@ def verify(did: str, message: bytes, signature: bytes) -> bool:
         return False
 
 
-def request_message(method: str, path: str, body_sha256: str, time: int, nonce: str,
-                    coop: str | None = None) -> bytes:
-    """What a member signs to make an HTTP request to a node (ccl.node.auth checks it): since
-    version 2 it names the co-op the request is for, so a request to one co-op is no request to
-    another. (Version 1, without it, is what receipts recorded before; they still verify.)"""
+def request_message(method: str, path: str, body_digest: str, time: int, nonce: str,
+                    coop: str | None = None, version: int = 3) -> bytes:
+    """What a member signs to make an HTTP request to a node (ccl.node.auth checks it).
+
+    - version 3 (what clients send): names the co-op the request is for, and `body_digest` is
+      `body_digest(salt, body)`, the body hashed with a random salt the client sends beside it
+      (X-CCL-Salt) and nobody keeps. The receipt carries the digest and the signature, so anyone
+      can check who asked; but a body that holds a private text (a loan's purpose, an address)
+      cannot be guessed back from its hash.
+    - version 2: as 3, but `body_digest` is the body's plain SHA-256; version 1 names no co-op.
+      Receipts recorded before keep them, and they still verify."""
     if coop is None:
-        return f"ccl-request/1\n{method.upper()}\n{path}\n{body_sha256}\n{time}\n{nonce}".encode()
-    return f"ccl-request/2\n{coop}\n{method.upper()}\n{path}\n{body_sha256}\n{time}\n{nonce}".encode()
+        return f"ccl-request/1\n{method.upper()}\n{path}\n{body_digest}\n{time}\n{nonce}".encode()
+    return f"ccl-request/{version}\n{coop}\n{method.upper()}\n{path}\n{body_digest}\n{time}\n{nonce}".encode()
+
+
+SALT_BYTES = 16
+
+
+def body_digest(salt: bytes, body: bytes) -> str:
+    """The digest a request of version 3 signs: SHA-256 over the salt and the body."""
+    import hashlib
+
+    return hashlib.sha256(b"ccl-body/1\x00" + salt + body).hexdigest()
 
 
 def sign_request(member: "Identity", method: str, path: str, body: bytes, time: int,
-                 nonce: str | None = None, *, coop: str) -> dict:
-    """The headers that sign a request to a node — `X-CCL-DID`, `X-CCL-Time`, `X-CCL-Nonce` and
-    `X-CCL-Signature` (base64 of the signature of `request_message`): used by ccl.client and by
-    anyone who talks to a node."""
+                 nonce: str | None = None, *, coop: str, salt: bytes | None = None) -> dict:
+    """The headers that sign a request to a node — `X-CCL-DID`, `X-CCL-Coop`, `X-CCL-Time`,
+    `X-CCL-Nonce`, `X-CCL-Salt` (hex of 16 random bytes) and `X-CCL-Signature` (base64 of the
+    signature of `request_message`, version 3): used by ccl.client and by anyone who talks to a
+    node."""
     import base64
-    import hashlib
     import secrets
 
     nonce = nonce or secrets.token_hex(16)
-    signature = member.sign(request_message(method, path, hashlib.sha256(body).hexdigest(), time, nonce, coop))
+    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
+    signature = member.sign(request_message(method, path, body_digest(salt, body), time, nonce, coop))
     return {"X-CCL-DID": member.did, "X-CCL-Coop": coop, "X-CCL-Time": str(time), "X-CCL-Nonce": nonce,
-            "X-CCL-Signature": base64.b64encode(signature).decode("ascii")}
+            "X-CCL-Salt": salt.hex(), "X-CCL-Signature": base64.b64encode(signature).decode("ascii")}
 
 
 def request_evidence_valid(request: dict) -> bool:
-    """Does the signed request a node-signed receipt carries verify? Never raises."""
+    """Does the signed request a node-signed receipt carries verify? Never raises. (Version 3
+    evidence has `body_digest`; versions 1 and 2, `body_sha256`.)"""
     try:
-        msg = request_message(request["method"], request["path"], request["body_sha256"], request["time"],
-                              request["nonce"], request.get("coop"))
+        if "body_digest" in request:
+            msg = request_message(request["method"], request["path"], request["body_digest"], request["time"],
+                                  request["nonce"], request["coop"])
+        else:
+            msg = request_message(request["method"], request["path"], request["body_sha256"], request["time"],
+                                  request["nonce"], request.get("coop"), version=2)
         return verify(request["did"], msg, request["signature"])
     except (KeyError, TypeError, AttributeError):
         return False

@@ -124,9 +124,8 @@ def bind(tx, effects: Effects, state, ledger: Ledger, principal: "AUTH.Principal
 
     effects.ledger = ledger
     rows = {}
-    for name, call in (("dag_put", dag_put), ("emit_event", emit_event)):
+    for name, call in (("dag_put", dag_put), ("dag_get", dag_get), ("emit_event", emit_event)):
         rows[name] = _guarded(name, call, effects, ledger, principal)
-    rows["dag_get"] = dag_get
     for op in ENGINE_OPS:
         rows[op.name] = _guarded(op.name, _engine_row(ledger, principal, op), effects, ledger, principal, charge,
                                  *_per_item(op))
@@ -149,7 +148,8 @@ def _test_row(name: str, testing):
 
 def _guarded(name: str, call, effects: Effects, ledger: Ledger, principal: "AUTH.Principal", charge=None,
              before=None, after=None):
-    record = HOST_TABLE[HOST_INDEX[name]].effect != "read"
+    # what a run reads is not an effect: reads and dag_get leave no record in the receipt
+    record = HOST_TABLE[HOST_INDEX[name]].effect != "read" and name != "dag_get"
 
     def run(*args):
         try:
