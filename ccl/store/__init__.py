@@ -67,3 +67,5 @@ def copy(src: Tx, out: Tx) -> None:
         out.private_put(*row)
     for did, nonce, time in src.nonce_rows():
         out.put_nonce_row(did, nonce, time)
+    for row in src.upload_rows():
+        out.upload_put(*row)
