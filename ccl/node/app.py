@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from ccl import canon, dag
 from ccl.diag import LONE_SURROGATE, CclError, Diagnostic, lone_surrogate
 from ccl.ledger import EngineState, Ledger, Refused
-from ccl.node import auth
+from ccl.node import auth, openapi
 from ccl.node.limits import Buckets, Limits, day_start
 from ccl.node.ops import routers
 
@@ -378,6 +378,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
             return problem(500, "I0801", "integrity failure", f"block {problems[0].cid}: {problems[0].why}", "integrity")
         return {"ok": True}
 
+    openapi.install(app)             # the signature scheme and the problem responses (ccl.node.openapi)
     return app
 
 

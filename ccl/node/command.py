@@ -15,16 +15,46 @@ from pathlib import Path
 import click
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False                    # a name other than localhost may resolve to anything
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
-def serve(host, port):
-    """Run a co-op node: the HTTP API over this workspace (or --state postgresql://…)."""
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Serve HTTPS with this certificate (PEM; with --tls-key).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The certificate's private key (PEM).")
+@click.option("--behind-proxy", is_flag=True,
+              help="Serve plain HTTP on a non-loopback address: a reverse proxy in front does TLS.")
+def serve(host, port, tls_cert, tls_key, behind_proxy):
+    """Run a co-op node: the HTTP API over this workspace (or --state postgresql://…).
+
+    Beyond this machine (a --host that is not loopback) a node serves HTTPS (--tls-cert and
+    --tls-key), or plain HTTP behind a proxy that does TLS (--behind-proxy)."""
+    from ccl.diag import CclError, Diagnostic, Span
+
+    def usage(message: str, hint: str):
+        return CclError(Diagnostic("usage", "U0700", message, Span(), (hint,)))
+
+    if (tls_cert is None) != (tls_key is None):
+        raise usage("--tls-cert and --tls-key go together", "give both files, or neither")
+    if tls_cert is None and not behind_proxy and not _loopback(host):
+        raise usage(f"--host {host} would serve signed requests and members' data in plain HTTP beyond this "
+                    "machine", "serve HTTPS with --tls-cert FILE --tls-key FILE, or give --behind-proxy when a "
+                    "reverse proxy in front of the node does TLS")
     import uvicorn
 
     from ccl import governance as G
     from ccl.api.workspace import locate
-    from ccl.diag import CclError, Diagnostic, Span
     from ccl.ledger import EngineState, Ledger
     from ccl.node.app import create_app
     from ccl.runtime.session import unfounded
@@ -37,6 +67,8 @@ def serve(host, port):
                                   Span(), problem.hints))
     node_key = ws.keys.find("node") if "node" in ws.keys.names() else ws.keys.create("node")
     app = create_app(ws, node_key)
-    click.echo(f"ccl node {node_key.did} on http://{host}:{port}/api/v1 (OpenAPI at /api/v1/openapi.json)",
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"ccl node {node_key.did} on {scheme}://{host}:{port}/api/v1 (OpenAPI at /api/v1/openapi.json)",
                err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key} if tls_cert else {}
+    uvicorn.run(app, host=host, port=port, log_level="warning", **tls)
