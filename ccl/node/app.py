@@ -34,9 +34,10 @@ from ccl.node.ops import routers
 PROBLEM = "application/problem+json"
 STATUS = {"usage": 400, "parse": 422, "type": 422, "runtime": 409, "gas": 409, "limit": 409, "host": 403,
           "integrity": 500, "environment": 503}
-# codes whose status is not their kind's: a too-long input is a bad request body (422); too many
+# codes whose status is not their kind's: arguments a run cannot take (U0702) and a too-long input
+# (L0509) are a bad request body (422); too many
 # requests, or past a quota, is 429 with Retry-After (ccl.node.limits)
-CODE_STATUS = {"L0509": 422, "L0510": 429, "L0511": 429}
+CODE_STATUS = {"U0702": 422, "L0509": 422, "L0510": 429, "L0511": 429}
 
 
 def problem(status: int, code: str, title: str, detail: str, kind: str = "",
@@ -229,8 +230,10 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
 
     @app.exception_handler(auth.Refusal)
     async def refused(request: Request, exc: auth.Refusal):
-        wait = getattr(exc, "retry_after", None)
-        return problem(exc.status, exc.code, exc.title, exc.detail, "limit" if wait is not None else "",
+        from ccl.diag import CODES
+
+        wait = getattr(exc, "retry_after", None)     # the A-codes (signatures) are the node's refusals: host
+        return problem(exc.status, exc.code, exc.title, exc.detail, CODES.get(exc.code, ("host",))[0],
                        headers={"Retry-After": str(wait)} if wait is not None else None)
 
     @app.exception_handler(RequestValidationError)
