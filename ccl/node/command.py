@@ -27,8 +27,9 @@ def _loopback(host: str) -> bool:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on: loopback, else with TLS or --behind-proxy.")
+@click.option("--port", type=int, default=8080, show_default=True, help="The port to listen on.")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Serve HTTPS with this certificate (PEM; with --tls-key).")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -36,14 +37,11 @@ def _loopback(host: str) -> bool:
 @click.option("--behind-proxy", is_flag=True,
               help="Serve plain HTTP on a non-loopback address: a reverse proxy in front does TLS.")
 def serve(host, port, tls_cert, tls_key, behind_proxy):
-    """Run a co-op node: the HTTP API over this workspace (or --state postgresql://…).
-
-    Beyond this machine (a --host that is not loopback) a node serves HTTPS (--tls-cert and
-    --tls-key), or plain HTTP behind a proxy that does TLS (--behind-proxy)."""
+    """Run a co-op node: the HTTP API over this workspace (or --state postgresql://…); beyond loopback, over HTTPS (--tls-cert, --tls-key) or behind a TLS proxy (--behind-proxy)."""
     from ccl.diag import CclError, Diagnostic, Span
 
     def usage(message: str, hint: str):
-        return CclError(Diagnostic("usage", "U0700", message, Span(), (hint,)))
+        return CclError(Diagnostic("usage", "U0700", message, Span("ccl serve"), (hint,)))
 
     if (tls_cert is None) != (tls_key is None):
         raise usage("--tls-cert and --tls-key go together", "give both files, or neither")
