@@ -31,7 +31,7 @@ HEADERS = {
                      "Base64 of the Ed25519 signature, by the DID's key, of the UTF-8 text "
                      "`ccl-request/2\\n{coop}\\n{METHOD}\\n{path?query}\\n{sha256 hex of the body}\\n{time}\\n{nonce}`."),
 }
-SIGNED = [{name: [] for name in HEADERS}]           # one requirement: all five headers together
+SIGNED: list[dict[str, list]] = [{name: [] for name in HEADERS}]           # one requirement: all five headers together
 
 # status → (what it means, the codes it carries)
 STATUSES: dict[int, tuple[str, str]] = {
