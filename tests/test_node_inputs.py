@@ -92,6 +92,48 @@ def test_an_integer_input_is_a_json_integer_on_a_generated_route(node, amount):
     assert node.call(ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 7}).status_code == 200
 
 
+def integer_fields():
+    """(method, path, body, field) for every Integer field of every generated route's body."""
+    from ccl.node.ops import body_model
+    from ccl.node.app import Body
+    from ccl.operations import PREFIX, path_inputs
+
+    sample = {"Did": BO.did, "Integer": 1, "Bool": False, "String": "x"}
+    out = []
+    for op in COMMANDS:
+        c = op.command
+        if c is None or c.route is None or c.route[0] == "GET" or body_model(op, Body) is None:
+            continue
+        in_path = set(path_inputs(c.route[1]))
+        inputs = [i for i in c.inputs if i.name not in in_path and i.unit not in ("file", "files")]
+        body = {i.name: sample.get(i.type, []) for i in inputs}
+        path = PREFIX + c.route[1]
+        for n in in_path:
+            path = path.replace("{" + n + "}", BO.did if n == "member" else "x")
+        out += [(path, body, i.name) for i in inputs if i.type == "Integer"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    n = Node(tmp_path_factory.mktemp("shared"))
+    yield n
+    n.client.close()
+
+
+@pytest.mark.parametrize("path, body, field", integer_fields())
+def test_every_integer_field_of_every_route_refuses_true(shared, path, body, field):
+    node = shared
+    before = node.dump()
+    r = node.call(ANA, "POST", path, {**body, field: True})
+    assert f"body.{field}: Input should be a valid integer" in is_problem(r, 422, "U0702", "usage")["detail"]
+    assert node.dump() == before
+
+
+def test_there_are_integer_fields_to_check():
+    assert len(integer_fields()) > 20
+
+
 @pytest.mark.parametrize("args, code, why", [
     ([True, 2], "E0218", "should be an Integer, got a Bool"), (["7", 2], "E0218", "should be an Integer, got a string"),
     ([3.0, 2], "U0702", "holds the fractional number 3.0"), ([1], "E0218", "takes 2 argument(s), given 1"),
