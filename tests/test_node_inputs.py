@@ -228,6 +228,17 @@ def test_token_buckets_refill_with_the_clock():
     assert b.take("a", 102) is None and b.take("a", 102) == 2
 
 
+def test_the_buckets_memory_is_bounded():
+    b = Buckets(burst=1, per_minute=60, keys_max=4)
+    for k in "abcd":
+        assert b.take(k, 100) is None
+    assert b.take("e", 100) is None and len(b.level) <= 4        # none full yet: the oldest half go
+    assert b.take("e", 100) == 1                                  # … but not the one just taken
+    for k in "fgh":
+        b.take(k, 200)
+    assert b.take("i", 200) is None and len(b.level) <= 4 and b.take("h", 200) == 1
+
+
 def test_a_member_sending_too_many_requests_gets_429_until_the_bucket_refills(tmp_path):
     n = Node(tmp_path, Limits(member_burst=3, member_per_minute=60))
     n.now += 10                                           # the admission's token is back

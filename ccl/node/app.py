@@ -35,8 +35,8 @@ PROBLEM = "application/problem+json"
 STATUS = {"usage": 400, "parse": 422, "type": 422, "runtime": 409, "gas": 409, "limit": 409, "host": 403,
           "integrity": 500, "environment": 503}
 # codes whose status is not their kind's: arguments a run cannot take (U0702) and a too-long input
-# (L0509) are a bad request body (422); too many
-# requests, or past a quota, is 429 with Retry-After (ccl.node.limits)
+# (L0509) are a bad request body (422); too many requests, or past a quota, is 429 with
+# Retry-After (ccl.node.limits)
 CODE_STATUS = {"U0702": 422, "L0509": 422, "L0510": 429, "L0511": 429}
 
 

@@ -27,6 +27,7 @@ a second. Imports nothing of ccl.
 
 from __future__ import annotations
 
+import threading
 from typing import Optional
 
 import attrs
@@ -60,6 +61,7 @@ class Buckets:
     def __init__(self, burst: int, per_minute: int, keys_max: int = 100_000):
         self.capacity, self.rate, self.keys_max = burst * self.COST, per_minute, keys_max
         self.level: dict[str, tuple[int, int]] = {}          # key → (units, at)
+        self.lock = threading.Lock()                          # handlers may run on worker threads
 
     def _now_level(self, key: str, now: int) -> int:
         units, at = self.level.get(key, (self.capacity, now))
@@ -69,6 +71,10 @@ class Buckets:
         return self._now_level(key, now) < self.COST
 
     def take(self, key: str, now: int) -> Optional[int]:
+        with self.lock:
+            return self._take(key, now)
+
+    def _take(self, key: str, now: int) -> Optional[int]:
         units = self._now_level(key, now)
         if units < self.COST:
             self.level[key] = (units, now)
