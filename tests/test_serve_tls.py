@@ -90,3 +90,25 @@ def test_a_certificate_without_its_key_is_a_usage_error(served):
     r = serve("--tls-cert", cert, "--tls-key", str(folder / "missing.key"))
     assert r.exit_code == 2
     assert calls == []
+
+
+def test_limits_are_set_on_the_command_line(served, monkeypatch):
+    import ccl.node.app
+    from ccl.node.limits import Limits
+
+    folder, calls = served
+    given = []
+    real = ccl.node.app.create_app
+    monkeypatch.setattr(ccl.node.app, "create_app", lambda *a, **kw: given.append(kw["limits"]) or real(*a, **kw))
+    r = serve("--limit", "member_per_minute=6000", "--limit", "uploads_per_day=5")
+    assert r.exit_code == 0, r.output
+    assert given == [Limits(member_per_minute=6000, uploads_per_day=5)]
+
+
+@pytest.mark.parametrize("arg, words", [("speed=5", "no limit `speed`"), ("ip_burst=-1", "whole number"),
+                                        ("ip_burst=", "whole number"), ("ip_burst=٣", "whole number")])
+def test_a_bad_limit_is_a_usage_error(served, arg, words):
+    folder, calls = served
+    r = serve("--limit", arg)
+    assert r.exit_code == 2 and "U0700" in r.output and words in r.output, r.output
+    assert calls == []

@@ -26,6 +26,23 @@ def _loopback(host: str) -> bool:
         return False                    # a name other than localhost may resolve to anything
 
 
+def _limits(args, usage):
+    import attrs
+
+    from ccl.node.limits import Limits
+
+    names = [f.name for f in attrs.fields(Limits)]
+    changed = {}
+    for arg in args:
+        name, _, value = arg.partition("=")
+        if name not in names:
+            raise usage(f"--limit {arg}: there is no limit `{name}`", "the limits: " + ", ".join(names))
+        if not (value.isascii() and value.isdigit()):
+            raise usage(f"--limit {arg}: a limit is a whole number", f"for example: --limit {name}=100")
+        changed[name] = int(value)
+    return Limits(**changed)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="The address to listen on: loopback, else with TLS or --behind-proxy.")
@@ -36,7 +53,10 @@ def _loopback(host: str) -> bool:
               help="The certificate's private key (PEM).")
 @click.option("--behind-proxy", is_flag=True,
               help="Serve plain HTTP on a non-loopback address: a reverse proxy in front does TLS.")
-def serve(host, port, tls_cert, tls_key, behind_proxy):
+@click.option("--limit", "limit_args", multiple=True, metavar="NAME=N",
+              help="Change one of the node's limits (repeatable): body_bytes, upload_body_bytes, member_burst, "
+                   "member_per_minute, ip_burst, ip_per_minute, uploads_per_day.")
+def serve(host, port, tls_cert, tls_key, behind_proxy, limit_args):
     """Run a co-op node: the HTTP API over this workspace (or --state postgresql://…); beyond loopback, over HTTPS (--tls-cert, --tls-key) or behind a TLS proxy (--behind-proxy)."""
     from ccl.diag import CclError, Diagnostic, Span
 
@@ -49,6 +69,7 @@ def serve(host, port, tls_cert, tls_key, behind_proxy):
         raise usage(f"--host {host} would serve signed requests and members' data in plain HTTP beyond this "
                     "machine", "serve HTTPS with --tls-cert FILE --tls-key FILE, or give --behind-proxy when a "
                     "reverse proxy in front of the node does TLS")
+    limits = _limits(limit_args, usage)
     import uvicorn
 
     from ccl import governance as G
@@ -64,7 +85,7 @@ def serve(host, port, tls_cert, tls_key, behind_proxy):
         raise CclError(Diagnostic(problem.kind, problem.code, "a node serves only a founded co-op: " + problem.message,
                                   Span(), problem.hints))
     node_key = ws.keys.find("node") if "node" in ws.keys.names() else ws.keys.create("node")
-    app = create_app(ws, node_key)
+    app = create_app(ws, node_key, limits=limits)
     scheme = "https" if tls_cert else "http"
     click.echo(f"ccl node {node_key.did} on {scheme}://{host}:{port}/api/v1 (OpenAPI at /api/v1/openapi.json)",
                err=True)
