@@ -131,3 +131,11 @@ def test_the_structural_check_can_fail(doc):
     assert fits(doc, schema, {"ok": True}) == ["$.gas_used: missing"]
     assert fits(doc, schema, {"ok": "yes", "gas_used": 1}) == ["$.ok: str, not boolean"]
     assert fits(doc, answer_schema(doc, "get", "/api/v1/health", 200), {"ok": True, "node": "n", "coop": 3})
+
+
+def test_request_schemas_give_the_inputs_types_and_length_limits(doc):
+    schemas = doc["components"]["schemas"]
+    hours = schemas["HoursLog"]["properties"]
+    assert hours["minutes"]["type"] == "integer" and hours["description"]["maxLength"] == 2000
+    assert schemas["MemberName"]["properties"]["name"]["maxLength"] == 200
+    assert set(schemas["CreditIssue"]["required"]) == {"to", "amount"}
