@@ -56,9 +56,12 @@ def test_every_operation_lists_its_problem_responses(doc):
         for status, response in problems.items():
             assert list(response["content"]) == ["application/problem+json"], (method, path, status)
             assert response["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
-            assert "codes:" in response["description"]
+            assert "codes:" in response["description"] and response["x-ccl-codes"]
         if 429 in problems:
             assert "Retry-After" in problems[429]["headers"]
+            assert problems[429]["x-ccl-codes"] == ["L0510", "L0511"]
+        if 401 in problems:
+            assert {"A0001", "A0005", "A0008"} <= set(problems[401]["x-ccl-codes"])
     problem = doc["components"]["schemas"]["Problem"]
     assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
 

@@ -153,7 +153,8 @@ def document(app) -> dict:
             for status in statuses(method, path):
                 why, codes = STATUSES[status]
                 responses[str(status)] = {"description": f"{why} (codes: {codes})",
-                                          "content": {PROBLEM: {"schema": problem_ref}}}
+                                          "content": {PROBLEM: {"schema": problem_ref}},
+                                          "x-ccl-codes": codes.split(", ")}
                 if status == 429:
                     responses["429"]["headers"] = {"Retry-After": {"description": "Seconds to wait.",
                                                                    "schema": {"type": "integer"}}}
