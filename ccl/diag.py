@@ -126,6 +126,9 @@ CODES: dict[str, tuple[str, str]] = {
     "L0506": ("limit", "too many events"),
     "L0507": ("limit", "module too large"),
     "L0508": ("limit", "value nested too deep"),
+    "L0509": ("limit", "input too long"),
+    "L0510": ("limit", "too many requests"),
+    "L0511": ("limit", "quota exceeded"),
     # host
     "H0600": ("host", "host function refused"),
     # usage

@@ -57,6 +57,42 @@ class Input:
     private: str = ""
     subject: str = ""
     plain: str = ""
+    # the most code points the input may have (0: the default of its kind, `limit` below): far
+    # below the language's string ceiling, so that nobody fills the history with a 1 MB reason
+    max: int = 0
+
+    @property
+    def limit(self) -> int:
+        """Its length limit in code points: `max`, else by kind — a file path 4,096, a JSON value
+        or a list 4,000 (of JSON text, or of all its strings together), a description, reason,
+        purpose or task 2,000, a signed ballot 12,000, any other text (a name, a label, a key,
+        an id) 200."""
+        if self.max:
+            return self.max
+        if self.unit == "file":
+            return 4096
+        if self.unit == "json" or self.type.startswith("Array<"):
+            return 4000
+        return {"description": 2000, "reason": 2000, "purpose": 2000, "task": 2000, "ballot": 12000}.get(self.name, 200)
+
+    def too_long(self, value) -> Optional[str]:
+        """Why `value` is longer than this input may be, or None. Counts code points of text (of
+        every string of a list; of a JSON value's text)."""
+        import json
+
+        if self.type in ("Integer", "Bool", "Did"):
+            return None                     # typed where they enter; a DID is at most 256 characters
+        if self.unit == "json" and not isinstance(value, str):
+            n = len(json.dumps(value, ensure_ascii=False))
+        elif isinstance(value, str):
+            n = len(value)
+        elif isinstance(value, (list, tuple)):
+            n = sum(len(v) for v in value if isinstance(v, str))
+        else:
+            return None
+        if n <= self.limit:
+            return None
+        return f"`{self.name}` is {n} characters long; it may be at most {self.limit}"
 
     @property
     def flag(self) -> str:
@@ -410,7 +446,7 @@ OPS: tuple[Op, ...] = (
           "Record a fact about a member (a JSON value: 90, true, \"paid\") that roles' `requires:` check.",
           f"{G}:set_attribute", who="holds manage_members", engine="governance",
           command=cmd("member set", MEMBER, arg("key", "String"),
-                      arg("value", "String", private="manage_members", subject="member",
+                      arg("value", "String", private="manage_members", subject="member", max=2000,
                           plain="ccl.governance:rule_fact"),
                       http="POST /members/{member}/facts", says="{caller} recorded {key} = {value} for {member}",
                       doc="Record KEY = VALUE about a member (checked by roles' `requires:`; needs `manage_members`).")),
@@ -601,7 +637,7 @@ OPS: tuple[Op, ...] = (
           f"{A}:request_aid", who="caller is requester or holds coordinate_aid", engine="aid",
           command=cmd("aid request", arg("category", "String"), arg("quantity", "Integer"),
                       opt("urgency", "Integer", 5, "0 (can wait) to 10 (now)."),
-                      opt("location", "String", "", LOCATION, private="coordinate_aid",
+                      opt("location", "String", "", LOCATION, private="coordinate_aid", max=500,
                           plain="ccl.aid:public_location"), http="POST /aid/requests",
                       call="caller(), category, quantity, urgency, location",
                       says="{caller} asked for {quantity} {category}: {result}", doc="Ask for QUANTITY of CATEGORY.")),
@@ -609,7 +645,7 @@ OPS: tuple[Op, ...] = (
           "icn::aid::offer", (400, 0), "aid", "Offer `quantity` of `category`.", f"{A}:offer_resource",
           who="caller is provider or holds coordinate_aid", engine="aid",
           command=cmd("aid offer", arg("category", "String"), arg("quantity", "Integer"),
-                      opt("location", "String", "", LOCATION, private="coordinate_aid",
+                      opt("location", "String", "", LOCATION, private="coordinate_aid", max=500,
                           plain="ccl.aid:public_location"), http="POST /aid/offers",
                       call="caller(), category, quantity, location",
                       says="{caller} offered {quantity} {category}: {result}", doc="Offer QUANTITY of CATEGORY.")),

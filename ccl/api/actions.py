@@ -57,9 +57,22 @@ def resolve(ref: str) -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
+def check_inputs(op: Op, values: dict) -> None:
+    """Refuses (L0509) an input longer than its limit (ccl.operations.Input.limit) — for the
+    command line, the node and the Python API alike, before anything runs or is stored."""
+    c = op.command
+    assert c is not None
+    for i in c.inputs:
+        why = i.too_long(values.get(i.name))
+        if why is not None:
+            raise error("L0509", why, Span(),
+                        f"shorten `{i.name}` to at most {i.limit} characters")
+
+
 def invocation(op: Op, values: dict, read: Read) -> Invocation:
     c = op.command
     assert c is not None and (op.sig is not None or c.action is not None), op.name
+    check_inputs(op, values)
     if c.action is not None:
         return resolve(c.action)(read, **values)
     values, private = seal(op, values, read)

@@ -27,19 +27,33 @@ from starlette.exceptions import HTTPException
 from ccl import canon, dag
 from ccl.diag import LONE_SURROGATE, CclError, Diagnostic, lone_surrogate
 from ccl.ledger import EngineState, Ledger, Refused
-from ccl.node import auth
+from ccl.node import auth, openapi
+from ccl.node.limits import Buckets, Limits, day_start
 from ccl.node.ops import routers
 
 PROBLEM = "application/problem+json"
 STATUS = {"usage": 400, "parse": 422, "type": 422, "runtime": 409, "gas": 409, "limit": 409, "host": 403,
           "integrity": 500, "environment": 503}
+# codes whose status is not their kind's: arguments a run cannot take (U0702) and a too-long input
+# (L0509) are a bad request body (422); too many requests, or past a quota, is 429 with
+# Retry-After (ccl.node.limits)
+CODE_STATUS = {"U0702": 422, "L0509": 422, "L0510": 429, "L0511": 429}
 
 
-def problem(status: int, code: str, title: str, detail: str, kind: str = "") -> JSONResponse:
+def problem(status: int, code: str, title: str, detail: str, kind: str = "",
+            headers: Optional[dict] = None) -> JSONResponse:
     title, detail = _printable(title), _printable(detail)
     body = {"type": f"https://ccl.coop/errors/{code}", "title": title, "status": status, "detail": detail,
             "code": code, **({"kind": kind} if kind else {})}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+class TooMany(auth.Refusal):
+    """429: a rate limit or a quota (ccl.node.limits), with the seconds to wait."""
+
+    def __init__(self, code: str, detail: str, retry_after: int):
+        super().__init__(429, code, "too many requests" if code == "L0510" else "quota exceeded", detail)
+        self.retry_after = retry_after
 
 
 def _printable(text: str) -> str:
@@ -74,7 +88,7 @@ class Body(BaseModel):
 
 
 def from_diagnostic(d: Diagnostic) -> JSONResponse:
-    return problem(STATUS.get(d.kind, 400), d.code, d.kind + " error", d.message, d.kind)
+    return problem(CODE_STATUS.get(d.code, STATUS.get(d.kind, 400)), d.code, d.kind + " error", d.message, d.kind)
 
 
 class ContractSource(Body):
@@ -88,23 +102,30 @@ class Call(Body):
 
 
 BODY_BYTES_MAX = 1 << 20          # 1 MiB: a contract's source is at most 64 KiB; no request needs more
+NAME_MAX = 200                    # code points of an uploaded contract's file name
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 class BodyLimit:
-    """Refuses a request body over `limit` bytes before anything parses it — by its declared
-    Content-Length at once, and while it streams in otherwise — so an unsigned 100 MB body costs
-    the node nothing (it was parsed whole before the signature was checked)."""
+    """Refuses a request body over its route's limit (`limits.body_limit(method, path)`, at most
+    `BODY_BYTES_MAX`) before anything parses it — by its declared Content-Length at once, and
+    while it streams in otherwise — so an unsigned 100 MB body costs the node nothing (it was
+    parsed whole before the signature was checked)."""
 
-    def __init__(self, app, limit: int = BODY_BYTES_MAX):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limits: Limits = Limits()):
+        self.app, self.limits = app, limits
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = min(BODY_BYTES_MAX, self.limits.body_limit(scope.get("method", ""), scope.get("path", "")))
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             return await problem(413, "L0500", "request too large",
-                                 f"a request body is at most {self.limit} bytes", "limit")(scope, receive, send)
+                                 f"a request body here is at most {limit} bytes", "limit")(scope, receive, send)
         seen = 0
 
         async def limited():
@@ -112,32 +133,54 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise HTTPException(413, f"a request body is at most {self.limit} bytes")
+                if seen > limit:
+                    raise HTTPException(413, f"a request body here is at most {limit} bytes")
             return message
         return await self.app(scope, limited, send)
 
 
-def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> FastAPI:
-    """`workspace`: a ccl.api.workspace.Workspace (its store: SQLite or PostgreSQL)."""
+def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits: Limits = Limits()) -> FastAPI:
+    """`workspace`: a ccl.api.workspace.Workspace (its store: SQLite or PostgreSQL); `limits`:
+    body sizes, rates and quotas (ccl.node.limits)."""
     app = FastAPI(title="ccl co-op node", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
                   redoc_url=None)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, limits=limits)
+    per_member = Buckets(limits.member_burst, limits.member_per_minute)
+    per_address = Buckets(limits.ip_burst, limits.ip_per_minute)
     modules: dict[str, Any] = {}          # contracts members uploaded to run (in memory only)
     identity_of: dict[str, str] = {}      # the co-op's DID, read once from the founding record
 
     async def signed(request: Request) -> dict:
         """The request's verified evidence. A read (GET) spends its nonce here, before it is
         answered; a write spends it with its run (ccl.runtime.session), whatever the outcome."""
+        now, address = clock(), _address(request)
+        if not request.headers.get("x-ccl-did") and per_address.empty(address, now):
+            unsigned(request)                           # refused without reading the body
         body = await request.body()
         # the signature covers the path and the query string (a read's inputs)
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        evidence = auth.check(request.headers, request.method, path, body, clock(), coop_did())
+        try:
+            evidence = auth.check(request.headers, request.method, path, body, now, coop_did())
+        except auth.Refusal:
+            unsigned(request)                           # a failed signature costs its address a token
+            raise
+        wait = per_member.take(evidence["did"], now)
+        if wait is not None:
+            raise TooMany("L0510", f"{evidence['did']} sent more than {limits.member_burst} requests at once or "
+                          f"{limits.member_per_minute} a minute; try again in {wait} s", wait)
         if request.method == "GET":
             spent = spend(evidence)
             if spent is not None:
                 raise auth.Refusal(409, "A0006", "replayed request", spent)
         return evidence
+
+    def unsigned(request: Request) -> None:
+        """Traffic no member answers for (unsigned, or a signature that does not hold): one token
+        of its address's bucket, or 429."""
+        wait = per_address.take(_address(request), clock())
+        if wait is not None:
+            raise TooMany("L0510", f"too many unsigned or unverified requests from this address; try again in "
+                          f"{wait} s", wait)
 
     def spend(evidence: dict) -> Optional[str]:
         """Spend a request's nonce on its own: None, or why it was refused (handled before, stale)."""
@@ -187,7 +230,11 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
 
     @app.exception_handler(auth.Refusal)
     async def refused(request: Request, exc: auth.Refusal):
-        return problem(exc.status, exc.code, exc.title, exc.detail)
+        from ccl.diag import CODES
+
+        wait = getattr(exc, "retry_after", None)     # the A-codes (signatures) are the node's refusals: host
+        return problem(exc.status, exc.code, exc.title, exc.detail, CODES.get(exc.code, ("host",))[0],
+                       headers={"Retry-After": str(wait)} if wait is not None else None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
@@ -199,8 +246,10 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         # a body that is not JSON at all (bad UTF-8, nested past the parser's limit), an unknown
         # route, a wrong method: problem+json like every other refusal
         code = {400: "U0702", 404: "U0701", 413: "L0500"}.get(exc.status_code, "U0700")
-        title = {400: "bad request", 404: "not found", 413: "request too large"}.get(exc.status_code, "refused")
-        return problem(exc.status_code, code, title, str(exc.detail), "limit" if exc.status_code == 413 else "usage")
+        title = {400: "bad request", 404: "not found", 405: "method not allowed",
+                 413: "request too large"}.get(exc.status_code, "refused")
+        return problem(exc.status_code, code, title, str(exc.detail), "limit" if exc.status_code == 413 else "usage",
+                       headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
@@ -243,20 +292,40 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         evidence = await signed(request)
         from ccl.pipeline import build
 
-        with workspace.store.reader() as tx:
-            from ccl import governance as G
-
-            if not G.is_member(Ledger(EngineState(tx), clock()), evidence["did"]):
-                return problem(403, "H0600", "not a member", "only members upload contracts to run", "host")
+        spent = spend(evidence)                 # an upload is handled once, like every request
+        if spent is not None:
+            return problem(409, "A0006", "replayed request", spent, "host")
+        members_only(evidence, "nothing", "only members upload contracts to run")
+        if len(body.name) > NAME_MAX:
+            return problem(422, "L0509", "limit error", f"`name` is {len(body.name)} characters long; it may be at "
+                           f"most {NAME_MAX}", "limit")
         try:
             verified = build(body.source, body.name)
         except CclError as e:
             return from_diagnostic(e.diagnostic)
+        now = clock()
+        with workspace.store.transaction() as tx:          # who uploaded what, beside the history
+            known = any(c == verified.cid for _, c, *_ in tx.upload_rows(evidence["did"]))
+            if not known and tx.uploads_since(evidence["did"], day_start(now)) >= limits.uploads_per_day:
+                wait = day_start(now) + 86_400 - now
+                raise TooMany("L0511", f"a member uploads at most {limits.uploads_per_day} contracts a day; "
+                              f"try again in {wait} s", wait)
+            tx.upload_put(evidence["did"], verified.cid, now, body.name, len(body.source.encode()))
         if len(modules) >= 256:                  # uploaded modules are kept in memory only; runs store them
             modules.pop(next(iter(modules)))
         modules[verified.cid] = verified
         return {"ok": True, "cid": verified.cid, "by": evidence["did"],
                 "functions": [f.name for f in verified.module.functions if f.entry]}
+
+    @app.get("/api/v1/contracts")
+    async def contract_uploads(request: Request):
+        """Who uploaded which contract to this node, and when (members only)."""
+        evidence = await signed(request)
+        members_only(evidence, "the node's uploads")
+        with workspace.store.reader() as tx:
+            rows = tx.upload_rows()
+        return {"ok": True, "uploads": [{"by": d, "cid": c, "time": t, "name": n, "bytes": b}
+                                        for d, c, t, n, b in rows]}
 
     @app.post("/api/v1/contracts/{cid}/call")
     async def contract_call(cid: str, body: Call, request: Request):
@@ -276,9 +345,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         with workspace.store.reader() as tx:
             return G.is_member(Ledger(EngineState(tx), clock()), evidence["did"])
 
-    def members_only(evidence: dict, what: str) -> None:
+    def members_only(evidence: dict, what: str, why: str = "") -> None:
         if not dag_reader(evidence):
-            raise auth.Refusal(403, "H0600", "not a member", f"only members read {what}")
+            raise auth.Refusal(403, "H0600", "not a member", why or f"only members read {what}")
 
     @app.get("/api/v1/dag/head")
     async def dag_head(request: Request):
@@ -312,6 +381,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
             return problem(500, "I0801", "integrity failure", f"block {problems[0].cid}: {problems[0].why}", "integrity")
         return {"ok": True}
 
+    openapi.install(app)             # the signature scheme and the problem responses (ccl.node.openapi)
     return app
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Callable, Optional
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BaseModel, create_model
+from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from ccl.operations import COMMANDS, ENGINES, PREFIX, Input, Op, path_inputs
 
@@ -83,11 +83,13 @@ def body_model(op: Op, base: type) -> Optional[type]:
         if i.name in in_path or i.unit in ("file", "files"):
             continue
         t = _py(i.type)
+        # an input's length limit, documented (ccl.api.actions refuses past it: L0509, not U0702)
+        extra: Optional[dict[str, Any]] = {"maxLength": i.limit} if i.type == "String" else None
         if i.kind == "arg":
-            fields[i.name] = (t, ...)
+            fields[i.name] = (t, Field(..., json_schema_extra=extra))
         else:
             default = list(i.default) if isinstance(i.default, tuple) else i.default
-            fields[i.name] = (Optional[t] if default is None else t, default)
+            fields[i.name] = (Optional[t] if default is None else t, Field(default, json_schema_extra=extra))
     if not fields:
         return None
     name = "".join(w.capitalize() for w in c.entry.split("_"))

@@ -12,6 +12,10 @@ it) but never counted in the state root and never reproduced by replay:
 - `private` — the plain text of private inputs (a loan's purpose, an aid place name, a member
   fact): the history holds only a salted commitment (ccl.private), this table the salt and the
   text, with who the text is about and which permission may read it.
+- `uploads` — which member uploaded which contract (CID) to a node to run, when, under what file
+  name and how many bytes of source: the node's record of who brought what code (the module
+  itself enters the history only when a run uses it). The first upload of a CID by a member is
+  kept; a member's uploads of the day are what the node's upload quota counts (ccl.node.limits).
 
 `SideTables` is a base of both stores' transaction classes; a subclass sets `_P` to its SQL
 placeholder and provides `c.execute` (or its own `_side`). Imports nothing of ccl.
@@ -30,6 +34,9 @@ CREATE INDEX IF NOT EXISTS nonces_by_time ON nonces (time);
 CREATE TABLE IF NOT EXISTS nonce_horizon (id INTEGER PRIMARY KEY, time BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS private (commitment TEXT PRIMARY KEY, subject TEXT NOT NULL, readers TEXT NOT NULL,
                                     salt TEXT NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS uploads (did TEXT NOT NULL, cid TEXT NOT NULL, time BIGINT NOT NULL, name TEXT NOT NULL,
+                                    bytes BIGINT NOT NULL, PRIMARY KEY (did, cid));
+CREATE INDEX IF NOT EXISTS uploads_by_time ON uploads (did, time);
 """
 
 
@@ -80,3 +87,19 @@ class SideTables:
     def private_rows(self) -> list[tuple[str, str, str, str, str]]:
         return [tuple(r) for r in self._side(
             "SELECT commitment, subject, readers, salt, text FROM private ORDER BY commitment")]
+
+    # ------------------------------------------------------------ uploaded contracts
+    def upload_put(self, did: str, cid: str, time: int, name: str, size: int) -> bool:
+        """Record that `did` uploaded `cid` at `time`: True if new, False if they had before."""
+        return bool(self._side("INSERT INTO uploads (did, cid, time, name, bytes) VALUES (?, ?, ?, ?, ?) "
+                               "ON CONFLICT (did, cid) DO NOTHING RETURNING 1", (did, cid, time, name, size)))
+
+    def uploads_since(self, did: str, since: int) -> int:
+        """How many contracts `did` first uploaded at or after `since`."""
+        return int(self._side("SELECT COUNT(*) FROM uploads WHERE did = ? AND time >= ?", (did, since))[0][0])
+
+    def upload_rows(self, did: Optional[str] = None) -> list[tuple[str, str, int, str, int]]:
+        """(did, cid, time, name, bytes) of every upload (of `did`'s only, if given), oldest first."""
+        where, args = ("WHERE did = ? ", (did,)) if did is not None else ("", ())
+        return [(d, c, t, n, b) for d, c, t, n, b in self._side(
+            f"SELECT did, cid, time, name, bytes FROM uploads {where}ORDER BY time, did, cid", args)]
