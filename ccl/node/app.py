@@ -169,9 +169,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
             raise TooMany("L0510", f"{evidence['did']} sent more than {limits.member_burst} requests at once or "
                           f"{limits.member_per_minute} a minute; try again in {wait} s", wait)
         if request.method == "GET":
-            spent = spend(evidence)
-            if spent is not None:
-                raise auth.Refusal(409, "A0006", "replayed request", spent)
+            spend(evidence)
         return evidence
 
     def unsigned(request: Request) -> None:
@@ -182,12 +180,14 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
             raise TooMany("L0510", f"too many unsigned or unverified requests from this address; try again in "
                           f"{wait} s", wait)
 
-    def spend(evidence: dict) -> Optional[str]:
-        """Spend a request's nonce on its own: None, or why it was refused (handled before, stale)."""
+    def spend(evidence: dict) -> None:
+        """Spend a request's nonce on its own (a read, or a request refused before its run), or
+        refuse it (A0006) if it was handled before or is stale."""
         from ccl.runtime import session
 
         refused = session.spend_nonce(workspace.store, evidence, clock)
-        return None if refused is None else refused.message
+        if refused is not None:
+            raise auth.Refusal(409, "A0006", "replayed request", refused.message)
 
     def coop_did() -> str:
         if "coop" not in identity_of:
@@ -208,7 +208,8 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
             outcome = session.run(verified, entry, args, store=workspace.store, caller=evidence["did"],
                                   signer=node_identity, now=None, clock=clock, log=lambda m: None, request=evidence,
                                   action=action, attachments=attachments, private=private)
-        except CclError as e:
+        except CclError as e:                       # refused before its run's transaction: spent all the same
+            spend(evidence)
             return from_diagnostic(e.diagnostic)
         if outcome.error is not None:
             return from_diagnostic(outcome.error)
@@ -268,9 +269,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
         try:
             inv = make(reader)
         except (Refused, CclError) as e:
-            spent = spend(evidence)             # refused before it ran: its nonce is spent all the same
-            if spent is not None:
-                return problem(409, "A0006", "replayed request", spent, "host")
+            spend(evidence)                     # refused before it ran: its nonce is spent all the same
             if isinstance(e, CclError):
                 return from_diagnostic(e.diagnostic)
             return problem(404 if e.rule.endswith("exists") else 403, "H0600", "refused", e.message, "host")
@@ -292,9 +291,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
         evidence = await signed(request)
         from ccl.pipeline import build
 
-        spent = spend(evidence)                 # an upload is handled once, like every request
-        if spent is not None:
-            return problem(409, "A0006", "replayed request", spent, "host")
+        spend(evidence)                         # an upload is handled once, like every request
         members_only(evidence, "nothing", "only members upload contracts to run")
         if len(body.name) > NAME_MAX:
             return problem(422, "L0509", "limit error", f"`name` is {len(body.name)} characters long; it may be at "
@@ -332,6 +329,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
         evidence = await signed(request)
         verified = modules.get(cid) or _load_module(workspace, cid)
         if verified is None:
+            spend(evidence)                     # refused: its nonce is spent all the same
             return problem(404, "U0701", "unknown contract", f"no module {cid} on this node", "usage")
         modules[cid] = verified
         return run(evidence, verified, body.function, body.args)

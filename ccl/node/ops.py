@@ -58,6 +58,12 @@ def _did(value: str) -> str:
 Did = Annotated[str, AfterValidator(_did)]
 
 
+def _not_a_did(name: str, why: str):
+    from ccl.diag import Span, error
+
+    raise error("U0702", f"path.{name}: not a DID: {why}", Span(), "name a member by their DID (did:key:z…)")
+
+
 def _py(t: str):
     if t == "Did":
         return Did
@@ -138,6 +144,8 @@ def _add(router, op: Op, base, signed, run_invocation, read, authorize_read, act
                 from ccl.identity import did_problem
 
                 why = did_problem(values[n])
+                if why is not None and writes:          # refused before it runs: spent all the same
+                    return run_invocation(evidence, lambda reader, n=n, why=why: _not_a_did(n, why))
                 if why is not None:
                     raise RequestValidationError([{"loc": ("path", n), "msg": f"not a DID: {why}"}])
         if writes:
