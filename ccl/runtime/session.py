@@ -29,12 +29,13 @@ from ccl import canon, dag, limits, types as ty
 from ccl.canon import Link
 from ccl.compile.module import module_from_cbor
 from ccl.compile.verify import Verified, verify
-from ccl.diag import Diagnostic, Span
+from ccl.diag import Diagnostic, Span, error
 from ccl.identity import Identity
 from ccl import governance as G
 from ccl.ledger import EngineState, Ledger, Refused
 from ccl.runtime import authority as AUTH
 from ccl.runtime import host as host_rows
+from ccl.store import RETRIES, Conflict, snapshot
 from ccl.store.sqlite import SqliteStore
 from ccl.vm.run import MISSING, RunResult, execute, find_entry
 from ccl.vm.values import ArgError, Types, from_json, to_json
@@ -203,18 +204,25 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
     kept beside the history if the run commits. `testing`: the `ccl test` hooks (as_member, at,
     expect_fail)."""
     outcome: dict = {}
-    try:
-        with store.transaction() as tx:
-            outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record,
-                              action, request, attachments or {}, testing, clock)
-            if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
-                raise _Rollback()                   # (a run that changed nothing keeps nothing, to be sure)
-            if outcome.get("receipt"):
-                for commitment, (subject, readers, salt, text) in (private or {}).items():
-                    tx.private_put(commitment, subject or caller, readers, salt, text)   # beside the history
-    except _Rollback:
-        if request is not None and record:
-            spend_nonce(store, request, clock)              # a refused request is spent too: never resent
+    for attempt in range(RETRIES):              # a run that lost a race with another node's runs again, whole
+        try:
+            with store.transaction() as tx:
+                outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record,
+                                  action, request, attachments or {}, testing, clock)
+                if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
+                    raise _Rollback()                   # (a run that changed nothing keeps nothing, to be sure)
+                if outcome.get("receipt"):
+                    for commitment, (subject, readers, salt, text) in (private or {}).items():
+                        tx.private_put(commitment, subject or caller, readers, salt, text)   # beside the history
+            break
+        except _Rollback:
+            if request is not None and record:
+                spend_nonce(store, request, clock)              # a refused request is spent too: never resent
+            break
+        except Conflict as c:
+            if attempt + 1 == RETRIES:
+                raise error("N0903", f"this run conflicted with other runs {RETRIES} times in a row ({c})", Span(),
+                            "the co-op is very busy: try again") from None
     return SessionResult(outcome["result"], outcome.get("receipt"), outcome.get("root"), outcome.get("error"),
                          outcome.get("opened"))
 
@@ -419,6 +427,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     tx.put_block(module_cid, verified.encoded)
     for contract in changed:
         tx.put_state(state_key(contract, local), module_cid, after[contract])
+    tx.ordered(now)                # the ordered step: the head and the root, as of the runs before this one
     root = state_root(tx)
     if not record:
         return {"result": result, "root": root, "opened": extra.get("opened")}
@@ -492,7 +501,7 @@ def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]
     receipt) names the first rows that differ."""
     fresh = SqliteStore.memory()
     steps: list[ReplayStep] = []
-    with store.transaction() as tx:
+    with snapshot(store) as tx:
         receipts = tx.receipts()
         blocks = {cid: dag.get(tx, cid) for cid in receipts}
         modules: dict[str, Verified] = {}
@@ -559,7 +568,7 @@ def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]
     if live and all(s.ok for s in steps):
         from ccl.store.root import LIVE_DIFFERS, diff_rows
 
-        with fresh.transaction() as expected, store.transaction() as tx:
+        with fresh.transaction() as expected, snapshot(store) as tx:
             differ = diff_rows(expected, tx)
         if differ:
             more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""

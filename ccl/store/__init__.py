@@ -44,11 +44,29 @@ class Tx(Protocol):
     def private_rows(self) -> list[tuple[str, str, str, str, str]]: ...
     def nonce_rows(self) -> list[tuple[str, str, int]]: ...
     def put_nonce_row(self, did: str, nonce: str, time: int) -> None: ...
+    # the ordered step: from here to the commit this transaction holds the head of the chain
+    def ordered(self, time: Optional[int] = None) -> None: ...
+
+
+class Conflict(Exception):
+    """A run's transaction lost a race with another node's (a deadlock, a serialization failure,
+    or a head that moved past the run's time): nothing of it was kept, and running it again from
+    the start is safe (ccl.runtime.session.run does, up to RETRIES times)."""
+
+
+RETRIES = 8
 
 
 class Store(Protocol):
     def transaction(self): ...          # context manager yielding a Tx; commits on success
     def close(self) -> None: ...
+
+
+def snapshot(store):
+    """A read-only transaction over one consistent snapshot that blocks no writer (`dag verify`,
+    replay's reading of the receipts): the store's `snapshot()` if it has one (PostgreSQL), else
+    its `reader()` (SQLite's readers already see a snapshot, beside WAL writers)."""
+    return store.snapshot() if hasattr(store, "snapshot") else store.reader()
 
 
 def copy(src: Tx, out: Tx) -> None:
