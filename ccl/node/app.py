@@ -202,6 +202,12 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         title = {400: "bad request", 404: "not found", 413: "request too large"}.get(exc.status_code, "refused")
         return problem(exc.status_code, code, title, str(exc.detail), "limit" if exc.status_code == 413 else "usage")
 
+    @app.exception_handler(CclError)
+    async def store_failed(request: Request, exc: CclError):
+        # the store's own failures (N0902: the database is unreachable, N0903: runs kept
+        # conflicting) wherever a route meets them: their kind's status (environment: 503)
+        return from_diagnostic(exc.diagnostic)
+
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
         return problem(500, "X9999", "internal error", f"{type(exc).__name__}; see the node's log")

@@ -250,6 +250,7 @@ class PostgresStore:
         self.url = url
         self.path = _redact(url)
         try:
+            psycopg.connect(url, connect_timeout=2).close()     # at once, not after the pool's wait
             self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False, timeout=WAIT_S,
                                        kwargs={"autocommit": False, "connect_timeout": 2},
                                        check=ConnectionPool.check_connection, reconnect_timeout=24 * 3600)
@@ -262,7 +263,7 @@ class PostgresStore:
         except (psycopg.Error, Exception) as e:
             if getattr(self, "pool", None) is not None:
                 self.pool.close()
-            raise error("N0900", f"cannot open the PostgreSQL store {self.path}: {e}", Span(self.path),
+            raise error("N0900", f"cannot open the PostgreSQL store {self.path}: {_first_line(e)}", Span(self.path),
                         "is the server running, and the URL right?") from None
 
     def _unavailable(self, e: Exception):
