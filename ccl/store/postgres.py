@@ -53,6 +53,30 @@ CREATE TABLE IF NOT EXISTS kv (namespace TEXT NOT NULL, key TEXT NOT NULL, value
                                PRIMARY KEY (namespace, key));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# A lock and the read or write it guards, in one round trip. The functions are VOLATILE, so at
+# READ COMMITTED each statement in them sees what was committed before it began: a read after its
+# lock sees the newest value of its row.
+FUNCTIONS = """
+CREATE OR REPLACE FUNCTION ccl_locks(shared TEXT[], exclusive TEXT[]) RETURNS VOID LANGUAGE plpgsql VOLATILE AS $$
+DECLARE name TEXT;
+BEGIN
+    FOREACH name IN ARRAY shared LOOP PERFORM pg_advisory_xact_lock_shared(hashtextextended(name, 0)); END LOOP;
+    FOREACH name IN ARRAY exclusive LOOP PERFORM pg_advisory_xact_lock(hashtextextended(name, 0)); END LOOP;
+END $$;
+CREATE OR REPLACE FUNCTION ccl_kv_get(shared TEXT[], exclusive TEXT[], ns TEXT, k TEXT) RETURNS BYTEA
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM ccl_locks(shared, exclusive);
+    RETURN (SELECT value FROM kv WHERE namespace = ns AND key = k);
+END $$;
+CREATE OR REPLACE FUNCTION ccl_kv_put(shared TEXT[], exclusive TEXT[], ns TEXT, k TEXT, v BYTEA) RETURNS VOID
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM ccl_locks(shared, exclusive);
+    INSERT INTO kv (namespace, key, value) VALUES (ns, k, v)
+        ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value;
+END $$;
+"""
 CHAIN_LOCK = (0x63636c, 1)     # "ccl": the chain head's advisory lock (two-int key space: no row lock is one)
 SHARED_READ = ("gov.",)        # namespaces a read locks shared (read by nearly every run, written rarely)
 WAIT_S = 1.0                   # wait this long for a pooled connection before asking if the server is up
@@ -92,26 +116,38 @@ class PostgresTx(Rooted, SideTables):
         self._base: Optional[int] = None        # the accumulator as committed (read again in `ordered`)
         self._ordered = False
         self._seen_head = _NO_HEAD      # the head as this transaction first read it
+        self._rows: dict[tuple[str, str], Optional[bytes]] = {}    # kv rows read or written under lock
 
     def _one(self, sql, args=()):
         return self.c.execute(sql, args).fetchone()
 
     # ------------------------------------------------------------ locks
-    def _lock(self, name: str, exclusive: bool) -> None:
+    def _needed(self, wanted: list[tuple[str, bool]]) -> tuple[list[str], list[str]]:
+        """Of the (lock name, exclusive) pairs wanted, those this transaction does not hold yet,
+        as (shared, exclusive) lists — now counted as held (the caller takes them at once)."""
+        shared: list[str] = []
+        exclusive: list[str] = []
         if not self.writing:
-            return
-        held = self._held.get(name)
-        if held or (held is not None and not exclusive):
-            return
-        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        self.c.execute(f"SELECT {fn}(hashtextextended(%s, 0))", (name,))
-        self._held[name] = exclusive
+            return shared, exclusive
+        for name, x in wanted:
+            held = self._held.get(name)
+            if held or (held is not None and not x):
+                continue
+            (exclusive if x else shared).append(name)
+            self._held[name] = x
+        return shared, exclusive
+
+    def _lock(self, name: str, exclusive: bool) -> None:
+        shared, excl = self._needed([(name, exclusive)])
+        if shared or excl:
+            self.c.execute("SELECT ccl_locks(%s::text[], %s::text[])", (shared, excl))
 
     def _lock_all(self, exclusive: bool) -> None:
         self._lock("\x1fall", exclusive)
 
-    def _lock_kv(self, namespace: str, key: str, write: bool) -> None:
-        self._lock(f"kv\x1f{namespace}\x1f{key}", write or not namespace.startswith(SHARED_READ))
+    @staticmethod
+    def _kv_lock(namespace: str, key: str, write: bool) -> tuple[str, bool]:
+        return f"kv\x1f{namespace}\x1f{key}", write or not namespace.startswith(SHARED_READ)
 
     # ------------------------------------------------------------ blocks (content-addressed: no lock)
     def get_block(self, cid: str) -> Optional[bytes]:
@@ -177,18 +213,24 @@ class PostgresTx(Rooted, SideTables):
 
     # ------------------------------------------------------------ engine rows
     def kv_get(self, namespace: str, key: str) -> Optional[bytes]:
-        self._lock_kv(namespace, key, False)
-        row = self._one("SELECT value FROM kv WHERE namespace = %s AND key = %s", (namespace, key))
-        return bytes(row[0]) if row else None
+        k = (namespace, key)
+        if k in self._rows:
+            return self._rows[k]
+        shared, exclusive = self._needed([self._kv_lock(namespace, key, False)])
+        row = self._one("SELECT ccl_kv_get(%s::text[], %s::text[], %s, %s)", (shared, exclusive, namespace, key))
+        value = None if row[0] is None else bytes(row[0])
+        if self.writing:                # locked: no other transaction changes it before this one ends
+            self._rows[k] = value
+        return value
 
     def kv_put(self, namespace: str, key: str, value: bytes) -> None:
-        self._lock_all(False)
-        self._lock(f"ns\x1f{namespace}", True)
-        self._lock_kv(namespace, key, True)
         old = self.kv_get(namespace, key)
         self._replaced(None if old is None else (KV, namespace, key, old), (KV, namespace, key, value))
-        self.c.execute("INSERT INTO kv (namespace, key, value) VALUES (%s, %s, %s) "
-                       "ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value", (namespace, key, value))
+        shared, exclusive = self._needed([("\x1fall", False), (f"ns\x1f{namespace}", True),
+                                          self._kv_lock(namespace, key, True)])
+        self.c.execute("SELECT ccl_kv_put(%s::text[], %s::text[], %s, %s, %s)", (shared, exclusive, namespace, key, value))
+        if self.writing:
+            self._rows[(namespace, key)] = bytes(value)
 
     def kv_scan(self, namespace: str) -> list[tuple[str, bytes]]:
         self._lock(f"ns\x1f{namespace}", False)
@@ -258,7 +300,7 @@ class PostgresStore:
             with self.pool.connection() as conn:
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", CHAIN_LOCK)
-                    conn.execute(SCHEMA + SIDE_SCHEMA)
+                    conn.execute(SCHEMA + SIDE_SCHEMA + FUNCTIONS)
                     conn.execute("INSERT INTO meta (key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING")
         except (psycopg.Error, Exception) as e:
             if getattr(self, "pool", None) is not None:
