@@ -240,11 +240,16 @@ def _use_nonce(tx, request: dict, clock) -> None:
 def spend_nonce(store, request: dict, clock: Callable[[], int] = lambda: int(time.time())) -> Optional[Diagnostic]:
     """Record a signed request's nonce as handled, in a transaction of its own (a read, or a run
     that was refused): None, or the refusal if it was handled before or is stale."""
-    try:
-        with store.transaction() as tx:
-            _use_nonce(tx, request, clock)
-    except Refused as r:
-        return _refusal(r)
+    for attempt in range(RETRIES):
+        try:
+            with store.transaction() as tx:
+                _use_nonce(tx, request, clock)
+            break
+        except Refused as r:
+            return _refusal(r)
+        except Conflict:
+            if attempt + 1 == RETRIES:
+                raise
     return None
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Iterator, Optional, Protocol
 
+from ccl.diag import CclError, Diagnostic, Span
+
 
 class Tx(Protocol):
     def get_block(self, cid: str) -> Optional[bytes]: ...
@@ -48,10 +50,19 @@ class Tx(Protocol):
     def ordered(self, time: Optional[int] = None) -> None: ...
 
 
-class Conflict(Exception):
+class Conflict(CclError):
     """A run's transaction lost a race with another node's (a deadlock, a serialization failure,
     or a head that moved past the run's time): nothing of it was kept, and running it again from
-    the start is safe (ccl.runtime.session.run does, up to RETRIES times)."""
+    the start is safe (ccl.runtime.session.run does, up to RETRIES times). Where nothing retries
+    it, it is what it says to a member: N0903 (environment, a node's 503), try again."""
+
+    def __init__(self, why: str):
+        super().__init__(Diagnostic("environment", "N0903", f"this transaction conflicted with another "
+                                    f"node's and was rolled back: {why}", Span(), ("try again",)))
+        self.why = why
+
+    def __str__(self) -> str:
+        return self.why
 
 
 RETRIES = 8
