@@ -5,6 +5,7 @@ transfers one after another, in the chain's order, and reaches the same state ro
 under concurrency, a deadlock is retried and not surfaced, and a verify's snapshot does not stop
 a writer."""
 
+import json
 import random
 import threading
 import time
@@ -12,6 +13,7 @@ import time
 import pytest
 
 from ccl import dag as D
+from ccl.diag import CclError
 from ccl.identity import Identity
 from ccl.ledger import EngineState, Ledger
 from ccl.ledger import engines as E
@@ -222,3 +224,61 @@ def test_dag_verify_and_replay_take_no_writing_transaction(two, monkeypatch, tmp
     for args in (["dag", "verify"], ["dag", "replay"]):
         r = CliRunner().invoke(cli, ["--state", url, *args])
         assert r.exit_code == 0, (args, r.output)
+
+
+def test_replay_compares_the_receipts_with_the_rows_of_one_snapshot(two, monkeypatch):
+    """A transfer committed (from the other store) while a replay runs is in neither the receipts
+    it replays nor the live rows it compares them with: no false "the live state differs"."""
+    url, a, b = two
+    real, wrote = session.run, []
+
+    def run_and_write_once(*args, **kwargs):
+        if not kwargs.get("record", True) and not wrote:              # the replay's first re-run
+            wrote.append(real(PAY, "pay", [MEMBERS[6].did, 13], store=b, caller=MEMBERS[5].did,
+                              signer=MEMBERS[5], log=lambda m: None))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(session, "run", run_and_write_once)
+    steps = session.replay(a, live=True)
+    assert wrote and wrote[0].receipt
+    assert all(s.ok for s in steps), [s for s in steps if not s.ok]
+    monkeypatch.setattr(session, "run", real)
+    assert all(s.ok for s in session.replay(a, live=True))              # and then with it
+    with a.reader() as tx:
+        assert tx.head() == wrote[0].receipt
+
+
+def test_a_run_that_keeps_conflicting_is_503_n0903(two, monkeypatch, tmp_path):
+    """Past its retries a conflict reaches the member as N0903 (environment: 503), nothing kept."""
+    from fastapi.testclient import TestClient
+
+    from ccl.api.workspace import Workspace, init
+    from ccl.identity import sign_request
+    from ccl.node.app import create_app
+    from ccl.store import RETRIES, Conflict
+    from ccl.store.postgres import PostgresTx
+
+    url, a, b = two
+    assert _pay(a, MEMBERS[1], MEMBERS[2], 1).receipt           # (the currency exists)
+    tries = []
+
+    def always(self, time=None):
+        tries.append(1)
+        raise Conflict("a test's conflict")
+    monkeypatch.setattr(PostgresTx, "ordered", always)
+    before = _balances(a)
+    with pytest.raises(CclError) as e:
+        _pay(a, MEMBERS[1], MEMBERS[2], 5)
+    assert e.value.diagnostic.code == "N0903" and len(tries) == RETRIES
+
+    ws = Workspace(init(tmp_path).root, store_url=url)
+    client = TestClient(create_app(ws, Identity.from_seed("node", b"\x09" * 32)))
+    coop = client.get("/api/v1/health").json()["coop"]
+    path = "/api/v1/credit/transfer"
+    body = json.dumps({"to": MEMBERS[2].did, "amount": 5}).encode()
+    headers = {"content-type": "application/json",
+               **sign_request(MEMBERS[1], "POST", path, body, int(time.time()), coop=coop)}
+    r = client.post(path, content=body, headers=headers)
+    assert r.status_code == 503 and r.json()["code"] == "N0903" and "X9999" not in r.text, r.text
+    client.close()
+    ws.store.close()
+    assert _balances(a) == before

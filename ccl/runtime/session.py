@@ -503,10 +503,18 @@ def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]
     format version this ccl cannot reproduce. The replayed ledger is then audited from scratch
     (every account re-summed against its currency's totals and supply). With `live`, the rows
     replayed must then equal the store's own: if not, a last failed step (numbered as the head
-    receipt) names the first rows that differ."""
+    receipt) names the first rows that differ. The receipts and the live rows are read in one
+    snapshot of the store (ccl.store.snapshot), so runs committed meanwhile change neither."""
+    with snapshot(store) as view:
+        return _replay(view, mode, live)
+
+
+def _replay(view, mode: str, live: bool) -> list[ReplayStep]:
+    from contextlib import nullcontext
+
     fresh = SqliteStore.memory()
     steps: list[ReplayStep] = []
-    with snapshot(store) as tx:
+    with nullcontext(view) as tx:
         receipts = tx.receipts()
         blocks = {cid: dag.get(tx, cid) for cid in receipts}
         modules: dict[str, Verified] = {}
@@ -573,8 +581,8 @@ def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]
     if live and all(s.ok for s in steps):
         from ccl.store.root import LIVE_DIFFERS, diff_rows
 
-        with fresh.transaction() as expected, snapshot(store) as tx:
-            differ = diff_rows(expected, tx)
+        with fresh.transaction() as expected:
+            differ = diff_rows(expected, view)
         if differ:
             more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
             steps.append(ReplayStep(len(receipts), receipts[-1] if receipts else "", False,
