@@ -225,6 +225,8 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         try:
             inv = make(reader)
         except (Refused, CclError) as e:
+            if isinstance(e, CclError) and e.diagnostic.kind == "environment":
+                return from_diagnostic(e.diagnostic)    # the store is unreachable: no nonce can be spent
             spent = spend(evidence)             # refused before it ran: its nonce is spent all the same
             if spent is not None:
                 return problem(409, "A0006", "replayed request", spent, "host")
