@@ -282,3 +282,38 @@ def test_a_run_that_keeps_conflicting_is_503_n0903(two, monkeypatch, tmp_path):
     client.close()
     ws.store.close()
     assert _balances(a) == before
+
+
+def test_a_run_whose_time_another_node_overtook_runs_again(two, monkeypatch):
+    """Run A reads the head and takes its time; before A reaches the head, B (whose clock is 10 s
+    ahead) commits a receipt. A's receipt would go back in time after B's: A is rolled back and run
+    again, and then takes B's time (receipt times never go backwards)."""
+    from ccl.store.postgres import PostgresTx
+
+    url, a, b = two
+    t0 = int(time.time())
+    real_head, pending, attempts = PostgresTx.head, [True], [0]
+    real_tx = a.transaction
+
+    def counted():
+        attempts[0] += 1
+        return real_tx()
+    a.transaction = counted
+
+    def head(self):
+        h = real_head(self)
+        if pending and self.writing:
+            pending.clear()                       # once: B overtakes A right after A read the head
+            r = session.run(PAY, "pay", [MEMBERS[4].did, 2], store=b, caller=MEMBERS[3].did, signer=MEMBERS[3],
+                            log=lambda m: None, clock=lambda: t0 + 10)
+            assert r.receipt
+        return h
+    monkeypatch.setattr(PostgresTx, "head", head)
+    r = session.run(PAY, "pay", [MEMBERS[2].did, 1], store=a, caller=MEMBERS[1].did, signer=MEMBERS[1],
+                    log=lambda m: None, clock=lambda: t0)
+    assert r.receipt and attempts[0] == 2
+    receipts = _one_chain(a)
+    with a.reader() as tx:
+        times = [D.get(tx, c)["payload"]["time"] for c in receipts[-2:]]
+    assert receipts[-1] == r.receipt and times == [t0 + 10, t0 + 10]
+    assert all(s.ok for s in session.replay(b, live=True))
