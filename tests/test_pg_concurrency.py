@@ -317,3 +317,35 @@ def test_a_run_whose_time_another_node_overtook_runs_again(two, monkeypatch):
         times = [D.get(tx, c)["payload"]["time"] for c in receipts[-2:]]
     assert receipts[-1] == r.receipt and times == [t0 + 10, t0 + 10]
     assert all(s.ok for s in session.replay(b, live=True))
+
+
+def test_a_node_starts_beside_running_writers(two):
+    """A node starting (opening its store) takes no lock that running runs hold or wait for: with
+    a writer's transaction open — it has spent a nonce, so it holds its table — the new store opens.
+    (It ran the schema's CREATE INDEX IF NOT EXISTS under the chain head's lock, and deadlocked
+    with runs waiting for that lock as a node restarted under load.)"""
+    from ccl.store.postgres import PostgresStore
+
+    url, a, b = two
+    writing, release, opened = threading.Event(), threading.Event(), threading.Event()
+
+    def writer():
+        with a.transaction() as tx:
+            assert tx.use_nonce(MEMBERS[1].did, "n-start", int(time.time()), int(time.time())) is None
+            writing.set()
+            release.wait(120)
+
+    def opener():
+        PostgresStore(url).close()
+        opened.set()
+    w = threading.Thread(target=writer)
+    w.start()
+    writing.wait()
+    o = threading.Thread(target=opener)
+    o.start()
+    try:
+        assert opened.wait(120), "opening a store waited for a running writer"    # (a bound, so a bug cannot hang)
+    finally:
+        release.set()
+        w.join()
+        o.join()

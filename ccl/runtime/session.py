@@ -12,7 +12,10 @@ runs with the effectful host rows bound to the transaction and authorized in one
 (ccl.runtime.authority). On success, if anything changed, it writes the module block, events,
 contract state and one receipt — module, entry, args, caller, time, gas, result, effects,
 events, history format version, the previous head and the state root — signed, and commits. On
-any error the transaction rolls back: nothing changes. `replay(...)` re-executes every record
+any error the transaction rolls back: nothing changes. The receipt is built in the store's ordered
+step (`tx.ordered`: on PostgreSQL the chain head's lock, after the contract has run), and a run
+that lost a race with another node's (ccl.store.Conflict) is rolled back and run again, whole, a
+bounded number of times. `replay(...)` re-executes every record
 from genesis into a fresh store and compares state roots. Imports leaves, ccl.compile, ccl.vm,
 ccl.dag, ccl.store, ccl.identity, ccl.governance and ccl.runtime.
 """

@@ -34,7 +34,6 @@ ccl.store, ccl.store.root and ccl.store.sqlite (for the shared integrity check).
 
 from __future__ import annotations
 
-import time as _time
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
@@ -77,6 +76,7 @@ BEGIN
         ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value;
 END $$;
 """
+SCHEMA_LOCK = (0x63636c, 2)    # taken by a node preparing the schema as it starts
 CHAIN_LOCK = (0x63636c, 1)     # "ccl": the chain head's advisory lock (two-int key space: no row lock is one)
 SHARED_READ = ("gov.",)        # namespaces a read locks shared (read by nearly every run, written rarely)
 WAIT_S = 1.0                   # wait this long for a pooled connection before asking if the server is up
@@ -299,9 +299,7 @@ class PostgresStore:
             self.pool.open(wait=True, timeout=10)
             with self.pool.connection() as conn:
                 with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", CHAIN_LOCK)
-                    conn.execute(SCHEMA + SIDE_SCHEMA + FUNCTIONS)
-                    conn.execute("INSERT INTO meta (key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING")
+                    _prepare(conn)
         except (psycopg.Error, Exception) as e:
             if getattr(self, "pool", None) is not None:
                 self.pool.close()
@@ -318,16 +316,17 @@ class PostgresStore:
         import psycopg
         from psycopg_pool import PoolTimeout
 
-        began = _time.monotonic()
-        while True:
+        try:
             try:
-                conn = self.pool.getconn()
-                break
+                conn = self.pool.getconn(timeout=WAIT_S)
             except PoolTimeout as e:
-                if _time.monotonic() - began >= BUSY_S or not self._server_up():
+                if not self._server_up():
                     raise self._unavailable(e) from None
-            except (psycopg.OperationalError, psycopg.InterfaceError) as e:
-                raise self._unavailable(e) from None
+                conn = self.pool.getconn(timeout=BUSY_S)     # up, so busy: wait (once more, not again and again)
+        except PoolTimeout as e:
+            raise self._unavailable(e) from None
+        except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+            raise self._unavailable(e) from None
         try:
             yield conn
         finally:
@@ -394,6 +393,24 @@ class PostgresStore:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def _prepare(conn) -> None:
+    """Create what is missing — tables, then the lock functions (again when this ccl's differ) —
+    and nothing else: a node starting beside nodes that are running takes no lock of theirs (a
+    CREATE INDEX, even IF NOT EXISTS, would wait for every writer of its table while they wait
+    for the chain head, which it once held: a deadlock). Nodes starting at once take turns."""
+    import hashlib
+
+    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", SCHEMA_LOCK)
+    if conn.execute("SELECT to_regclass('meta') IS NULL OR to_regclass('nonces') IS NULL").fetchone()[0]:
+        conn.execute(SCHEMA + SIDE_SCHEMA)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING")
+    digest = hashlib.sha256(FUNCTIONS.encode()).hexdigest()
+    if conn.execute("SELECT value FROM meta WHERE key = 'functions'").fetchone() != (digest,):
+        conn.execute(FUNCTIONS)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('functions', %s) "
+                     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (digest,))
 
 
 def _first_line(e: Exception) -> str:
