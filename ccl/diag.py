@@ -152,6 +152,8 @@ CODES: dict[str, tuple[str, str]] = {
     "I0805": ("integrity", "a block that is not strict DAG-CBOR"),
     # environment
     "N0900": ("environment", "cannot read or write a file"),
+    "N0902": ("environment", "the store is unavailable"),
+    "N0903": ("environment", "concurrent runs kept conflicting"),
 }
 
 

@@ -183,8 +183,9 @@ class Coop:
     def verify(self) -> dict:
         """Every block's CID, every receipt's signature and chain, and the live state's root."""
         from ccl import dag as D
+        from ccl.store import snapshot
 
-        with self.store.transaction() as tx:
+        with snapshot(self.store) as tx:          # one consistent view; writers go on meanwhile
             problems = D.verify_all(tx)
             receipts = len(tx.receipts())
         if problems:

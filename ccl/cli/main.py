@@ -838,7 +838,7 @@ def dag_log(limit, as_json):
     ws = _ctx().workspace(required=True)
     rows = []
     try:
-        with ws.store.transaction() as tx:
+        with ws.store.reader() as tx:
             names = _names(tx)
             receipts = tx.receipts()
             for seq in range(len(receipts), max(len(receipts) - limit, 0), -1):
@@ -917,7 +917,7 @@ def dag_show(cid, as_json):
                                  ("`ccl dag log` lists the receipts: give a # from it, or --json for their CIDs",)),
                       2)
     try:
-        with ws.store.transaction() as tx:
+        with ws.store.reader() as tx:
             if seq is not None:
                 receipts = tx.receipts()
                 n = int(seq.group(1))
@@ -944,8 +944,10 @@ def dag_verify(as_json):
     from ccl import dag as D
     from ccl.store.root import state_root_of
 
+    from ccl.store import snapshot
+
     ws = _ctx().workspace(required=True)
-    with ws.store.transaction() as tx:
+    with snapshot(ws.store) as tx:                  # one consistent view; writers go on meanwhile
         problems = D.verify_all(tx)
         blocks = sum(1 for _ in tx.iter_blocks())
         receipts = len(tx.receipts())
@@ -1030,7 +1032,9 @@ def dag_export(car, as_json):
     ws = _ctx().workspace(required=True)
     tmp = f"{car}.tmp{os.getpid()}"
     try:
-        with ws.store.transaction() as tx, open(tmp, "wb") as out:
+        from ccl.store import snapshot
+
+        with snapshot(ws.store) as tx, open(tmp, "wb") as out:
             head = tx.head()
             count = D.write_car(tx, out, head)
         os.replace(tmp, car)

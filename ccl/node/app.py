@@ -209,7 +209,8 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
                                   signer=node_identity, now=None, clock=clock, log=lambda m: None, request=evidence,
                                   action=action, attachments=attachments, private=private)
         except CclError as e:                       # refused before its run's transaction: spent all the same
-            spend(evidence)
+            if e.diagnostic.kind != "environment":  # (the store unreachable: no nonce can be spent)
+                spend(evidence)
             return from_diagnostic(e.diagnostic)
         if outcome.error is not None:
             return from_diagnostic(outcome.error)
@@ -252,6 +253,12 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
         return problem(exc.status_code, code, title, str(exc.detail), "limit" if exc.status_code == 413 else "usage",
                        headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(CclError)
+    async def store_failed(request: Request, exc: CclError):
+        # the store's own failures (N0902: the database is unreachable, N0903: runs kept
+        # conflicting) wherever a route meets them: their kind's status (environment: 503)
+        return from_diagnostic(exc.diagnostic)
+
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
         return problem(500, "X9999", "internal error", f"{type(exc).__name__}; see the node's log")
@@ -269,6 +276,8 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
         try:
             inv = make(reader)
         except (Refused, CclError) as e:
+            if isinstance(e, CclError) and e.diagnostic.kind == "environment":
+                return from_diagnostic(e.diagnostic)    # the store is unreachable: no nonce can be spent
             spend(evidence)                     # refused before it ran: its nonce is spent all the same
             if isinstance(e, CclError):
                 return from_diagnostic(e.diagnostic)

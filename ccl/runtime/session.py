@@ -12,7 +12,10 @@ runs with the effectful host rows bound to the transaction and authorized in one
 (ccl.runtime.authority). On success, if anything changed, it writes the module block, events,
 contract state and one receipt — module, entry, args, caller, time, gas, result, effects,
 events, history format version, the previous head and the state root — signed, and commits. On
-any error the transaction rolls back: nothing changes. `replay(...)` re-executes every record
+any error the transaction rolls back: nothing changes. The receipt is built in the store's ordered
+step (`tx.ordered`: on PostgreSQL the chain head's lock, after the contract has run), and a run
+that lost a race with another node's (ccl.store.Conflict) is rolled back and run again, whole, a
+bounded number of times. `replay(...)` re-executes every record
 from genesis into a fresh store and compares state roots. Imports leaves, ccl.compile, ccl.vm,
 ccl.dag, ccl.store, ccl.identity, ccl.governance and ccl.runtime.
 """
@@ -29,12 +32,13 @@ from ccl import canon, dag, limits, types as ty
 from ccl.canon import Link
 from ccl.compile.module import module_from_cbor
 from ccl.compile.verify import Verified, verify
-from ccl.diag import Diagnostic, Span
+from ccl.diag import Diagnostic, Span, error
 from ccl.identity import Identity
 from ccl import governance as G
 from ccl.ledger import EngineState, Ledger, Refused
 from ccl.runtime import authority as AUTH
 from ccl.runtime import host as host_rows
+from ccl.store import RETRIES, Conflict, snapshot
 from ccl.store.sqlite import SqliteStore
 from ccl.vm.run import MISSING, RunResult, execute, find_entry
 from ccl.vm.values import ArgError, Types, from_json, to_json
@@ -203,18 +207,25 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
     kept beside the history if the run commits. `testing`: the `ccl test` hooks (as_member, at,
     expect_fail)."""
     outcome: dict = {}
-    try:
-        with store.transaction() as tx:
-            outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record,
-                              action, request, attachments or {}, testing, clock)
-            if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
-                raise _Rollback()                   # (a run that changed nothing keeps nothing, to be sure)
-            if outcome.get("receipt"):
-                for commitment, (subject, readers, salt, text) in (private or {}).items():
-                    tx.private_put(commitment, subject or caller, readers, salt, text)   # beside the history
-    except _Rollback:
-        if request is not None and record:
-            spend_nonce(store, request, clock)              # a refused request is spent too: never resent
+    for attempt in range(RETRIES):              # a run that lost a race with another node's runs again, whole
+        try:
+            with store.transaction() as tx:
+                outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record,
+                                  action, request, attachments or {}, testing, clock)
+                if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
+                    raise _Rollback()                   # (a run that changed nothing keeps nothing, to be sure)
+                if outcome.get("receipt"):
+                    for commitment, (subject, readers, salt, text) in (private or {}).items():
+                        tx.private_put(commitment, subject or caller, readers, salt, text)   # beside the history
+            break
+        except _Rollback:
+            if request is not None and record:
+                spend_nonce(store, request, clock)              # a refused request is spent too: never resent
+            break
+        except Conflict as c:
+            if attempt + 1 == RETRIES:
+                raise error("N0903", f"this run conflicted with other runs {RETRIES} times in a row ({c})", Span(),
+                            "the co-op is very busy: try again") from None
     return SessionResult(outcome["result"], outcome.get("receipt"), outcome.get("root"), outcome.get("error"),
                          outcome.get("opened"))
 
@@ -232,11 +243,16 @@ def _use_nonce(tx, request: dict, clock) -> None:
 def spend_nonce(store, request: dict, clock: Callable[[], int] = lambda: int(time.time())) -> Optional[Diagnostic]:
     """Record a signed request's nonce as handled, in a transaction of its own (a read, or a run
     that was refused): None, or the refusal if it was handled before or is stale."""
-    try:
-        with store.transaction() as tx:
-            _use_nonce(tx, request, clock)
-    except Refused as r:
-        return _refusal(r)
+    for attempt in range(RETRIES):
+        try:
+            with store.transaction() as tx:
+                _use_nonce(tx, request, clock)
+            break
+        except Refused as r:
+            return _refusal(r)
+        except Conflict:
+            if attempt + 1 == RETRIES:
+                raise
     return None
 
 
@@ -419,6 +435,7 @@ def _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log
     tx.put_block(module_cid, verified.encoded)
     for contract in changed:
         tx.put_state(state_key(contract, local), module_cid, after[contract])
+    tx.ordered(now)                # the ordered step: the head and the root, as of the runs before this one
     root = state_root(tx)
     if not record:
         return {"result": result, "root": root, "opened": extra.get("opened")}
@@ -489,10 +506,18 @@ def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]
     format version this ccl cannot reproduce. The replayed ledger is then audited from scratch
     (every account re-summed against its currency's totals and supply). With `live`, the rows
     replayed must then equal the store's own: if not, a last failed step (numbered as the head
-    receipt) names the first rows that differ."""
+    receipt) names the first rows that differ. The receipts and the live rows are read in one
+    snapshot of the store (ccl.store.snapshot), so runs committed meanwhile change neither."""
+    with snapshot(store) as view:
+        return _replay(view, mode, live)
+
+
+def _replay(view, mode: str, live: bool) -> list[ReplayStep]:
+    from contextlib import nullcontext
+
     fresh = SqliteStore.memory()
     steps: list[ReplayStep] = []
-    with store.transaction() as tx:
+    with nullcontext(view) as tx:
         receipts = tx.receipts()
         blocks = {cid: dag.get(tx, cid) for cid in receipts}
         modules: dict[str, Verified] = {}
@@ -559,8 +584,8 @@ def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]
     if live and all(s.ok for s in steps):
         from ccl.store.root import LIVE_DIFFERS, diff_rows
 
-        with fresh.transaction() as expected, store.transaction() as tx:
-            differ = diff_rows(expected, tx)
+        with fresh.transaction() as expected:
+            differ = diff_rows(expected, view)
         if differ:
             more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
             steps.append(ReplayStep(len(receipts), receipts[-1] if receipts else "", False,

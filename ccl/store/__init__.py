@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Iterator, Optional, Protocol
 
+from ccl.diag import CclError, Diagnostic, Span
+
 
 class Tx(Protocol):
     def get_block(self, cid: str) -> Optional[bytes]: ...
@@ -47,11 +49,38 @@ class Tx(Protocol):
     def upload_put(self, did: str, cid: str, time: int, name: str, size: int) -> bool: ...
     def uploads_since(self, did: str, since: int) -> int: ...
     def upload_rows(self, did: Optional[str] = None) -> list[tuple[str, str, int, str, int]]: ...
+    # the ordered step: from here to the commit this transaction holds the head of the chain
+    def ordered(self, time: Optional[int] = None) -> None: ...
+
+
+class Conflict(CclError):
+    """A run's transaction lost a race with another node's (a deadlock, a serialization failure,
+    or a head that moved past the run's time): nothing of it was kept, and running it again from
+    the start is safe (ccl.runtime.session.run does, up to RETRIES times). Where nothing retries
+    it, it is what it says to a member: N0903 (environment, a node's 503), try again."""
+
+    def __init__(self, why: str):
+        super().__init__(Diagnostic("environment", "N0903", f"this transaction conflicted with another "
+                                    f"node's and was rolled back: {why}", Span(), ("try again",)))
+        self.why = why
+
+    def __str__(self) -> str:
+        return self.why
+
+
+RETRIES = 8
 
 
 class Store(Protocol):
     def transaction(self): ...          # context manager yielding a Tx; commits on success
     def close(self) -> None: ...
+
+
+def snapshot(store):
+    """A read-only transaction over one consistent snapshot that blocks no writer (`dag verify`,
+    replay's reading of the receipts): the store's `snapshot()` if it has one (PostgreSQL), else
+    its `reader()` (SQLite's readers already see a snapshot, beside WAL writers)."""
+    return store.snapshot() if hasattr(store, "snapshot") else store.reader()
 
 
 def copy(src: Tx, out: Tx) -> None:

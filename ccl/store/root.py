@@ -90,6 +90,11 @@ class Rooted:
                             NO_SPAN, "`ccl dag verify` recomputes it from the rows and checks them")
         return self._acc
 
+    def ordered(self, time: Optional[int] = None) -> None:
+        """Begin the ordered step of a run (the receipt is built after it). A store whose runs are
+        serialized whole (SQLite's IMMEDIATE transactions) holds the chain already: nothing to do.
+        The PostgreSQL store takes the chain head's lock here (ccl.store.postgres)."""
+
     def recompute_root_accumulator(self) -> bytes:
         """The accumulator recomputed from every row (what `root_accumulator` must equal)."""
         return total(rows_of(self)).to_bytes(32, "big")
