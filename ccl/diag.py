@@ -126,6 +126,8 @@ CODES: dict[str, tuple[str, str]] = {
     "L0506": ("limit", "too many events"),
     "L0507": ("limit", "module too large"),
     "L0508": ("limit", "value nested too deep"),
+    "L0520": ("limit", "compile took too long"),
+    "L0521": ("limit", "compile needed too much memory"),
     # host
     "H0600": ("host", "host function refused"),
     # usage

@@ -11,6 +11,12 @@ member's signed request, so anyone can check who asked for what. The nonce is re
 run's transaction: a replayed request is refused, and a failed run can be retried. Reads of
 members' data need a signed request too. Errors are RFC 9457 `application/problem+json` with the
 CLI's error kinds and codes; no stack trace ever leaves the node.
+
+Nothing blocks the event loop: every store call, run and read is done on a worker thread
+(starlette's threadpool; reads on their own read-only SQLite connections, beside the writes),
+and a contract upload compiles in a child process with a deadline and a memory limit
+(ccl.node.compiler). On SQLite, concurrent runs are group-committed (ccl.store.sqlite): a
+request is answered only once the COMMIT holding its run is durable.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, model_validator
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ccl import canon, dag
@@ -132,8 +139,11 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
         body = await request.body()
         # the signature covers the path and the query string (a read's inputs)
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        evidence = auth.check(request.headers, request.method, path, body, clock(), coop_did())
-        if request.method == "GET":
+        return await run_in_threadpool(checked, request.headers, request.method, path, body)
+
+    def checked(headers, method: str, path: str, body: bytes) -> dict:
+        evidence = auth.check(headers, method, path, body, clock(), coop_did())
+        if method == "GET":
             spent = spend(evidence)
             if spent is not None:
                 raise auth.Refusal(409, "A0006", "replayed request", spent)
@@ -241,7 +251,10 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     @app.post("/api/v1/contracts")
     async def contract_upload(body: ContractSource, request: Request):
         evidence = await signed(request)
-        from ccl.pipeline import build
+        return await run_in_threadpool(upload, evidence, body)
+
+    def upload(evidence: dict, body: ContractSource):
+        from ccl.node import compiler
 
         with workspace.store.reader() as tx:
             from ccl import governance as G
@@ -249,11 +262,14 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
             if not G.is_member(Ledger(EngineState(tx), clock()), evidence["did"]):
                 return problem(403, "H0600", "not a member", "only members upload contracts to run", "host")
         try:
-            verified = build(body.source, body.name)
+            verified = compiler.compile_contract(body.source, body.name)     # in a child, bounded
         except CclError as e:
+            if e.diagnostic.code in compiler.CODES:          # past the compile's deadline or memory
+                return problem(422, e.diagnostic.code, "contract too costly to compile", e.diagnostic.message,
+                               "limit")
             return from_diagnostic(e.diagnostic)
         if len(modules) >= 256:                  # uploaded modules are kept in memory only; runs store them
-            modules.pop(next(iter(modules)))
+            modules.pop(next(iter(modules)), None)
         modules[verified.cid] = verified
         return {"ok": True, "cid": verified.cid, "by": evidence["did"],
                 "functions": [f.name for f in verified.module.functions if f.entry]}
@@ -261,6 +277,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     @app.post("/api/v1/contracts/{cid}/call")
     async def contract_call(cid: str, body: Call, request: Request):
         evidence = await signed(request)
+        return await run_in_threadpool(call_contract, evidence, cid, body)
+
+    def call_contract(evidence: dict, cid: str, body: Call):
         verified = modules.get(cid) or _load_module(workspace, cid)
         if verified is None:
             return problem(404, "U0701", "unknown contract", f"no module {cid} on this node", "usage")
@@ -283,6 +302,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     @app.get("/api/v1/dag/head")
     async def dag_head(request: Request):
         evidence = await signed(request)
+        return await run_in_threadpool(head_of, evidence)
+
+    def head_of(evidence: dict):
         members_only(evidence, "the co-op's history")
         with workspace.store.reader() as tx:
             return {"ok": True, "head": tx.head(), "receipts": len(tx.receipts())}
@@ -290,6 +312,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     @app.get("/api/v1/dag/blocks/{cid}")
     async def dag_block(cid: str, request: Request):
         evidence = await signed(request)
+        return await run_in_threadpool(block_of, evidence, cid)
+
+    def block_of(evidence: dict, cid: str):
         if not canon.is_cid(cid):
             return problem(400, "U0700", "bad content id", f"`{cid}` is not a CID", "usage")
         member = dag_reader(evidence)
@@ -305,6 +330,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     @app.get("/api/v1/dag/verify")
     async def dag_verify(request: Request):
         evidence = await signed(request)
+        return await run_in_threadpool(verify_history, evidence)
+
+    def verify_history(evidence: dict):
         members_only(evidence, "the co-op's history")
         with workspace.store.reader() as tx:
             problems = dag.verify_all(tx)
