@@ -130,6 +130,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time())) -> Fast
     app = FastAPI(title="ccl co-op node", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
                   redoc_url=None)
     app.add_middleware(BodyLimit)
+    from ccl.api import actions
+
+    actions.operations_module()           # built once now, not by each worker thread's first request
     modules: dict[str, Any] = {}          # contracts members uploaded to run (in memory only)
     identity_of: dict[str, str] = {}      # the co-op's DID, read once from the founding record
 
