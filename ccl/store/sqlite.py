@@ -316,6 +316,8 @@ class SqliteStore:
         else:
             try:
                 self.conn.execute("RELEASE run")
+                if not self.conn.in_transaction:    # SQLite rolled the whole group back (a full disk)
+                    raise sqlite3.OperationalError("the store transaction was rolled back")
                 member = _Member()
                 self._group.append(member)
             except sqlite3.DatabaseError as e:
