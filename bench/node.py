@@ -1,8 +1,25 @@
-"""Requests per second and p50/p99 latency of a co-op node, on SQLite and on PostgreSQL:
-balance reads and signed transfers, with the load generator and one node on this machine
-(loopback only, bounded in time).
+"""Signed transfers/s and balance reads/s, with p50/p99 latency, of co-op nodes on SQLite, with
+the load generator on the same machine (loopback only, bounded in time).
 
-    python bench/node.py [--seconds 10] [--clients 32]
+Each configuration gets its own founded workspace (20 members) and its own node processes; the
+rounds are interleaved — every configuration measured once per round, transfers then reads —
+so that a change of the machine's load touches all of them alike, and each figure's ratio is
+against the baseline measured in the same run.
+
+- baseline: one node process with one COMMIT per run (CCL_SQLITE_GROUP_MAX=1), or, with
+  `--before DIR`, one node running the ccl source tree in DIR (e.g. `git archive` of an older
+  commit, unpacked);
+- group: one node process, group commit on (the default);
+- group xN: N node processes (`--nodes`) on one WAL database, each group-committing, the load
+  spread over them.
+
+The load generator is `--loaders` processes, each with its share of `--clients` keep-alive
+connections speaking plain HTTP/1.1 (a hand-written client: an HTTP library's own cost per
+request would be most of what is measured).
+
+    python bench/node.py [--seconds 5] [--rounds 2] [--clients 64] [--nodes 2] [--loaders 2] [--before DIR]
+
+PostgreSQL: `STORES` below has a hook for it (a URL for `--state`), measured by another bench.
 """
 
 from __future__ import annotations
@@ -10,6 +27,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
+import os
 import random
 import socket
 import subprocess
@@ -18,96 +37,161 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-sys.path.insert(0, str(Path(__file__).parent.parent))
-sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+ROOT = Path(__file__).parent.parent
+sys.path.insert(0, str(ROOT))
 
 from ccl.identity import Identity  # noqa: E402
 from ccl.identity import sign_request as sign  # noqa: E402
 
 MEMBERS = [Identity.from_seed(f"m{i}", bytes([i + 1]) * 32) for i in range(20)]
+STORES: dict = {"SQLite": None}     # store name → --state value (None: the workspace's SQLite); PG: a hook
 
 
-def free_port():
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start(workdir, state, port):
+def found(work: Path) -> None:
+    """A real (not demo) workspace founded by m0, who admits the other members."""
+    from ccl.api.workspace import init
+    from ccl.pipeline import build
+    from ccl.runtime import session
+
+    ws = init(work)
+    session.found(ws.store, coop=ws.coop_key(), founder=MEMBERS[0].did, bylaws=[], now=int(time.time()))
+    admit = build("fn admit(m: Did) -> Bool { add_member(m) }", "admit.ccl")
+    for m in MEMBERS[1:]:
+        assert session.run(admit, "admit", [m.did], store=ws.store, caller=MEMBERS[0].did, signer=MEMBERS[0],
+                           log=lambda m: None).receipt
+    ws.store.close()
+
+
+def _unlimited(tree: Path) -> list[str]:
+    """Measure the node, not its rate limits: lift them where the tree's `serve` has them (a tree
+    from before they existed has no `--limit`)."""
+    if "--limit" not in subprocess.run([sys.executable, "-m", "ccl", "serve", "--help"], capture_output=True,
+                                       text=True, env={**os.environ, "PYTHONPATH": str(tree)}).stdout:
+        return []
+    return ["--limit", "member_burst=1000000", "--limit", "member_per_minute=100000000"]
+
+
+def start(work: Path, port: int, env: dict, tree: Path, state=None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "ccl", *(["--state", state] if state else []), "serve", "--port", str(port),
-           "--limit", "member_burst=1000000", "--limit", "member_per_minute=100000000"]   # measure the node, not its limits
-    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           *_unlimited(tree)]
+    proc = subprocess.Popen(cmd, cwd=work, env={**os.environ, "PYTHONPATH": str(tree), **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
-            return proc
-        except httpx.HTTPError:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
             time.sleep(0.1)
     raise RuntimeError("the node did not start")
 
 
-async def drive(port, kind, seconds, clients):
-    latencies = []
-    stop = time.perf_counter() + seconds
-    rng = random.Random(1)
+async def _exchange(reader, writer, method: str, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+    head = f"{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-length: {len(body)}\r\n" + \
+        "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    writer.write(head.encode() + body)
+    raw = await reader.readuntil(b"\r\n\r\n")
+    lines = raw.decode("latin-1").split("\r\n")
+    length = next((int(x.split(":", 1)[1]) for x in lines if x.lower().startswith("content-length:")), 0)
+    return int(lines[0].split()[1]), await reader.readexactly(length)
 
-    async def client():
-        async with httpx.AsyncClient(timeout=30) as http:
-            coop = (await http.get(f"http://127.0.0.1:{port}/api/v1/health")).json()["coop"]
-            while time.perf_counter() < stop:
-                a, b = rng.sample(MEMBERS, 2)
-                if kind == "read":
-                    path, body, method = f"/api/v1/credit/balance/{b.did}", b"", "GET"
-                else:
-                    path, method = "/api/v1/credit/transfer", "POST"
-                    body = json.dumps({"to": b.did, "amount": 1}).encode()
-                headers = {"content-type": "application/json", **sign(a, method, path, body, int(time.time()), coop=coop)}
-                t = time.perf_counter()
-                r = await http.request(method, f"http://127.0.0.1:{port}{path}", content=body, headers=headers)
-                latencies.append(time.perf_counter() - t)
-                assert r.status_code == 200, r.text
 
-    began = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return len(latencies) / elapsed, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+async def _drive(ports, kind, start_at, stop_at, clients, seed):
+    latencies, failures = [], [0]
+    rng = random.Random(seed)
+    reader, writer = await asyncio.open_connection("127.0.0.1", ports[0])
+    coop = json.loads((await _exchange(reader, writer, "GET", "/api/v1/health", b"", {}))[1])["coop"]
+    writer.close()
+
+    async def client(n):
+        reader, writer = await asyncio.open_connection("127.0.0.1", ports[n % len(ports)])
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        while time.time() < stop_at:
+            a, b = rng.sample(MEMBERS, 2)
+            if kind == "read":
+                path, body, method = f"/api/v1/credit/balance/{b.did}", b"", "GET"
+            else:
+                path, method = "/api/v1/credit/transfer", "POST"
+                body = json.dumps({"to": b.did, "amount": 1}).encode()
+            headers = {"content-type": "application/json", **sign(a, method, path, body, int(time.time()), coop=coop)}
+            t = time.perf_counter()
+            status, _ = await _exchange(reader, writer, method, path, body, headers)
+            latencies.append(time.perf_counter() - t)
+            if status != 200:
+                failures[0] += 1
+        writer.close()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return latencies, failures[0]
+
+
+def _loader(args):
+    return asyncio.run(_drive(*args))
+
+
+def measure(pool, ports, kind, seconds, clients, loaders):
+    start_at = time.time() + 1.0              # every loader connected before the clock starts
+    stop_at = start_at + seconds
+    share = [clients // loaders + (1 if i < clients % loaders else 0) for i in range(loaders)]
+    parts = pool.map(_loader, [(ports, kind, start_at, stop_at, share[i], i) for i in range(loaders)])
+    latencies = sorted(x for part, _ in parts for x in part)
+    failures = sum(f for _, f in parts)
+    n = len(latencies)
+    return n / seconds, latencies[n // 2] * 1000, latencies[min(n - 1, int(n * 0.99))] * 1000, failures
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--nodes", type=int, default=2)
+    ap.add_argument("--loaders", type=int, default=2)
+    ap.add_argument("--before", type=Path, help="a ccl source tree to run the baseline node from")
     args = ap.parse_args()
-    backends = [("SQLite", None)]
-    pg = None
-    try:
-        from pg import Server
-
-        pg = Server()
-        backends.append(("PostgreSQL", pg.new_database()))
-    except Exception as e:      # no PostgreSQL here: report SQLite only
-        print(f"(PostgreSQL not measured: {e})")
-    print(f"{args.clients} concurrent clients, {args.seconds:g} s per row, one node, all on this machine")
-    print(f"{'store':<11} {'request':<18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    try:
-        for name, state in backends:
-            with tempfile.TemporaryDirectory() as work:
-                subprocess.run([sys.executable, "-m", "ccl", "init", work], check=True, capture_output=True)
-                port = free_port()
-                node = start(work, state, port)
-                try:
-                    for kind, label in (("transfer", "signed transfer"), ("read", "balance read")):
-                        rps, p50, p99 = asyncio.run(drive(port, kind, args.seconds, args.clients))
-                        print(f"{name:<11} {label:<18} {rps:8.0f} {p50 * 1000:8.1f} {p99 * 1000:8.1f}")
-                finally:
-                    node.terminate()
-                    node.wait(timeout=15)
-    finally:
-        if pg is not None:
-            pg.stop()
+    configs = [("baseline" if args.before is None else "before", 1, {"CCL_SQLITE_GROUP_MAX": "1"},
+                args.before or ROOT),
+               ("group", 1, {}, ROOT), (f"group x{args.nodes}", args.nodes, {}, ROOT)]
+    print(f"{args.clients} keep-alive clients in {args.loaders} loader processes, {args.seconds:g} s per row, "
+          f"{args.rounds} interleaved rounds, {os.cpu_count()} cores shared by nodes and loaders")
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp, multiprocessing.get_context("fork").Pool(args.loaders) as pool:
+        running = []
+        ports_of = {}
+        try:
+            for store, state in STORES.items():
+                for label, nodes, env, tree in configs:
+                    work = Path(tmp) / f"{store}-{label}".replace(" ", "")
+                    work.mkdir()
+                    found(work)
+                    ports = [free_port() for _ in range(nodes)]
+                    running += [start(work, p, env, tree, state) for p in ports]
+                    ports_of[(store, label)] = ports
+            for _ in range(args.rounds):
+                for (store, label), ports in ports_of.items():
+                    for kind in ("transfer", "read"):
+                        results.setdefault((store, label, kind), []).append(
+                            measure(pool, ports, kind, args.seconds, args.clients, args.loaders))
+        finally:
+            for p in running:
+                p.terminate()
+                p.wait(timeout=15)
+    print(f"{'store':<7} {'nodes':<10} {'request':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs base':>8} "
+          f"{'failed':>6}")
+    base_label = configs[0][0]
+    for (store, label, kind), rows in results.items():
+        rps = sum(r[0] for r in rows) / len(rows)
+        p50 = sum(r[1] for r in rows) / len(rows)
+        p99 = sum(r[2] for r in rows) / len(rows)
+        base = results[(store, base_label, kind)]
+        ratio = rps / (sum(r[0] for r in base) / len(base))
+        name = "signed transfer" if kind == "transfer" else "balance read"
+        print(f"{store:<7} {label:<10} {name:<16} {rps:7.0f} {p50:7.1f} {p99:7.1f} {ratio:7.2f}x "
+              f"{sum(r[3] for r in rows):6d}")
 
 
 if __name__ == "__main__":

@@ -129,6 +129,8 @@ CODES: dict[str, tuple[str, str]] = {
     "L0509": ("limit", "input too long"),
     "L0510": ("limit", "too many requests"),
     "L0511": ("limit", "quota exceeded"),
+    "L0520": ("limit", "compile took too long"),
+    "L0521": ("limit", "compile needed too much memory"),
     # host
     "H0600": ("host", "host function refused"),
     # usage

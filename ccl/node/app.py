@@ -11,6 +11,12 @@ member's signed request, so anyone can check who asked for what. The nonce is re
 run's transaction: a replayed request is refused, and a failed run can be retried. Reads of
 members' data need a signed request too. Errors are RFC 9457 `application/problem+json` with the
 CLI's error kinds and codes; no stack trace ever leaves the node.
+
+Nothing blocks the event loop: every store call, run and read is done on a worker thread
+(starlette's threadpool; reads on their own read-only SQLite connections, beside the writes),
+and a contract upload compiles in a child process with a deadline and a memory limit
+(ccl.node.compiler). On SQLite, concurrent runs are group-committed (ccl.store.sqlite): a
+request is answered only once the COMMIT holding its run is durable.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, model_validator
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ccl import canon, dag
@@ -147,6 +154,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
     app.add_middleware(BodyLimit, limits=limits)
     per_member = Buckets(limits.member_burst, limits.member_per_minute)
     per_address = Buckets(limits.ip_burst, limits.ip_per_minute)
+    from ccl.api import actions
+
+    actions.operations_module()           # built once now, not by each worker thread's first request
     modules: dict[str, Any] = {}          # contracts members uploaded to run (in memory only)
     identity_of: dict[str, str] = {}      # the co-op's DID, read once from the founding record
 
@@ -159,8 +169,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
         body = await request.body()
         # the signature covers the path and the query string (a read's inputs)
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        try:
-            evidence = auth.check(request.headers, request.method, path, body, now, coop_did())
+        try:                                            # the signature and the store: on a worker thread
+            evidence = await run_in_threadpool(auth.check, request.headers, request.method, path, body, now,
+                                               await run_in_threadpool(coop_did))
         except auth.Refusal:
             unsigned(request)                           # a failed signature costs its address a token
             raise
@@ -169,7 +180,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
             raise TooMany("L0510", f"{evidence['did']} sent more than {limits.member_burst} requests at once or "
                           f"{limits.member_per_minute} a minute; try again in {wait} s", wait)
         if request.method == "GET":
-            spend(evidence)
+            await run_in_threadpool(spend, evidence)
         return evidence
 
     def unsigned(request: Request) -> None:
@@ -298,7 +309,10 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
     @app.post("/api/v1/contracts")
     async def contract_upload(body: ContractSource, request: Request):
         evidence = await signed(request)
-        from ccl.pipeline import build
+        return await run_in_threadpool(upload, evidence, body)
+
+    def upload(evidence: dict, body: ContractSource):
+        from ccl.node import compiler
 
         spend(evidence)                         # an upload is handled once, like every request
         members_only(evidence, "nothing", "only members upload contracts to run")
@@ -306,8 +320,11 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
             return problem(422, "L0509", "limit error", f"`name` is {len(body.name)} characters long; it may be at "
                            f"most {NAME_MAX}", "limit")
         try:
-            verified = build(body.source, body.name)
+            verified = compiler.compile_contract(body.source, body.name)     # in a child, bounded
         except CclError as e:
+            if e.diagnostic.code in compiler.CODES:          # past the compile's deadline or memory
+                return problem(422, e.diagnostic.code, "contract too costly to compile", e.diagnostic.message,
+                               "limit")
             return from_diagnostic(e.diagnostic)
         now = clock()
         with workspace.store.transaction() as tx:          # who uploaded what, beside the history
@@ -318,7 +335,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
                               f"try again in {wait} s", wait)
             tx.upload_put(evidence["did"], verified.cid, now, body.name, len(body.source.encode()))
         if len(modules) >= 256:                  # uploaded modules are kept in memory only; runs store them
-            modules.pop(next(iter(modules)))
+            modules.pop(next(iter(modules)), None)
         modules[verified.cid] = verified
         return {"ok": True, "cid": verified.cid, "by": evidence["did"],
                 "functions": [f.name for f in verified.module.functions if f.entry]}
@@ -336,6 +353,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
     @app.post("/api/v1/contracts/{cid}/call")
     async def contract_call(cid: str, body: Call, request: Request):
         evidence = await signed(request)
+        return await run_in_threadpool(call_contract, evidence, cid, body)
+
+    def call_contract(evidence: dict, cid: str, body: Call):
         verified = modules.get(cid) or _load_module(workspace, cid)
         if verified is None:
             spend(evidence)                     # refused: its nonce is spent all the same
@@ -359,6 +379,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
     @app.get("/api/v1/dag/head")
     async def dag_head(request: Request):
         evidence = await signed(request)
+        return await run_in_threadpool(head_of, evidence)
+
+    def head_of(evidence: dict):
         members_only(evidence, "the co-op's history")
         with workspace.store.reader() as tx:
             return {"ok": True, "head": tx.head(), "receipts": len(tx.receipts())}
@@ -366,6 +389,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
     @app.get("/api/v1/dag/blocks/{cid}")
     async def dag_block(cid: str, request: Request):
         evidence = await signed(request)
+        return await run_in_threadpool(block_of, evidence, cid)
+
+    def block_of(evidence: dict, cid: str):
         if not canon.is_cid(cid):
             return problem(400, "U0700", "bad content id", f"`{cid}` is not a CID", "usage")
         member = dag_reader(evidence)
@@ -381,6 +407,9 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
     @app.get("/api/v1/dag/verify")
     async def dag_verify(request: Request):
         evidence = await signed(request)
+        return await run_in_threadpool(verify_history, evidence)
+
+    def verify_history(evidence: dict):
         members_only(evidence, "the co-op's history")
         with workspace.store.reader() as tx:
             problems = dag.verify_all(tx)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Callable, Optional
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, Field, create_model
+from starlette.concurrency import run_in_threadpool
 
 from ccl.operations import COMMANDS, ENGINES, PREFIX, Input, Op, path_inputs
 
@@ -145,11 +146,13 @@ def _add(router, op: Op, base, signed, run_invocation, read, authorize_read, act
 
                 why = did_problem(values[n])
                 if why is not None and writes:          # refused before it runs: spent all the same
-                    return run_invocation(evidence, lambda reader, n=n, why=why: _not_a_did(n, why))
+                    return await run_in_threadpool(run_invocation, evidence,
+                                                   lambda reader, n=n, why=why: _not_a_did(n, why))
                 if why is not None:
                     raise RequestValidationError([{"loc": ("path", n), "msg": f"not a DID: {why}"}])
-        if writes:
-            return run_invocation(evidence, lambda reader: actions.invocation(op, values, reader))
+        if writes:                              # the run and the reads: on a worker thread
+            return await run_in_threadpool(run_invocation, evidence,
+                                           lambda reader: actions.invocation(op, values, reader))
         query = actions.resolve(c.query or "")
 
         def answer(L, tx):
@@ -157,7 +160,7 @@ def _add(router, op: Op, base, signed, run_invocation, read, authorize_read, act
 
             authorize_read(L, evidence["did"], op, values)
             return visible(L, tx, Principal(evidence["did"]), op, query(L, *[values[i.name] for i in c.inputs]))
-        return read(answer)
+        return await run_in_threadpool(read, answer)
 
     params = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
     params += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=str) for n in names]
