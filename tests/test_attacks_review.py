@@ -217,14 +217,13 @@ def test_find_write_refused_for_an_out_of_range_integer_keeps_its_nonce(coop):
 
 
 def test_find_a_refused_write_is_spent_after_its_rollback_not_with_it(tmp_path, monkeypatch):
-    """LOW-MEDIUM. A refused write's nonce is spent in a transaction of its own *after* the
-    run's rollback (session.run: `except _Rollback: spend_nonce(...)`), so between the two the
-    request is unspent: a second node on the same store (the documented multi-node setup) that
-    receives the same signed request in that window runs it again — and if the state changed
-    meanwhile (here ana pays bo), bo's refused over-floor credit issue succeeds, the very replay
-    Issue 14 set out to close. A node killed in that window leaves the nonce unspent for good.
-    Fix: run the operation inside a SAVEPOINT and roll back to it, then record the nonce and
-    commit the outer transaction — one transaction, whatever the outcome."""
+    """LOW-MEDIUM (fixed). A refused write's nonce was spent in a transaction of its own *after*
+    the run's rollback, so between the two the request was unspent: a second node on the same
+    store that received the same signed request in that window ran it again — and if the state
+    had changed meanwhile (ana pays bo), bo's refused over-floor credit issue succeeded. A node
+    killed in that window left the nonce unspent for good. Now the run is rolled back to a
+    savepoint and the nonce recorded in the same transaction: one COMMIT, no second transaction
+    for anyone to overtake."""
     from ccl.runtime import session
 
     ws = founded(tmp_path, [LENDERS])
@@ -232,21 +231,19 @@ def test_find_a_refused_write_is_spent_after_its_rollback_not_with_it(tmp_path, 
     assert call(one, ANA, "POST", "/api/v1/members", {"member": BO.did}).status_code == 200
     send_to = lambda node: signed(node, BO, "POST", "/api/v1/credit/issue",      # noqa: E731
                                   {"to": ANA.did, "amount": 150_000}, nonce="window-nonce-1")
-    raced, real, fired = [], session.spend_nonce, []
-
-    def spend_late(store, request, clock=lambda: int(time.time())):
-        if not fired:                                   # what lands on node two in the window
-            fired.append(True)
-            raced.append(call(two, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 90_000}))
-            raced.append(send_to(two)())
-        return real(store, request, clock)
-
-    monkeypatch.setattr(session, "spend_nonce", spend_late)
+    separate = []
+    monkeypatch.setattr(session, "spend_nonce", lambda *a, **k: separate.append(a) or None)
+    commits = ws.store.commits
     first = send_to(one)()
     assert first.status_code in (403, 409), first.text          # refused: bo has no credit
-    assert raced[0].status_code == 200
-    assert raced[1].status_code == 409 and raced[1].json()["code"] == "A0006", \
-        f"the refused request ran again on the other node: {raced[1].text}"
+    assert separate == [], "the refused run's nonce was spent in a transaction of its own"
+    assert ws.store.commits == commits + 1                      # the rollback and the nonce: one COMMIT
+    assert ("window-nonce-1",) in [(n,) for _, n, _ in ws.store.conn.execute("SELECT * FROM nonces")]
+    monkeypatch.undo()
+    assert call(two, ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 90_000}).status_code == 200
+    again = send_to(two)()
+    assert again.status_code == 409 and again.json()["code"] == "A0006", \
+        f"the refused request ran again on the other node: {again.text}"
     one.close()
     two.close()
 

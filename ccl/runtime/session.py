@@ -202,7 +202,8 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
     workspace. `action`: {"op": "open_proposal", "kind", "args", "method", "options", "delay_s",
     "timelock_s", "allow_changes", "tests"?} or {"op": "execute", "proposal"}; `attachments`
     (CID → Verified) are the modules an Amendment proposes and its tests. `request`: a node's evidence of the member's signed request (its nonce
-    is spent, once, whatever the outcome: with the run's commit, or after its rollback). `private`:
+    is spent, once, whatever the outcome: with the run's commit — a refused run is rolled back to a
+    savepoint and its nonce recorded in the same transaction). `private`:
     commitment → (subject or None for the caller, readers, salt, text) of the private inputs in `args` (ccl.private),
     kept beside the history if the run commits. `testing`: the `ccl test` hooks (as_member, at,
     expect_fail)."""
@@ -210,17 +211,18 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
     for attempt in range(RETRIES):              # a run that lost a race with another node's runs again, whole
         try:
             with store.transaction() as tx:
-                outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log, record,
-                                  action, request, attachments or {}, testing, clock)
-                if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
-                    raise _Rollback()                   # (a run that changed nothing keeps nothing, to be sure)
-                if outcome.get("receipt"):
-                    for commitment, (subject, readers, salt, text) in (private or {}).items():
-                        tx.private_put(commitment, subject or caller, readers, salt, text)   # beside the history
-            break
-        except _Rollback:
-            if request is not None and record:
-                spend_nonce(store, request, clock)              # a refused request is spent too: never resent
+                try:
+                    with tx.savepoint():
+                        outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log,
+                                          record, action, request, attachments or {}, testing, clock)
+                        if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
+                            raise _Rollback()       # (a run that changed nothing keeps nothing, to be sure)
+                        if outcome.get("receipt"):
+                            for commitment, (subject, readers, salt, text) in (private or {}).items():
+                                tx.private_put(commitment, subject or caller, readers, salt, text)  # beside the history
+                except _Rollback:
+                    if request is not None and record:
+                        _spend_refused(tx, request, clock)
             break
         except Conflict as c:
             if attempt + 1 == RETRIES:
@@ -240,9 +242,18 @@ def _use_nonce(tx, request: dict, clock) -> None:
                       "sign a new request with the current time")
 
 
+def _spend_refused(tx, request: dict, clock) -> None:
+    """A refused run's request is spent too, so it is never sent again — in the same transaction
+    the run was rolled back in (to its savepoint), so no other node can run it in between."""
+    try:
+        _use_nonce(tx, request, clock)
+    except Refused:
+        pass                                    # handled before: the run's own refusal says so
+
+
 def spend_nonce(store, request: dict, clock: Callable[[], int] = lambda: int(time.time())) -> Optional[Diagnostic]:
-    """Record a signed request's nonce as handled, in a transaction of its own (a read, or a run
-    that was refused): None, or the refusal if it was handled before or is stale."""
+    """Record a signed request's nonce as handled, in a transaction of its own (a read, or a
+    request refused before its run): None, or the refusal if it was handled before or is stale."""
     for attempt in range(RETRIES):
         try:
             with store.transaction() as tx:

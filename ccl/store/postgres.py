@@ -41,7 +41,7 @@ from ccl import canon
 from ccl.diag import Span, error
 from ccl.store import Conflict
 from ccl.store.root import CONTRACT, KV, META_KEY, MOD, Rooted, replaced, rows_of, total
-from ccl.store.side import SCHEMA as SIDE_SCHEMA, SideTables
+from ccl.store.side import SCHEMA as SIDE_SCHEMA, Savepoints, SideTables
 from ccl.store.sqlite import checked
 
 SCHEMA = """
@@ -104,8 +104,10 @@ class _Conn:
             raise
 
 
-class PostgresTx(Rooted, SideTables):
+class PostgresTx(Rooted, SideTables, Savepoints):
     _P = "%s"
+    # what a savepoint puts back besides the SQL (locks taken since stay held, or are taken again)
+    _SAVED = ("_acc", "_held", "_delta", "_base", "_ordered", "_seen_head", "_rows")
 
     def __init__(self, conn, writing: bool = False):
         self.failed: Optional[Exception] = None

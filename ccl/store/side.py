@@ -18,12 +18,16 @@ it) but never counted in the state root and never reproduced by replay:
   kept; a member's uploads of the day are what the node's upload quota counts (ccl.node.limits).
 
 `SideTables` is a base of both stores' transaction classes; a subclass sets `_P` to its SQL
-placeholder and provides `c.execute` (or its own `_side`). Imports nothing of ccl.
+placeholder and provides `c.execute` (or its own `_side`). So is `Savepoints`: a run that is
+refused is rolled back to a savepoint while its transaction goes on, so that its request's nonce
+is spent in the same commit (never in a second transaction, which a second node could overtake).
+Imports nothing of ccl.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 WINDOW_S = 300                      # a signed request's time is within this many seconds of the node's clock
 
@@ -103,3 +107,33 @@ class SideTables:
         where, args = ("WHERE did = ? ", (did,)) if did is not None else ("", ())
         return [(d, c, t, n, b) for d, c, t, n, b in self._side(
             f"SELECT did, cid, time, name, bytes FROM uploads {where}ORDER BY time, did, cid", args)]
+
+
+class Savepoints:
+    """`with tx.savepoint():` — what the block writes is kept if it ends normally, and undone (a
+    SQL `ROLLBACK TO SAVEPOINT`) if it raises, while the transaction itself goes on. What a
+    transaction object keeps in memory about its own writes (`_SAVED`: the accumulator, caches)
+    is put back with it."""
+
+    _SAVED: tuple[str, ...] = ("_acc",)
+    _depth = 0
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        name = f"ccl_sp{self._depth}"
+        kept = {k: (dict(v) if isinstance(v, dict) else v) for k, v in
+                ((k, getattr(self, k, None)) for k in self._SAVED)}
+        self.c.execute(f"SAVEPOINT {name}")             # type: ignore[attr-defined]
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self.c.execute(f"ROLLBACK TO SAVEPOINT {name}")     # type: ignore[attr-defined]
+            self.c.execute(f"RELEASE SAVEPOINT {name}")         # type: ignore[attr-defined]
+            for k, v in kept.items():
+                setattr(self, k, v)
+            raise
+        else:
+            self.c.execute(f"RELEASE SAVEPOINT {name}")         # type: ignore[attr-defined]
+        finally:
+            self._depth -= 1

@@ -28,7 +28,7 @@ from typing import Iterator, Optional, cast
 from ccl import canon
 from ccl.diag import Span, error
 from ccl.store.root import CONTRACT, KV, Rooted
-from ccl.store.side import SCHEMA as SIDE_SCHEMA, SideTables
+from ccl.store.side import SCHEMA as SIDE_SCHEMA, Savepoints, SideTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (cid TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
@@ -52,7 +52,7 @@ class IntegrityFailure(Exception):
         self.code = code        # I0801 bytes that do not hash to their CID, I0805 not strict DAG-CBOR
 
 
-class SqliteTx(Rooted, SideTables):
+class SqliteTx(Rooted, SideTables, Savepoints):
     def __init__(self, conn: sqlite3.Connection):
         self.c = conn
 
