@@ -8,7 +8,6 @@ keep passing.
 
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 
@@ -16,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ccl import private as P
-from ccl.identity import Identity, sign_request
+from ccl.identity import Identity
 from ccl.node.app import create_app
 from helpers import sign_for, store_dump
 from test_node import ANA, BO, call, founded
