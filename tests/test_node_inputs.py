@@ -343,3 +343,44 @@ def test_the_uploads_table_in_both_stores_and_through_a_migration(store, tmp_pat
             copy(tx, otx)
     with out.reader() as otx:
         assert otx.upload_rows() == rows and len(rows) == 3
+
+
+def _usage(n):
+    import sqlite3
+
+    db = sqlite3.connect(n.folder / ".ccl" / "state.db")
+    try:
+        return sorted(db.execute("SELECT * FROM usage").fetchall())
+    finally:
+        db.close()
+
+
+def test_a_members_history_past_the_days_quota_is_refused_and_rolled_back(tmp_path):
+    """Issue 14's store growth (900,000-character descriptions grew the store 54 MB in 1.4 s):
+    beside the input lengths, what a member's requests add to the history is bounded per day."""
+    n = Node(tmp_path, Limits(history_bytes_per_day=40_000))
+    issue = lambda: n.call(ANA, "POST", "/api/v1/credit/issue", {"to": BO.did, "amount": 1})     # noqa: E731
+    kept = 0
+    while (r := issue()).status_code == 200:
+        kept += 1
+        assert kept < 100, "the quota never bit"
+    is_problem(r, 429, "L0511", "limit")
+    assert "quota of 40000" in r.json()["detail"]
+    assert kept >= 3
+    (did, day, used), = [u for u in _usage(n) if u[0] == ANA.did]
+    assert (day, did) == (n.now // 86_400, ANA.did) and 30_000 < used <= 40_000
+    before, usage = n.dump(), _usage(n)
+    is_problem(issue(), 429, "L0511", "limit")                    # refused: nothing of it kept, nor counted
+    assert n.dump() == before and _usage(n) == usage
+    assert n.call(BO, "POST", "/api/v1/credit/transfer", {"to": ANA.did, "amount": 1}).status_code == 200   # bo's own
+    n.now += 86_400                                               # a new day: the quota starts again
+    assert issue().status_code == 200
+    assert [day for did, day, _ in _usage(n) if did == ANA.did] == [n.now // 86_400]   # yesterday's row is gone
+    # the quota is the node's: a member's own runs in their workspace (no signed request) are not counted
+    from ccl.pipeline import build
+    from ccl.runtime import session
+
+    usage = _usage(n)
+    ran = session.run(build("fn f(a: Did, b: Did) -> Bool { issue_credit(a, b, 1) }", "f.ccl"), "f",
+                      [ANA.did, BO.did], store=n.ws.store, caller=ANA.did, signer=ANA, log=lambda m: None, clock=lambda: n.now)
+    assert ran.receipt and _usage(n) == usage

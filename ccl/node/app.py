@@ -218,7 +218,8 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
         try:
             outcome = session.run(verified, entry, args, store=workspace.store, caller=evidence["did"],
                                   signer=node_identity, now=None, clock=clock, log=lambda m: None, request=evidence,
-                                  action=action, attachments=attachments, private=private)
+                                  action=action, attachments=attachments, private=private,
+                                  history_quota=limits.history_bytes_per_day)
         except CclError as e:                       # refused before its run's transaction: spent all the same
             if e.diagnostic.kind != "environment":  # (the store unreachable: no nonce can be spent)
                 spend(evidence)

@@ -55,7 +55,7 @@ def _limits(args, usage):
               help="Serve plain HTTP on a non-loopback address: a reverse proxy in front does TLS.")
 @click.option("--limit", "limit_args", multiple=True, metavar="NAME=N",
               help="Change one of the node's limits (repeatable): body_bytes, upload_body_bytes, member_burst, "
-                   "member_per_minute, ip_burst, ip_per_minute, uploads_per_day.")
+                   "member_per_minute, ip_burst, ip_per_minute, uploads_per_day, history_bytes_per_day.")
 def serve(host, port, tls_cert, tls_key, behind_proxy, limit_args):
     """Run a co-op node: the HTTP API over this workspace (or --state postgresql://…); beyond loopback, over HTTPS (--tls-cert, --tls-key) or behind a TLS proxy (--behind-proxy)."""
     from ccl.diag import CclError, Diagnostic, Span

@@ -18,6 +18,10 @@ against a client that sends too much or too often:
 - `uploads_per_day`: contracts a member may upload per UTC day (counted in the store's `uploads`
   side table, so it holds across restarts and nodes sharing a database): 429, L0511, with
   `Retry-After` until the day ends; nothing is recorded.
+- `history_bytes_per_day`: the bytes of history (receipts, events, modules: the blocks a run
+  puts) a member's requests may add per UTC day, counted in the `usage` side table in the run's
+  own transaction: past it the run is refused, 429, L0511, and nothing of it is kept but its
+  nonce. (Contract state and engine rows grow only with what receipts record: their arguments.)
 
 Buckets live in the node process (a node behind a load balancer has a bucket per process) and
 are counted in whole seconds of the clock the app is given, so tests drive them with a fake
@@ -44,6 +48,7 @@ class Limits:
     ip_burst: int = 60
     ip_per_minute: int = 600                # 10 a second
     uploads_per_day: int = 50
+    history_bytes_per_day: int = 16 * 1024 * 1024     # what one member's requests may add to the history
 
     def body_limit(self, method: str, path: str) -> int:
         """The most bytes of a request body for this route."""

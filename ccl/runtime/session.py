@@ -194,7 +194,7 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
         log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), record: bool = True,
         action: Optional[dict] = None, request: Optional[dict] = None, attachments: Optional[dict] = None,
         testing=None, clock: Callable[[], int] = lambda: int(time.time()),
-        private: Optional[dict] = None) -> SessionResult:
+        private: Optional[dict] = None, history_quota: Optional[int] = None) -> SessionResult:
     """Run and, if the run changed anything, commit it with a signed receipt (see module doc).
     With `record=False` (replay), state is committed but no receipt is written or signed.
 
@@ -205,8 +205,10 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
     is spent, once, whatever the outcome: with the run's commit — a refused run is rolled back to a
     savepoint and its nonce recorded in the same transaction). `private`:
     commitment → (subject or None for the caller, readers, salt, text) of the private inputs in `args` (ccl.private),
-    kept beside the history if the run commits. `testing`: the `ccl test` hooks (as_member, at,
-    expect_fail)."""
+    kept beside the history if the run commits. `history_quota`: the most bytes of history (the
+    blocks a run puts) a member's signed requests may add in a UTC day (a node's quota: past it
+    the run is refused, L0511, and nothing of it is kept but its nonce). `testing`: the `ccl test`
+    hooks (as_member, at, expect_fail)."""
     outcome: dict = {}
     for attempt in range(RETRIES):              # a run that lost a race with another node's runs again, whole
         try:
@@ -217,6 +219,8 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
                                           record, action, request, attachments or {}, testing, clock)
                         if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
                             raise _Rollback()       # (a run that changed nothing keeps nothing, to be sure)
+                        if history_quota is not None and request is not None and outcome.get("receipt"):
+                            outcome = _within_quota(tx, outcome, caller, request, history_quota)
                         if outcome.get("receipt"):
                             for commitment, (subject, readers, salt, text) in (private or {}).items():
                                 tx.private_put(commitment, subject or caller, readers, salt, text)  # beside the history
@@ -240,6 +244,20 @@ def _use_nonce(tx, request: dict, clock) -> None:
     if why == "stale":
         raise Refused("stale_request", "this request is older than the requests this node still remembers",
                       "sign a new request with the current time")
+
+
+def _within_quota(tx, outcome: dict, caller: str, request: dict, quota: int) -> dict:
+    """The run's outcome, or — if what it adds to the history takes the caller past the day's
+    quota — a refusal that rolls it back (`_Rollback`)."""
+    day = request["time"] // 86_400
+    used = tx.usage_add(caller, day, tx.written)
+    if used <= quota:
+        return outcome
+    outcome.update(receipt=None, root=None, error=Diagnostic(
+        "limit", "L0511", f"{caller} has added {used - tx.written} bytes to the co-op's history today; this "
+        f"request would add {tx.written} more, past the day's quota of {quota}", Span(),
+        (f"the quota starts again at midnight UTC, in {(day + 1) * 86_400 - request['time']} s",)))
+    raise _Rollback()
 
 
 def _spend_refused(tx, request: dict, clock) -> None:

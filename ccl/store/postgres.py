@@ -107,7 +107,7 @@ class _Conn:
 class PostgresTx(Rooted, SideTables, Savepoints):
     _P = "%s"
     # what a savepoint puts back besides the SQL (locks taken since stay held, or are taken again)
-    _SAVED = ("_acc", "_held", "_delta", "_base", "_ordered", "_seen_head", "_rows")
+    _SAVED = ("_acc", "written", "_held", "_delta", "_base", "_ordered", "_seen_head", "_rows")
 
     def __init__(self, conn, writing: bool = False):
         self.failed: Optional[Exception] = None
@@ -157,7 +157,9 @@ class PostgresTx(Rooted, SideTables, Savepoints):
         return None if row is None else checked(cid, bytes(row[0]))
 
     def put_block(self, cid: str, data: bytes) -> None:
-        self.c.execute("INSERT INTO blocks (cid, data) VALUES (%s, %s) ON CONFLICT (cid) DO NOTHING", (cid, data))
+        if self.c.execute("INSERT INTO blocks (cid, data) VALUES (%s, %s) ON CONFLICT (cid) DO NOTHING",
+                          (cid, data)).rowcount:
+            self.written += len(data)           # a new block, not one the history had
 
     def iter_blocks(self) -> Iterator[tuple[str, bytes]]:
         for cid, data in self.c.execute("SELECT cid, data FROM blocks ORDER BY cid COLLATE \"C\"").fetchall():

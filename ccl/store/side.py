@@ -16,6 +16,9 @@ it) but never counted in the state root and never reproduced by replay:
   name and how many bytes of source: the node's record of who brought what code (the module
   itself enters the history only when a run uses it). The first upload of a CID by a member is
   kept; a member's uploads of the day are what the node's upload quota counts (ccl.node.limits).
+- `usage` — how many bytes of history (receipts, events, modules) each member's requests added on
+  each UTC day: what the node's history quota counts (ccl.node.limits). Older days are deleted
+  as members' requests arrive.
 
 `SideTables` is a base of both stores' transaction classes; a subclass sets `_P` to its SQL
 placeholder and provides `c.execute` (or its own `_side`). So is `Savepoints`: a run that is
@@ -41,6 +44,8 @@ CREATE TABLE IF NOT EXISTS private (commitment TEXT PRIMARY KEY, subject TEXT NO
 CREATE TABLE IF NOT EXISTS uploads (did TEXT NOT NULL, cid TEXT NOT NULL, time BIGINT NOT NULL, name TEXT NOT NULL,
                                     bytes BIGINT NOT NULL, PRIMARY KEY (did, cid));
 CREATE INDEX IF NOT EXISTS uploads_by_time ON uploads (did, time);
+CREATE TABLE IF NOT EXISTS usage (did TEXT NOT NULL, day BIGINT NOT NULL, bytes BIGINT NOT NULL,
+                                  PRIMARY KEY (did, day));
 """
 
 
@@ -98,6 +103,14 @@ class SideTables:
         return bool(self._side("INSERT INTO uploads (did, cid, time, name, bytes) VALUES (?, ?, ?, ?, ?) "
                                "ON CONFLICT (did, cid) DO NOTHING RETURNING 1", (did, cid, time, name, size)))
 
+    def usage_add(self, did: str, day: int, size: int) -> int:
+        """Count `size` more bytes of history for `did` on `day` (days since 1970, UTC): their
+        total of that day, this run's included. Older days of that member are forgotten."""
+        self._side("DELETE FROM usage WHERE did = ? AND day < ? RETURNING 1", (did, day))
+        return int(self._side("INSERT INTO usage (did, day, bytes) VALUES (?, ?, ?) ON CONFLICT (did, day) "
+                              "DO UPDATE SET bytes = usage.bytes + excluded.bytes RETURNING bytes",
+                              (did, day, size))[0][0])
+
     def uploads_since(self, did: str, since: int) -> int:
         """How many contracts `did` first uploaded at or after `since`."""
         return int(self._side("SELECT COUNT(*) FROM uploads WHERE did = ? AND time >= ?", (did, since))[0][0])
@@ -115,8 +128,9 @@ class Savepoints:
     transaction object keeps in memory about its own writes (`_SAVED`: the accumulator, caches)
     is put back with it."""
 
-    _SAVED: tuple[str, ...] = ("_acc",)
+    _SAVED: tuple[str, ...] = ("_acc", "written")
     _depth = 0
+    written = 0                     # bytes of blocks this transaction has put (a member's history quota)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

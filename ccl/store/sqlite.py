@@ -62,7 +62,8 @@ class SqliteTx(Rooted, SideTables, Savepoints):
         return None if row is None else checked(cid, bytes(row[0]))
 
     def put_block(self, cid: str, data: bytes) -> None:
-        self.c.execute("INSERT OR IGNORE INTO blocks (cid, data) VALUES (?, ?)", (cid, data))
+        if self.c.execute("INSERT OR IGNORE INTO blocks (cid, data) VALUES (?, ?)", (cid, data)).rowcount:
+            self.written += len(data)           # a new block, not one the history had
 
     def iter_blocks(self) -> Iterator[tuple[str, bytes]]:
         for cid, data in self.c.execute("SELECT cid, data FROM blocks ORDER BY cid"):
