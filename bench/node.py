@@ -19,7 +19,13 @@ request would be most of what is measured).
 
     python bench/node.py [--seconds 5] [--rounds 2] [--clients 64] [--nodes 2] [--loaders 2] [--before DIR]
 
-PostgreSQL: `STORES` below has a hook for it (a URL for `--state`), measured by another bench.
+PostgreSQL (when its binaries are installed; `--no-pg` skips it): a server started for the run
+(tests/pg.py), a fresh database per configuration, interleaved with the SQLite rows:
+
+- pg x1: one node process over the database — the PostgreSQL baseline;
+- pg x2: two node processes over one database, the load spread over them.
+
+`bench/node_pg.py` measures the same two with where the CPU goes (nodes, PostgreSQL, loader).
 """
 
 from __future__ import annotations
@@ -39,12 +45,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from ccl.identity import Identity  # noqa: E402
 from ccl.identity import sign_request as sign  # noqa: E402
 
 MEMBERS = [Identity.from_seed(f"m{i}", bytes([i + 1]) * 32) for i in range(20)]
-STORES: dict = {"SQLite": None}     # store name → --state value (None: the workspace's SQLite); PG: a hook
 
 
 def free_port() -> int:
@@ -53,19 +59,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def found(work: Path) -> None:
-    """A real (not demo) workspace founded by m0, who admits the other members."""
+def found(work: Path, state=None) -> None:
+    """A real (not demo) workspace founded by m0, who admits the other members — its own SQLite
+    store, or the PostgreSQL database `state` (a URL)."""
     from ccl.api.workspace import init
     from ccl.pipeline import build
     from ccl.runtime import session
+    from ccl.store.postgres import PostgresStore
 
     ws = init(work)
-    session.found(ws.store, coop=ws.coop_key(), founder=MEMBERS[0].did, bylaws=[], now=int(time.time()))
+    store = ws.store if state is None else PostgresStore(state)
+    session.found(store, coop=ws.coop_key(), founder=MEMBERS[0].did, bylaws=[], now=int(time.time()))
     admit = build("fn admit(m: Did) -> Bool { add_member(m) }", "admit.ccl")
     for m in MEMBERS[1:]:
-        assert session.run(admit, "admit", [m.did], store=ws.store, caller=MEMBERS[0].did, signer=MEMBERS[0],
+        assert session.run(admit, "admit", [m.did], store=store, caller=MEMBERS[0].did, signer=MEMBERS[0],
                            log=lambda m: None).receipt
-    ws.store.close()
+    store.close()
+    if state is not None:
+        ws.store.close()
 
 
 def _unlimited(tree: Path) -> list[str]:
@@ -152,10 +163,21 @@ def main():
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("--loaders", type=int, default=2)
     ap.add_argument("--before", type=Path, help="a ccl source tree to run the baseline node from")
+    ap.add_argument("--no-pg", action="store_true", help="leave PostgreSQL out")
     args = ap.parse_args()
-    configs = [("baseline" if args.before is None else "before", 1, {"CCL_SQLITE_GROUP_MAX": "1"},
+    # (store, label, node processes, environment, source tree); each store's first row is its baseline
+    configs = [("SQLite", "baseline" if args.before is None else "before", 1, {"CCL_SQLITE_GROUP_MAX": "1"},
                 args.before or ROOT),
-               ("group", 1, {}, ROOT), (f"group x{args.nodes}", args.nodes, {}, ROOT)]
+               ("SQLite", "group", 1, {}, ROOT), ("SQLite", f"group x{args.nodes}", args.nodes, {}, ROOT)]
+    pg = None
+    if not args.no_pg:
+        from pg import Server, binaries
+
+        if binaries() is not None:
+            pg = Server()
+            configs += [("PG", "pg x1", 1, {}, ROOT), ("PG", "pg x2", 2, {}, ROOT)]
+        else:
+            print("PostgreSQL is not installed: its rows are left out")
     print(f"{args.clients} keep-alive clients in {args.loaders} loader processes, {args.seconds:g} s per row, "
           f"{args.rounds} interleaved rounds, {os.cpu_count()} cores shared by nodes and loaders")
     results: dict = {}
@@ -163,14 +185,14 @@ def main():
         running = []
         ports_of = {}
         try:
-            for store, state in STORES.items():
-                for label, nodes, env, tree in configs:
-                    work = Path(tmp) / f"{store}-{label}".replace(" ", "")
-                    work.mkdir()
-                    found(work)
-                    ports = [free_port() for _ in range(nodes)]
-                    running += [start(work, p, env, tree, state) for p in ports]
-                    ports_of[(store, label)] = ports
+            for store, label, nodes, env, tree in configs:
+                work = Path(tmp) / f"{store}-{label}".replace(" ", "")
+                work.mkdir()
+                state = pg.new_database() if pg is not None and store == "PG" else None
+                found(work, state)
+                ports = [free_port() for _ in range(nodes)]
+                running += [start(work, p, env, tree, state) for p in ports]
+                ports_of[(store, label)] = ports
             for _ in range(args.rounds):
                 for (store, label), ports in ports_of.items():
                     for kind in ("transfer", "read"):
@@ -180,14 +202,16 @@ def main():
             for p in running:
                 p.terminate()
                 p.wait(timeout=15)
+            if pg is not None:
+                pg.stop()
     print(f"{'store':<7} {'nodes':<10} {'request':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs base':>8} "
           f"{'failed':>6}")
-    base_label = configs[0][0]
+    base_label = {store: label for store, label, *_ in reversed(configs)}      # each store's first row
     for (store, label, kind), rows in results.items():
         rps = sum(r[0] for r in rows) / len(rows)
         p50 = sum(r[1] for r in rows) / len(rows)
         p99 = sum(r[2] for r in rows) / len(rows)
-        base = results[(store, base_label, kind)]
+        base = results[(store, base_label[store], kind)]
         ratio = rps / (sum(r[0] for r in base) / len(base))
         name = "signed transfer" if kind == "transfer" else "balance read"
         print(f"{store:<7} {label:<10} {name:<16} {rps:7.0f} {p50:7.1f} {p99:7.1f} {ratio:7.2f}x "
