@@ -354,3 +354,41 @@ def test_refused_hostile_path_and_query_parameters(tmp_path):
     after = node.dump()[0]
     assert {k: v for k, v in after.items() if k != "nonces"} == {k: v for k, v in before.items() if k != "nonces"}
     node.client.close()
+
+
+def test_find_each_retired_worker_thread_leaks_its_read_connection(tmp_path, monkeypatch):
+    """MEDIUM (anyone, over time; a hostile client speeds it up). Reads go through a read-only
+    SQLite connection per worker thread (`SqliteStore._local`), and each one is also appended to
+    `SqliteStore._readers` — forever. anyio retires a worker thread idle for 10 s
+    (WorkerThread.MAX_IDLE_TIME) and starts new ones at the next burst, so every quiet spell
+    followed by a burst (up to 40 threads) leaks 40 connections, two file descriptors each (the
+    database and its WAL), until the node hits its descriptor limit and every request fails. A
+    client alternating bursts of 40 cheap requests (even unsigned: /health reads the store) with
+    11 s pauses exhausts a 1,024-descriptor node in about five minutes.
+    Here idle workers are retired at once (MAX_IDLE_TIME = 0) and 60 reads leak ~60 connections.
+    Cause: ccl/store/sqlite.py `reader` keeps `self._readers.append(conn)` (a strong list) and
+    never closes the connection of a thread that ended.
+    Fix: keep read connections in a pool (a queue.LifoQueue of idle connections, taken and given
+    back around each read) instead of per thread, or hold them in a weakref-finalized
+    thread-local holder that closes its connection when its thread ends."""
+    from anyio._backends._asyncio import WorkerThread
+
+    ws = founded(tmp_path)
+    monkeypatch.setattr(WorkerThread, "MAX_IDLE_TIME", 0)
+
+    def fds():
+        return len(os.listdir("/proc/self/fd"))
+
+    async def go():
+        app = create_app(ws, NODE_KEY)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node") as client:
+            assert (await client.get("/api/v1/health")).status_code == 200
+            before = fds()
+            for _ in range(60):
+                await asyncio.gather(*(client.get("/api/v1/health") for _ in range(2)))
+                await asyncio.sleep(0.01)
+            return before, fds()
+    before, after = asyncio.run(go())
+    assert after - before < 20, f"{after - before} file descriptors more after 120 reads ({len(ws.store._readers)} " \
+                                f"read connections kept)"
+    ws.store.close()
