@@ -392,3 +392,53 @@ def test_find_each_retired_worker_thread_leaks_its_read_connection(tmp_path, mon
     assert after - before < 20, f"{after - before} file descriptors more after 120 reads ({len(ws.store._readers)} " \
                                 f"read connections kept)"
     ws.store.close()
+
+
+def test_find_two_nodes_on_postgres_both_accept_uploads_past_the_quota(pg_server, monkeypatch):
+    """LOW (plain member, two nodes on one PostgreSQL database). The upload quota is "counted in
+    the store, so it holds across nodes sharing a database" (docs/node.md) — but on PostgreSQL the
+    count and the insert run at READ COMMITTED with no lock on the member's uploads: two uploads
+    sent at once to two nodes both count the day's uploads before either commits, and both are
+    accepted past the quota (N nodes: N at once). The test widens the window between the count
+    and the insert with a short sleep to make the race deterministic; it is there without it.
+    Cause: ccl/node/app.py `upload` (`uploads_since` then `upload_put`) with no lock in
+    ccl/store/postgres.py for the uploads side table. Fix: take an exclusive advisory lock on
+    the member's uploads in PostgresTx before counting (e.g. `self._lock(f"uploads\\x1f{did}",
+    True)` in an `uploads_since` override) — SQLite's BEGIN IMMEDIATE already serializes it."""
+    from types import SimpleNamespace
+
+    from ccl.runtime import session
+    from ccl.store.postgres import PostgresStore, PostgresTx
+
+    url = pg_server.new_database()
+    a, b = PostgresStore(url), PostgresStore(url)
+    session.found(a, coop=Identity.from_seed("co-op", b"\xce" * 32), founder=ANA.did, bylaws=[], now=int(time.time()))
+    real = PostgresTx.uploads_since
+
+    def slow_count(self, did, since):
+        n = real(self, did, since)
+        time.sleep(0.5)
+        return n
+    monkeypatch.setattr(PostgresTx, "uploads_since", slow_count)
+    clients = [TestClient(create_app(SimpleNamespace(store=s), NODE_KEY, limits=Limits(uploads_per_day=1)))
+               for s in (a, b)]
+    coop = clients[0].get("/api/v1/health").json()["coop"]
+    answers: list = [None, None]
+
+    def upload(i):
+        body = json.dumps({"source": f"fn f() -> Integer {{ {i + 1} }}"}).encode()
+        answers[i] = clients[i].post("/api/v1/contracts", content=body,
+                                     headers=_signed_headers(coop, ANA, "POST", "/api/v1/contracts", body))
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    codes = sorted(r.status_code for r in answers)
+    with a.reader() as tx:
+        rows = tx.upload_rows(ANA.did)
+    for c in clients:
+        c.close()
+    a.close()
+    b.close()
+    assert codes == [200, 429] and len(rows) == 1, (codes, rows)
