@@ -365,7 +365,7 @@ def test_find_each_retired_worker_thread_leaks_its_read_connection(tmp_path, mon
     database and its WAL), until the node hits its descriptor limit and every request fails. A
     client alternating bursts of 40 cheap requests (even unsigned: /health reads the store) with
     11 s pauses exhausts a 1,024-descriptor node in about five minutes.
-    Here idle workers are retired at once (MAX_IDLE_TIME = 0) and 60 reads leak ~60 connections.
+    Here idle workers are retired at once (MAX_IDLE_TIME = 0): 120 reads leak ~60 connections.
     Cause: ccl/store/sqlite.py `reader` keeps `self._readers.append(conn)` (a strong list) and
     never closes the connection of a thread that ended.
     Fix: keep read connections in a pool (a queue.LifoQueue of idle connections, taken and given
@@ -442,3 +442,143 @@ def test_find_two_nodes_on_postgres_both_accept_uploads_past_the_quota(pg_server
     a.close()
     b.close()
     assert codes == [200, 429] and len(rows) == 1, (codes, rows)
+
+
+# ------------------------------------------------------------------ group commit, readers, PostgreSQL
+
+@pytest.fixture
+def gstore(tmp_path):
+    from ccl.store.sqlite import SqliteStore
+    from helpers import found_store
+    from test_group_commit import MEMBERS
+
+    s = found_store(SqliteStore(str(tmp_path / "state.db")), MEMBERS[0], [m.did for m in MEMBERS[1:]])
+    yield s
+    s.close()
+
+
+def test_refused_a_run_raising_a_base_exception_mid_group_takes_no_other_and_keeps_nothing(gstore, tmp_path):
+    """A run that raises KeyboardInterrupt (a BaseException) after writing, in the middle of a
+    group: its writes are rolled back to its savepoint, the other runs of the group commit with
+    one chain, and the store verifies."""
+    from ccl import dag
+    from test_group_commit import MEMBERS, grouped, transfer
+
+    def interrupted():
+        try:
+            with gstore.transaction() as tx:
+                tx.kv_put("attack", "k", b"written before the interrupt")
+                tx.put_block("bafy-not-a-real-cid", b"x")
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            return "interrupted"
+    jobs = [lambda: transfer(gstore, MEMBERS[1], MEMBERS[2], 5), interrupted,
+            lambda: transfer(gstore, MEMBERS[3], MEMBERS[4], 7)]
+    out, commits = grouped(gstore, jobs)
+    assert out[1] == "interrupted" and out[0].receipt and out[2].receipt, out
+    with gstore.reader() as tx:
+        assert tx.kv_get("attack", "k") is None and tx.get_block("bafy-not-a-real-cid") is None
+        assert dag.verify_all(tx) == []
+        chain = tx.receipts()
+        assert out[2].receipt == chain[-1] and out[0].receipt == chain[-2]
+        assert dag.get(tx, chain[-1])["payload"]["prev"].cid == chain[-2]
+
+
+def test_refused_a_read_never_writes_even_through_the_side_tables(gstore):
+    """A read's transaction is on a query_only connection: what a read writes to the engine rows
+    stays in memory, and a side-table write (a nonce, an upload, a private text) is refused by
+    SQLite rather than kept."""
+    import sqlite3
+
+    with gstore.reader() as tx:
+        tx.kv_put("attack", "k", b"v")
+        assert tx.kv_get("attack", "k") == b"v"
+        for write in (lambda: tx.use_nonce("did:key:z6Mkx", "n" * 16, 1, 1),
+                      lambda: tx.upload_put("did:key:z6Mkx", "bafyx", 1, "n", 1),
+                      lambda: tx.private_put("c", "s", "r", "salt", "t")):
+            with pytest.raises(sqlite3.DatabaseError):
+                write()
+    with gstore.reader() as tx:
+        assert tx.kv_get("attack", "k") is None
+        assert all(r[0] != "did:key:z6Mkx" for r in tx.nonce_rows())
+        assert tx.upload_rows("did:key:z6Mkx") == []
+
+
+def test_refused_one_signed_transfer_sent_to_two_postgres_nodes_at_once_runs_once(pg_server):
+    """A hostile client (or a flaky proxy) sends one signed transfer to two nodes on one
+    PostgreSQL database at the same moment, several times over: it runs exactly once, the other
+    copy is refused as a replay, and the payer is debited once."""
+    from types import SimpleNamespace
+
+    from ccl.ledger import EngineState, Ledger
+    from ccl.ledger import engines as E
+    from ccl.runtime import session
+    from ccl.store.postgres import PostgresStore
+
+    url = pg_server.new_database()
+    a, b = PostgresStore(url), PostgresStore(url)
+    session.found(a, coop=Identity.from_seed("co-op", b"\xcf" * 32), founder=ANA.did, bylaws=[], now=int(time.time()))
+    clients = [TestClient(create_app(SimpleNamespace(store=s), NODE_KEY)) for s in (a, b)]
+    coop = clients[0].get("/api/v1/health").json()["coop"]
+    body = json.dumps({"member": BO.did}).encode()
+    assert clients[0].post("/api/v1/members", content=body,
+                           headers=_signed_headers(coop, ANA, "POST", "/api/v1/members", body)).status_code == 200
+    for round_ in range(4):
+        body = json.dumps({"to": BO.did, "amount": 10}).encode()
+        headers = _signed_headers(coop, ANA, "POST", "/api/v1/credit/transfer", body)
+        answers: list = [None, None]
+
+        def send(i):
+            answers[i] = clients[i].post("/api/v1/credit/transfer", content=body, headers=headers)
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+    with a.reader() as tx:
+        assert Ledger(EngineState(tx), 0).balance(E.CREDIT, BO.did) == 40
+    for c in clients:
+        c.close()
+    a.close()
+    b.close()
+
+
+def test_refused_a_savepoint_rolled_back_on_postgres_still_locks_what_it_read(pg_server):
+    """PostgresTx.savepoint puts back `_held` (the locks it believes it holds): after a rollback to
+    a savepoint, a row locked only inside the savepoint is locked again when read again, so a
+    second writer cannot slip in between (PostgreSQL releases a subtransaction's advisory locks
+    when it rolls back)."""
+    from ccl.store.postgres import PostgresStore
+
+    url = pg_server.new_database()
+    a, b = PostgresStore(url), PostgresStore(url)
+    got_in = threading.Event()
+    inside = threading.Event()
+    done = threading.Event()
+
+    def other():
+        inside.wait(30)
+        with b.transaction() as tx:
+            tx.kv_get("ledger:credit", "row")          # waits for the row's lock if it is held
+            got_in.set()
+            tx.kv_put("ledger:credit", "row", b"other")
+        done.set()
+    t = threading.Thread(target=other)
+    t.start()
+    with a.transaction() as tx:
+        with pytest.raises(ZeroDivisionError):
+            with tx.savepoint():
+                tx.kv_get("ledger:credit", "row")
+                1 / 0
+        tx.kv_get("ledger:credit", "row")               # read again after the rollback: locked again
+        inside.set()
+        time.sleep(0.5)
+        assert not got_in.is_set(), "another writer got the row while this transaction had read it"
+        tx.kv_put("ledger:credit", "row", b"mine")
+    t.join(30)
+    assert done.is_set()
+    with a.reader() as tx:
+        assert tx.kv_get("ledger:credit", "row") == b"other"
+    a.close()
+    b.close()
