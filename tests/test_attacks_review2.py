@@ -582,3 +582,45 @@ def test_refused_a_savepoint_rolled_back_on_postgres_still_locks_what_it_read(pg
         assert tx.kv_get("ledger:credit", "row") == b"other"
     a.close()
     b.close()
+
+
+def test_find_without_behind_proxy_a_loopback_node_trusts_any_clients_x_forwarded_for(tmp_path):
+    """LOW-MEDIUM (hostile HTTP client on the node's machine, or any client reaching it through a
+    plain TCP forward / SSH tunnel / a proxy that appends rather than overwrites the header).
+    `ccl serve` without --behind-proxy has no proxy in front, yet uvicorn.run is left at its
+    defaults (proxy_headers=True, forwarded_allow_ips=127.0.0.1): every client of a loopback node
+    connects from 127.0.0.1, so every client's X-Forwarded-For is taken as its address, and an
+    unsigned or forged-signature flood that rotates the header gets a fresh address bucket per
+    request — the per-address limit (L0510) never applies. Here ip_burst=2 and 6 unsigned
+    requests with 6 made-up addresses all get 401, none 429.
+    Cause: ccl/node/command.py `serve` calls uvicorn.run without proxy_headers.
+    Fix (one line): `uvicorn.run(app, …, proxy_headers=behind_proxy, …)` — trust the header only
+    when the operator said a proxy is in front."""
+    import subprocess
+    import sys
+
+    from helpers import cli_in, free_port
+
+    assert cli_in(tmp_path, "init", "--founder", ANA.did).exit_code == 0
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ccl", "serve", "--port", str(port), "--limit", "ip_burst=2",
+                             "--limit", "ip_per_minute=0"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.time() < deadline, "the node did not start"
+                time.sleep(0.1)
+        codes = [httpx.get(f"{url}/api/v1/dag/head", headers={"x-forwarded-for": f"203.0.113.{i}"}).status_code
+                 for i in range(6)]
+        plain = [httpx.get(f"{url}/api/v1/dag/head").status_code for _ in range(3)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert plain == [401, 401, 429], plain          # the limit holds for a client that sends no header
+    assert codes[2:] == [429] * 4, codes             # today: [401, 401, 401, 401, 401, 401]
