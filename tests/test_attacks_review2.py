@@ -624,3 +624,22 @@ def test_find_without_behind_proxy_a_loopback_node_trusts_any_clients_x_forwarde
         proc.wait(timeout=15)
     assert plain == [401, 401, 429], plain          # the limit holds for a client that sends no header
     assert codes[2:] == [429] * 4, codes             # today: [401, 401, 401, 401, 401, 401]
+
+
+def test_find_a_query_string_on_a_write_is_kept_in_the_history_past_every_limit(tmp_path):
+    """MEDIUM (plain member). A write's signed evidence — kept in its receipt, in the history,
+    forever — holds the request's path *with its query string* (the signature covers it). No
+    write route reads a query string, and nothing bounds it: not the body limit (it is not the
+    body), not L0509 (not an input). A member appends `?pad=…` to every transfer and stores what
+    they like: here 60,000 characters in one receipt; through uvicorn's default h11 parser up to
+    its 16 KiB request head per request (unbounded with httptools), 120 at once, 1,800 a minute.
+    Cause: ccl/node/app.py `signed` (path + "?" + query into the evidence) for every route.
+    Fix: refuse (U0702/L0509) a query string on a route that declares no query input (every
+    write), and bound a read's query string (its inputs' limits) before the signature is
+    checked."""
+    node = Node(tmp_path)
+    before = node.dump()[0]
+    r = node.call(ANA, "POST", "/api/v1/credit/issue?pad=" + "p" * 60_000, {"to": BO.did, "amount": 5})
+    grown = sum(len(data) for _, data in node.dump()[0]["blocks"]) - sum(len(data) for _, data in before["blocks"])
+    assert r.status_code in (400, 414, 422), f"{r.status_code}: the history grew by {grown} bytes"
+    node.client.close()
