@@ -643,3 +643,32 @@ def test_find_a_query_string_on_a_write_is_kept_in_the_history_past_every_limit(
     grown = sum(len(data) for _, data in node.dump()[0]["blocks"]) - sum(len(data) for _, data in before["blocks"])
     assert r.status_code in (400, 414, 422), f"{r.status_code}: the history grew by {grown} bytes"
     node.client.close()
+
+
+def test_refused_every_route_answers_odd_requests_with_a_problem_and_refusals_store_nothing(tmp_path):
+    """Every route of the OpenAPI document, with odd path values and bodies, from a plain member
+    and from a stranger: never a 5xx (503 aside), never X9999, always problem+json on refusal;
+    and a refused request leaves blocks, receipts, contract state and engine rows unchanged."""
+    import re
+
+    node = Node(tmp_path)
+    stranger = Identity.from_seed("stranger2", b"\x57" * 32)
+    doc = node.client.get("/api/v1/openapi.json").json()
+    routes = [(m.upper(), p) for p, ops in doc["paths"].items() for m in ops]
+    assert len(routes) > 40
+    bodies = [None, {}, {"to": BO.did, "amount": -5, "member": "x"}, {"amount": 2 ** 80, "function": 7}]
+    bad = []
+    for method, route in routes:
+        for fill in (BO.did, "%ff" + "z" * 300):
+            path = re.sub(r"\{[^}]+\}", fill, route)
+            for who in (BO, stranger):
+                for body in (bodies if method != "GET" else [None]):
+                    before = store_dump(tmp_path)
+                    r = node.call(who, method, path, body)
+                    if (r.status_code >= 500 and r.status_code != 503) or \
+                            (r.status_code >= 400 and not r.headers["content-type"].startswith("application/problem")):
+                        bad.append((method, path[:80], body, r.status_code, r.text[:120]))
+                    elif r.status_code >= 400 and store_dump(tmp_path) != before:
+                        bad.append((method, path[:80], body, r.status_code, "a refusal changed the store"))
+    assert bad == [], bad[:10]
+    node.client.close()
