@@ -48,7 +48,7 @@ def test_find_fresh_keys_bypass_the_address_limit_and_fill_the_nonce_table(tmp_p
     signatures; a request whose signature holds is charged to its DID's bucket only — and a DID
     costs nothing. An outsider who makes a fresh did:key per request (or per 120 requests) is never
     rate-limited: every such request is verified, answered (403) on a worker thread and its nonce
-    written to the store (one fsync'd write per request, by someone the co-op never admitted), so
+    written to the store (a durable write per request, group-committed, by someone the co-op never admitted), so
     "nobody without a key can fill the history, the disk or the node's time" (docs/node.md,
     Limits) does not hold. Here ip_burst=2 and six fresh keys from one address all get through.
     Cause: ccl/node/app.py `signed` charges `per_address` only in `unsigned()`.
