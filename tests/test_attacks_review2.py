@@ -480,7 +480,7 @@ def test_refused_a_run_raising_a_base_exception_mid_group_takes_no_other_and_kee
         assert tx.kv_get("attack", "k") is None and tx.get_block("bafy-not-a-real-cid") is None
         assert dag.verify_all(tx) == []
         chain = tx.receipts()
-        assert out[2].receipt == chain[-1] and out[0].receipt == chain[-2]
+        assert {out[0].receipt, out[2].receipt} == set(chain[-2:])          # in whichever order they ran
         assert dag.get(tx, chain[-1])["payload"]["prev"].cid == chain[-2]
 
 
@@ -622,8 +622,8 @@ def test_find_without_behind_proxy_a_loopback_node_trusts_any_clients_x_forwarde
     finally:
         proc.terminate()
         proc.wait(timeout=15)
-    assert plain == [401, 401, 429], plain          # the limit holds for a client that sends no header
-    assert codes[2:] == [429] * 4, codes             # today: [401, 401, 401, 401, 401, 401]
+    assert codes == [401, 401, 429, 429, 429, 429], codes    # was: [401] * 6, a fresh address per header
+    assert plain == [429] * 3, plain                          # the same address, header or not
 
 
 def test_find_a_query_string_on_a_write_is_kept_in_the_history_past_every_limit(tmp_path):

@@ -29,8 +29,11 @@ RECEIPT_VERSION = 1
 # item written out, metered equality, nominal constructors in bytecode (module format 2), exact
 # pay-ratio caps, strict DAG-CBOR. 4: signed requests' nonces and private inputs' texts live beside
 # the history, not in the state root; private inputs enter receipts as salted commitments.
-# Replay refuses other versions.
-HISTORY_VERSION = 4
+# 5: requests' evidence carries a salted body digest (request format 3); the host reads of
+# members' data and governance records (has_role, is_member, dag_get, …) are for members only;
+# engine rows refuse text arguments past their input's length limit (L0509) from any contract;
+# a node's per-member history quota refuses runs. Replay refuses other versions.
+HISTORY_VERSION = 5
 
 
 def put(tx, value) -> str:

@@ -108,6 +108,7 @@ class Call(Body):
     args: list[Any] = []
 
 
+QUERY_MAX = 2048                  # a read's query string (its inputs are short: a limit, a period, a symbol)
 BODY_BYTES_MAX = 1 << 20          # 1 MiB: a contract's source is at most 64 KiB; no request needs more
 NAME_MAX = 200                    # code points of an uploaded contract's file name
 
@@ -164,17 +165,25 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
         """The request's verified evidence. A read (GET) spends its nonce here, before it is
         answered; a write spends it with its run (ccl.runtime.session), whatever the outcome."""
         now, address = clock(), _address(request)
+        query = request.url.query
+        if query and request.method != "GET":           # (the evidence, query and all, goes into the history)
+            raise auth.Refusal(422, "U0702", "no query string on a write",
+                               "a write takes its inputs in its body; send it without `?…`")
+        if len(query) > QUERY_MAX:
+            raise auth.Refusal(414, "L0500", "query string too long", f"a read's query string is at most "
+                               f"{QUERY_MAX} characters")
         if not request.headers.get("x-ccl-did") and per_address.empty(address, now):
             unsigned(request)                           # refused without reading the body
         body = await request.body()
         # the signature covers the path and the query string (a read's inputs)
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        path = request.url.path + (f"?{query}" if query else "")
         try:                                            # the signature and the store: on a worker thread
-            evidence = await run_in_threadpool(auth.check, request.headers, request.method, path, body, now,
-                                               await run_in_threadpool(coop_did))
+            evidence, member = await run_in_threadpool(checked, request.headers, request.method, path, body, now)
         except auth.Refusal:
             unsigned(request)                           # a failed signature costs its address a token
             raise
+        if not member:
+            unsigned(request)                           # so does a key no member holds: keys cost nothing
         wait = per_member.take(evidence["did"], now)
         if wait is not None:
             raise TooMany("L0510", f"{evidence['did']} sent more than {limits.member_burst} requests at once or "
@@ -183,12 +192,20 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
             await run_in_threadpool(spend, evidence)
         return evidence
 
+    def checked(headers, method: str, path: str, body: bytes, now: int) -> tuple[dict, bool]:
+        """The verified evidence, and whether its DID is a member's."""
+        from ccl import governance as G
+
+        evidence = auth.check(headers, method, path, body, now, coop_did())
+        with workspace.store.reader() as tx:
+            return evidence, G.is_member(Ledger(EngineState(tx), now), evidence["did"])
+
     def unsigned(request: Request) -> None:
         """Traffic no member answers for (unsigned, or a signature that does not hold): one token
         of its address's bucket, or 429."""
         wait = per_address.take(_address(request), clock())
         if wait is not None:
-            raise TooMany("L0510", f"too many unsigned or unverified requests from this address; try again in "
+            raise TooMany("L0510", f"too many requests from this address that no member signed; try again in "
                           f"{wait} s", wait)
 
     def spend(evidence: dict) -> None:
@@ -320,6 +337,11 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
         if len(body.name) > NAME_MAX:
             return problem(422, "L0509", "limit error", f"`name` is {len(body.name)} characters long; it may be at "
                            f"most {NAME_MAX}", "limit")
+        now = clock()
+        with workspace.store.reader() as tx:                # at the quota: refused before any compile
+            at_quota = tx.uploads_since(evidence["did"], day_start(now)) >= limits.uploads_per_day
+        if at_quota:
+            over_quota(now)
         try:
             verified = compiler.compile_contract(body.source, body.name)     # in a child, bounded
         except CclError as e:
@@ -327,13 +349,10 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
                 return problem(422, e.diagnostic.code, "contract too costly to compile", e.diagnostic.message,
                                "limit")
             return from_diagnostic(e.diagnostic)
-        now = clock()
         with workspace.store.transaction() as tx:          # who uploaded what, beside the history
             known = any(c == verified.cid for _, c, *_ in tx.upload_rows(evidence["did"]))
             if not known and tx.uploads_since(evidence["did"], day_start(now)) >= limits.uploads_per_day:
-                wait = day_start(now) + 86_400 - now
-                raise TooMany("L0511", f"a member uploads at most {limits.uploads_per_day} contracts a day; "
-                              f"try again in {wait} s", wait)
+                over_quota(now)                         # (another node took the last one meanwhile)
             tx.upload_put(evidence["did"], verified.cid, now, body.name, len(body.source.encode()))
         if len(modules) >= 256:                  # uploaded modules are kept in memory only; runs store them
             modules.pop(next(iter(modules)), None)
@@ -341,10 +360,18 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
         return {"ok": True, "cid": verified.cid, "by": evidence["did"],
                 "functions": [f.name for f in verified.module.functions if f.entry]}
 
+    def over_quota(now: int):
+        wait = day_start(now) + 86_400 - now
+        raise TooMany("L0511", f"a member uploads at most {limits.uploads_per_day} contracts a day; "
+                      f"try again in {wait} s", wait)
+
     @app.get("/api/v1/contracts")
     async def contract_uploads(request: Request):
         """Who uploaded which contract to this node, and when (members only)."""
         evidence = await signed(request)
+        return await run_in_threadpool(list_uploads, evidence)
+
+    def list_uploads(evidence: dict):
         members_only(evidence, "the node's uploads")
         with workspace.store.reader() as tx:
             rows = tx.upload_rows()

@@ -90,4 +90,6 @@ def serve(host, port, tls_cert, tls_key, behind_proxy, limit_args):
     click.echo(f"ccl node {node_key.did} on {scheme}://{host}:{port}/api/v1 (OpenAPI at /api/v1/openapi.json)",
                err=True)
     tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key} if tls_cert else {}
-    uvicorn.run(app, host=host, port=port, log_level="warning", **tls)
+    # the client's address (what the per-address limits count) comes from a proxy's
+    # X-Forwarded-For only behind a proxy: otherwise any client could name itself another address
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=behind_proxy, **tls)

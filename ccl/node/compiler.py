@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from typing import Any, Optional
 
 from ccl.diag import CclError, Span, error
@@ -23,6 +25,9 @@ from ccl.diag import CclError, Span, error
 DEADLINE_S = 10.0                 # a compile of the largest source the limits allow takes ~1 s here
 MEMORY_BYTES = 512 << 20          # address space a compile may add to what the child starts with
 CODES = ("L0520", "L0521")        # past the deadline, past the memory limit
+# compiles at once, each a child of up to MEMORY_BYTES: as many as the machine has cores; an upload
+# waiting for a slot waits within its own deadline
+_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 _context: Optional[Any] = None
 
@@ -87,13 +92,23 @@ def compile_contract(source: str, name: str, deadline_s: Optional[float] = None,
     The limits default to DEADLINE_S and MEMORY_BYTES."""
     deadline_s = DEADLINE_S if deadline_s is None else deadline_s
     memory_bytes = MEMORY_BYTES if memory_bytes is None else memory_bytes
+    began = time.monotonic()
+    if not _slots.acquire(timeout=deadline_s):
+        raise _too_long(name, deadline_s)
+    try:
+        return _compile(source, name, deadline_s, memory_bytes, began)
+    finally:
+        _slots.release()
+
+
+def _compile(source: str, name: str, deadline_s: float, memory_bytes: int, began: float):
     ctx = _ctx()
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(send, source, name, memory_bytes), daemon=True)
     try:
         child.start()
         send.close()
-        if not receive.poll(deadline_s):
+        if not receive.poll(max(0.0, deadline_s - (time.monotonic() - began))):
             raise _too_long(name, deadline_s)
         try:
             kind, value = receive.recv()

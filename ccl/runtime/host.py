@@ -58,13 +58,36 @@ def _per_item(op: Op):
     return None, None
 
 
+def _limited(op: Op) -> tuple:
+    """(argument index, Input) of each of a row's text parameters that its command gives a
+    length limit (ccl.operations.Input.limit)."""
+    if op.command is None:
+        return ()
+    inputs = {i.name: i for i in op.command.inputs}
+    params = [n for n, _ in HOST_TABLE[HOST_INDEX[op.name]].params]
+    return tuple((k, inputs[n]) for k, n in enumerate(params)
+                 if n in inputs and inputs[n].type not in ("Integer", "Bool", "Did"))
+
+
+# the same limits as at the edge (ccl.api.actions.check_inputs), for a contract that calls the row
+LIMITED = {op.name: _limited(op) for op in ENGINE_OPS}
+
+
 def _engine_row(L: Ledger, p: "AUTH.Principal", op: Op):
     """One operation's row: its engine function with the caller as actor (read at each call:
-    `ccl test` may change it) when it changes state."""
-    fn = implementation(op)
+    `ccl test` may change it) when it changes state. A text argument longer than its input's
+    limit traps (L0509), whoever's contract passes it."""
+    fn, limited = implementation(op), LIMITED[op.name]
+
+    def checked(args: tuple) -> tuple:
+        for k, i in limited:
+            why = i.too_long(args[k])
+            if why is not None:
+                raise Trap("L0509", f"{op.name}: {why}")
+        return args
     if op.actor:
-        return lambda *args: fn(L, p.caller, *args)
-    return lambda *args: fn(L, *args)
+        return lambda *args: fn(L, p.caller, *checked(args))
+    return lambda *args: fn(L, *checked(args))
 
 
 def _runtime_rows(L: Ledger, p: "AUTH.Principal") -> dict:

@@ -151,6 +151,10 @@ class PostgresTx(Rooted, SideTables, Savepoints):
     def _kv_lock(namespace: str, key: str, write: bool) -> tuple[str, bool]:
         return f"kv\x1f{namespace}\x1f{key}", write or not namespace.startswith(SHARED_READ)
 
+    def uploads_since(self, did: str, since: int) -> int:
+        self._lock(f"uploads\x1f{did}", True)      # two nodes counting one member's uploads take turns
+        return super().uploads_since(did, since)
+
     # ------------------------------------------------------------ blocks (content-addressed: no lock)
     def get_block(self, cid: str) -> Optional[bytes]:
         row = self._one("SELECT data FROM blocks WHERE cid = %s", (cid,))

@@ -10,9 +10,9 @@ run, in turn, works in a SAVEPOINT of its own (so it sees the previous run's sta
 one that fails rolls back to its savepoint and takes no other with it); the run that finds no
 run waiting (or the group at `group_max`) COMMITs — one fsync — and wakes the others. A run
 returns only once the COMMIT that holds it is durable; a COMMIT that fails fails every run in
-it, and none is kept. One run alone (the CLI) commits at once, as before. Reads run on each
-thread's own read-only connection (`PRAGMA query_only`), each in its own snapshot, beside the
-writes. `SqliteStore.memory()` gives the same store in memory
+it, and none is kept. One run alone (the CLI) commits at once, as before. Reads run on read-only
+connections (`PRAGMA query_only`) taken from a small pool (at most READERS_IDLE kept open
+between reads), each in its own snapshot, beside the writes. `SqliteStore.memory()` gives the same store in memory
 for runs without a workspace. Every write of a state row also updates the state root's
 accumulator (ccl.store.root), in the same transaction. Imports leaves and ccl.store.root.
 """
@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITH
 SCHEMA_VERSION = "1"
 # runs committed together at most (the benchmark's baseline sets CCL_SQLITE_GROUP_MAX=1: one COMMIT each)
 GROUP_MAX = int(os.environ.get("CCL_SQLITE_GROUP_MAX", "64"))
+READERS_IDLE = 16                  # read-only connections kept open between reads (more are opened as needed)
 
 
 class IntegrityFailure(Exception):
@@ -233,8 +234,8 @@ class SqliteStore:
         self._open = False                      # a group's store transaction is open (BEGIN done)
         self._waiting = 0                       # runs waiting for the write connection
         self._group: list[_Member] = []         # runs done and released, waiting for the COMMIT
-        self._local = threading.local()         # each thread's read-only connection
-        self._readers: list[sqlite3.Connection] = []
+        self._idle: list[sqlite3.Connection] = []   # read-only connections no read is using
+        self._closed = False
         try:
             self.conn = self._connect()
             if path != ":memory:":
@@ -372,7 +373,7 @@ class SqliteStore:
 
     @contextmanager
     def reader(self):
-        """A read: its own snapshot on this thread's read-only connection (WAL: reads run beside
+        """A read: its own snapshot on a read-only connection from a small pool (WAL: reads run beside
         the writes and never wait for them); what it writes is thrown away."""
         if self.path == ":memory:":              # one connection: read it between groups
             with self._quiet() as conn:
@@ -382,25 +383,31 @@ class SqliteStore:
                 finally:
                     conn.execute("ROLLBACK")
             return
-        conn = getattr(self._local, "conn", None)
+        with self._mu:
+            conn = self._idle.pop() if self._idle else None
         if conn is None:
             try:
                 conn = self._connect()
                 conn.execute("PRAGMA query_only=1")
             except sqlite3.DatabaseError as e:
                 raise error("N0900", f"cannot open the store {self.path}: {e}", Span(self.path)) from None
-            self._local.conn = conn
-            with self._mu:
-                self._readers.append(conn)
-        conn.execute("BEGIN")
         try:
-            yield ReadTx(conn)
+            conn.execute("BEGIN")
+            try:
+                yield ReadTx(conn)
+            finally:
+                conn.execute("ROLLBACK")
         finally:
-            conn.execute("ROLLBACK")
+            with self._mu:                       # back to the pool, or closed if the pool is full
+                keep = not self._closed and len(self._idle) < READERS_IDLE
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
 
     def close(self) -> None:
         with self._mu:
-            readers, self._readers = self._readers, []
+            readers, self._idle, self._closed = self._idle, [], True
         for conn in readers:
             conn.close()
         self.conn.close()
