@@ -145,6 +145,7 @@ CODES: dict[str, tuple[str, str]] = {
     "U0708": ("usage", "a retired command"),
     "U0709": ("usage", "a workspace of another history format"),
     "U0710": ("usage", "formatting would change the program"),
+    "U0711": ("usage", "a private declaration that names no private input"),
     # integrity
     "I0800": ("integrity", "malformed bytecode"),
     "I0801": ("integrity", "content id mismatch"),

@@ -285,3 +285,69 @@ def test_request_evidence_of_every_version_verifies_and_a_changed_one_does_not()
         assert not I.request_evidence_valid({**evidence, "did": BO.did})
     # a version-2 signature is no version-3 request, and the other way round
     assert not I.request_evidence_valid({**{k: v for k, v in v2.items() if k != "body_sha256"}, "body_digest": digest})
+
+
+# ------------------------------------------------------------ private parameters of a contract
+def _template(name: str) -> str:
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parent.parent / "contracts" / f"{name}.ccl").read_text()
+
+
+def test_a_templates_declared_private_parameter_enters_the_history_sealed(tmp_path):
+    """The gap the review's fixes left: a bylaw that takes a private text as its own parameter
+    (credit_union_loans' `apply(amount, purpose, term_days)`) put it in the receipt's arguments
+    in plain, before any engine row saw it. Declared private (`private: "apply.purpose =
+    request_loan.purpose"`), it is sealed in the session like an operation's input."""
+    from ccl.pipeline import build
+
+    source = _template("credit_union_loans")
+    ws = founded(tmp_path, [source])
+    cid = build(source, "club.ccl").cid
+    client = TestClient(create_app(ws, Identity.from_seed("node", b"\x09" * 32)))
+    for m in (BO, CY):
+        assert call(client, ANA, "POST", "/api/v1/members", {"member": m.did}).status_code == 200
+        assert call(client, ANA, "POST", f"/api/v1/members/{m.did}/roles", {"role": "Member"}).status_code == 200
+    r = call(client, BO, "POST", f"/api/v1/contracts/{cid}/call",
+             {"function": "apply", "args": [500, "rent arrears", 30]})
+    assert r.status_code == 200, r.text
+    assert b"rent arrears" not in history_text(tmp_path)
+    receipt = call(client, CY, "GET", f"/api/v1/dag/blocks/{r.json()['receipt']}").json()["block"]["payload"]
+    assert P.is_commitment(receipt["args"][1])
+    (commitment, subject, readers, salt, text), = side(tmp_path, "private")
+    assert (commitment, subject, readers, text) == (receipt["args"][1], BO.did, "approve_loan", "rent arrears")
+    assert P.matches(commitment, salt, text)
+    shown = {who.name: call(client, who, "GET", "/api/v1/loans").json()["loans"][0]["purpose"]
+             for who in (ANA, BO, CY)}
+    assert shown["ana"] == "rent arrears" and shown["bo"] == "rent arrears"      # a steward, the borrower
+    assert P.is_commitment(shown["cy"])                                            # another member
+    client.close()
+
+
+def test_a_grid_point_stays_plain_and_a_street_address_is_sealed_through_a_template(tmp_path):
+    from ccl.pipeline import build
+
+    source = _template("mutual_aid_network")
+    ws = founded(tmp_path, [source])
+    cid = build(source, "club.ccl").cid          # as founded() built it
+    client = TestClient(create_app(ws, Identity.from_seed("node", b"\x09" * 32)))
+    assert call(client, ANA, "POST", "/api/v1/members", {"member": BO.did}).status_code == 200
+    assert call(client, ANA, "POST", f"/api/v1/members/{BO.did}/roles", {"role": "Neighbour"}).status_code == 200
+    for args in (["meals", 2, 5, "4,-2"], ["meals", 1, 5, "12 Elm Street"]):
+        r = call(client, BO, "POST", f"/api/v1/contracts/{cid}/call", {"function": "need", "args": args})
+        assert r.status_code == 200, r.text
+    assert b"4,-2" in history_text(tmp_path) and b"12 Elm Street" not in history_text(tmp_path)
+    client.close()
+
+
+def test_a_private_declaration_naming_no_private_input_is_refused(tmp_path):
+    from ccl.pipeline import build
+    from ccl.runtime import session
+
+    ws = founded(tmp_path)
+    typo = build('contract T { private: "ask.purpose = request_loan.porpose"; fn ask(purpose: String) -> String '
+                 '{ purpose } }', "t.ccl")
+    with pytest.raises(Exception) as refused:
+        session.run(typo, "ask", ["x"], store=ws.store, caller=ANA.did, signer=ANA, log=lambda m: None)
+    assert getattr(refused.value, "diagnostic").code == "U0711"
+    assert "request_loan.purpose" in str(refused.value.diagnostic.hints)

@@ -32,7 +32,7 @@ from ccl import canon, dag, limits, types as ty
 from ccl.canon import Link
 from ccl.compile.module import module_from_cbor
 from ccl.compile.verify import Verified, verify
-from ccl.diag import Diagnostic, Span, error
+from ccl.diag import CclError, Diagnostic, Span, error
 from ccl.identity import Identity
 from ccl import governance as G
 from ccl.ledger import EngineState, Ledger, Refused
@@ -215,14 +215,16 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
             with store.transaction() as tx:
                 try:
                     with tx.savepoint():
-                        outcome = _run_in(tx, verified, entry, args, caller, signer, now, gas_limit, mode, log,
+                        run_args, sealed = (_seal_declared(tx, verified, entry, args, clock) if record
+                                            else (args, {}))
+                        outcome = _run_in(tx, verified, entry, run_args, caller, signer, now, gas_limit, mode, log,
                                           record, action, request, attachments or {}, testing, clock)
                         if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
                             raise _Rollback()       # (a run that changed nothing keeps nothing, to be sure)
                         if history_quota is not None and request is not None and outcome.get("receipt"):
                             outcome = _within_quota(tx, outcome, caller, request, history_quota)
                         if outcome.get("receipt"):
-                            for commitment, (subject, readers, salt, text) in (private or {}).items():
+                            for commitment, (subject, readers, salt, text) in {**(private or {}), **sealed}.items():
                                 tx.private_put(commitment, subject or caller, readers, salt, text)  # beside the history
                 except _Rollback:
                     if request is not None and record:
@@ -244,6 +246,73 @@ def _use_nonce(tx, request: dict, clock) -> None:
     if why == "stale":
         raise Refused("stale_request", "this request is older than the requests this node still remembers",
                       "sign a new request with the current time")
+
+
+def declared_private(verified: Verified) -> dict:
+    """The parameters a module's contracts declare private (`private: "apply.purpose =
+    request_loan.purpose, need.location = request_aid.location";` in a contract's metadata):
+    (function, parameter) → the operation input (ccl.operations.Input) whose rules — who reads
+    it, which values stay plain — the parameter takes. A declaration naming no such input is an
+    error (U0711), so a typo never leaves a text in plain."""
+    from ccl.operations import OPS
+
+    inputs = {(op.name, i.name): i for op in OPS if op.command is not None for i in op.command.inputs if i.private}
+    out: dict = {}
+    for contract, meta in verified.module.contracts:
+        text = (meta.get("meta") or {}).get("private")
+        if text is None:
+            continue
+        for part in str(text).replace(";", ",").split(","):
+            if not part.strip():
+                continue
+            left, _, right = part.partition("=")
+            fn, _, param = left.strip().partition(".")
+            op, _, name = right.strip().partition(".")
+            target = inputs.get((op, name))
+            if not (fn and param and target):
+                raise error("U0711", f"contract {contract}: `private: {part.strip()}` is not FUNCTION.PARAMETER = "
+                            "OPERATION.INPUT for a private input", Span(verified.module.source),
+                            "e.g. `private: \"apply.purpose = request_loan.purpose\";` — the private inputs are "
+                            + ", ".join(sorted(f"{o}.{n}" for o, n in inputs)))
+            out[(fn, param)] = target
+    return out
+
+
+def _seal_declared(tx, verified: Verified, entry: str, args: list, clock) -> tuple[list, dict]:
+    """`args` with each text argument of a parameter the module declares private replaced by its
+    salted commitment (ccl.private), and the texts to keep beside the history — the same sealing
+    as the operations' inputs get at the edge (ccl.api.actions.seal), for a contract's own
+    parameters. The commitment is what the receipt records, so replay needs no salt."""
+    import importlib
+
+    from ccl import private as P
+
+    declared = declared_private(verified)
+    if not declared:
+        return args, {}
+    try:
+        f = verified.module.functions[find_entry(verified.module, entry)]
+    except CclError:
+        return args, {}                         # the run says what is wrong with the entry
+    short, out, sealed = f.name.rsplit("::", 1)[-1], list(args), {}
+    values = dict(zip(f.param_names, args))
+    for k, name in enumerate(f.param_names[:len(args)]):
+        i = declared.get((short, name))
+        value = args[k]
+        if i is None or not isinstance(value, str) or P.is_commitment(value):
+            continue
+        if i.plain:
+            module, fn = i.plain.split(":")
+            try:
+                if getattr(importlib.import_module(module), fn)(Ledger(EngineState(tx), clock()), value, values):
+                    continue                    # a value a rule computes on (a grid point): plain
+            except (KeyError, TypeError, ValueError):
+                pass
+        commitment, (readers, salt, text) = P.seal(value, i.private)
+        about = values.get(i.subject) if i.subject else None     # a fact about `member`: theirs
+        sealed[commitment] = (about if isinstance(about, str) else None, readers, salt, text)   # else the caller's
+        out[k] = commitment
+    return out, sealed
 
 
 def _within_quota(tx, outcome: dict, caller: str, request: dict, quota: int) -> dict:
