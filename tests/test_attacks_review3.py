@@ -153,6 +153,44 @@ def test_one_contracts_declaration_seals_another_contracts_function_of_the_same_
     assert r.run.ok, r.run.error
 
 
+BAD_BYLAWS = ('contract T { founder: S; role S { can: [manage_members, manage_roles]; } '
+              'private: "ask.purpose = request_loan.porpose"; state n: Integer = 0; '
+              'fn ask(purpose: String) -> Bool { n = 1; true } fn other() -> Bool { n = 2; true } }')
+
+
+def test_a_bad_declaration_is_accepted_at_founding_then_bricks_every_function_of_the_bylaws(tmp_path):
+    """Severity: MEDIUM (availability). U0711 is raised only inside session.run, so bylaws with a
+    typo in `private:` are founded (or adopted by amendment) without complaint, and afterwards
+    every call of every function of the module — `other()`, which declares nothing — raises
+    U0711: the co-op's contract is unusable until another amendment passes. (Through the node
+    the call is a 400 U0711 and the nonce is spent, so no traceback.) Fix: run
+    declared_private in verify()/build (a compile-time U0711, so `ccl check`, founding and
+    amendment tests refuse it), or at least raise only for the entry's own declarations."""
+    try:
+        ws = founded(tmp_path, [BAD_BYLAWS])
+    except Exception as e:                # refusing the bylaws at founding is the fix
+        assert getattr(e, "diagnostic").code == "U0711"
+        return
+    r = session.run(build(BAD_BYLAWS, "club.ccl"), "other", [], store=ws.store, caller=ANA.did, signer=ANA,
+                    log=lambda m: None)
+    assert r.run.ok, r.run.error
+
+
+def test_a_declared_parameter_skips_its_inputs_length_limit_and_fills_the_side_table(tmp_path):
+    """Severity: LOW (storage). request_loan.purpose may hold at most 2,000 code points at the
+    edge (Input.limit / too_long), but _seal_declared seals a declared parameter of any length up
+    to the language's string ceiling and writes it to the `private` side table — outside the
+    history, so outside the node's history quota too (tx.written counts blocks). Fix: in
+    _seal_declared, refuse a value for which `i.too_long(value)` is not None, as the edge does."""
+    from ccl.operations import OPS
+
+    limit = next(i for op in OPS if op.name == "request_loan" for i in op.command.inputs if i.name == "purpose").limit
+    ws = founded(tmp_path)
+    r = _run(ws, _module('"ask.purpose = request_loan.purpose"'), ["x" * (limit * 20)])
+    assert not r.run.ok or all(len(row[4]) <= limit for row in _private_rows(tmp_path)), \
+        "a private text 20 times its input's limit was kept"
+
+
 # ------------------------------------------------------------------ refused attacks (pass)
 
 def test_the_template_through_the_cli_keeps_the_purpose_out_of_every_history_file_and_replays(tmp_path):
