@@ -104,6 +104,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E0223": ("type", "unknown permission"),
     "E0224": ("type", "a proposal's execution does more than its kind's `can:`"),
     "E0225": ("type", "malformed `Amendment` kind"),
+    "E0226": ("type", "a `private:` declaration that names no private input or no String parameter"),
     # runtime
     "R0300": ("runtime", "integer overflow"),
     "R0301": ("runtime", "division by zero"),

@@ -724,3 +724,28 @@ def operations_source() -> str:
     out.append("// governance step; the run calls this.")
     out.append("fn noop() -> Bool { true }")
     return "\n".join(out) + "\n"
+
+
+def private_inputs() -> dict:
+    """(operation, input) → Input, for every private input of the operations table."""
+    return {(op.name, i.name): i for op in OPS if op.command is not None for i in op.command.inputs if i.private}
+
+
+def parse_private(text: str) -> list[tuple[str, str, Input]]:
+    """A contract's `private:` declaration — `"apply.purpose = request_loan.purpose, …"` — as
+    (function, parameter, the operation input whose rules the parameter takes); ValueError with
+    what is wrong. Parts are separated by `,` or `;`."""
+    inputs = private_inputs()
+    out = []
+    for part in text.replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        left, eq, right = part.partition("=")
+        fn, dot, param = left.strip().partition(".")
+        op, _, name = right.strip().partition(".")
+        target = inputs.get((op, name))
+        if not (eq and dot and fn and param and target):
+            raise ValueError(f"`{part.strip()}` is not FUNCTION.PARAMETER = OPERATION.INPUT for a private input "
+                             "(the private inputs: " + ", ".join(sorted(f"{o}.{n}" for o, n in inputs)) + ")")
+        out.append((fn, param, target))
+    return out

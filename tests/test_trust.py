@@ -340,14 +340,17 @@ def test_a_grid_point_stays_plain_and_a_street_address_is_sealed_through_a_templ
     client.close()
 
 
-def test_a_private_declaration_naming_no_private_input_is_refused(tmp_path):
+def test_a_private_declaration_naming_no_private_input_is_refused_when_compiled():
+    from ccl.diag import CclError
     from ccl.pipeline import build
-    from ccl.runtime import session
 
-    ws = founded(tmp_path)
-    typo = build('contract T { private: "ask.purpose = request_loan.porpose"; fn ask(purpose: String) -> String '
-                 '{ purpose } }', "t.ccl")
-    with pytest.raises(Exception) as refused:
-        session.run(typo, "ask", ["x"], store=ws.store, caller=ANA.did, signer=ANA, log=lambda m: None)
-    assert getattr(refused.value, "diagnostic").code == "U0711"
-    assert "request_loan.purpose" in str(refused.value.diagnostic.hints)
+    for decl, why in (('"ask.purpose = request_loan.porpose"', "request_loan.purpose"),   # the input
+                      ('"aks.purpose = request_loan.purpose"', "no function"),             # the function
+                      ('"ask.porpose = request_loan.purpose"', "no parameter"),            # the parameter
+                      ('"ask.n = request_loan.purpose"', "not a String"),
+                      ('["ask.purpose = request_loan.purpose"]', "one string")):
+        source = (f'contract T {{ private: {decl}; fn ask(purpose: String, n: Integer) -> String {{ purpose }} }}')
+        with pytest.raises(CclError) as refused:
+            build(source, "t.ccl")
+        assert refused.value.diagnostic.code == "E0226", (decl, refused.value.diagnostic)
+        assert why in refused.value.diagnostic.message + " ".join(refused.value.diagnostic.hints), decl

@@ -49,6 +49,7 @@ def stage_authority(program: Program) -> None:
         for role in contract.roles:
             check_role(role, roles, permissions)
         check_founder(contract, roles)
+        check_private(contract)
         for kind in contract.proposals:
             check_kind(program, contract, kind, roles, permissions)
 
@@ -164,6 +165,39 @@ def check_founder(contract, roles: set[str]) -> None:
         raise error("E0222", f"`founder:` names the role `{name}`, which no bylaw declares", value.span,
                     did_you_mean(name, roles) or f"declare it with `role {name} {{ … }}`")
     contract.founder = name
+
+
+def check_private(contract) -> None:
+    """`private: "apply.purpose = request_loan.purpose";` — each part names a `fn` of this
+    contract, one of its String parameters, and a private input of the operations table whose
+    rules the parameter takes (ccl.runtime.session seals it): a typo would leave a text in plain."""
+    from ccl import types as ty
+    from ccl.operations import parse_private
+
+    value = contract.meta.get("private")
+    if value is None:
+        return
+    if not isinstance(value, A.StrLit):
+        raise error("E0226", "`private:` is one string of declarations", value.span,
+                    'write `private: "apply.purpose = request_loan.purpose";`')
+    try:
+        parts = parse_private(value.value)
+    except ValueError as e:
+        raise error("E0226", f"`private:` {e}", value.span) from None
+    for fn, param, _ in parts:
+        info = contract.functions.get(fn)
+        if info is None or info.node is None or fn.startswith("proposal::") or fn not in {
+                f.name for f in contract.node.items if isinstance(f, A.Fn)}:
+            raise error("E0226", f"`private:` names `{fn}`, which is no function of contract {contract.name}",
+                        value.span, did_you_mean(fn, {f.name for f in contract.node.items if isinstance(f, A.Fn)})
+                        or "name a `fn` of this contract (a proposal kind's parameters cannot be private)")
+        types = dict(info.params)
+        if param not in types:
+            raise error("E0226", f"`private:` names `{fn}.{param}`, but `{fn}` has no parameter `{param}`",
+                        value.span, did_you_mean(param, set(types)) or f"its parameters: {', '.join(types)}")
+        if types[param] != ty.STR:
+            raise error("E0226", f"`private:` names `{fn}.{param}`, which is not a String", value.span,
+                        "only a text parameter is sealed")
 
 
 # ---------------------------------------------------------------- proposal kinds

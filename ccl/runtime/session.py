@@ -250,31 +250,25 @@ def _use_nonce(tx, request: dict, clock) -> None:
 
 def declared_private(verified: Verified) -> dict:
     """The parameters a module's contracts declare private (`private: "apply.purpose =
-    request_loan.purpose, need.location = request_aid.location";` in a contract's metadata):
-    (function, parameter) → the operation input (ccl.operations.Input) whose rules — who reads
-    it, which values stay plain — the parameter takes. A declaration naming no such input is an
-    error (U0711), so a typo never leaves a text in plain."""
-    from ccl.operations import OPS
+    request_loan.purpose, need.location = request_aid.location";` in a contract's metadata,
+    checked when it is compiled: E0226): (the function's full name, parameter) → the operation
+    input (ccl.operations.Input) whose rules — who reads it, which values stay plain — the
+    parameter takes. A module that reached the store without that check and declares a part
+    that names no private input is refused (U0711)."""
+    from ccl.operations import parse_private
 
-    inputs = {(op.name, i.name): i for op in OPS if op.command is not None for i in op.command.inputs if i.private}
     out: dict = {}
     for contract, meta in verified.module.contracts:
         text = (meta.get("meta") or {}).get("private")
         if text is None:
             continue
-        for part in str(text).replace(";", ",").split(","):
-            if not part.strip():
-                continue
-            left, _, right = part.partition("=")
-            fn, _, param = left.strip().partition(".")
-            op, _, name = right.strip().partition(".")
-            target = inputs.get((op, name))
-            if not (fn and param and target):
-                raise error("U0711", f"contract {contract}: `private: {part.strip()}` is not FUNCTION.PARAMETER = "
-                            "OPERATION.INPUT for a private input", Span(verified.module.source),
-                            "e.g. `private: \"apply.purpose = request_loan.purpose\";` — the private inputs are "
-                            + ", ".join(sorted(f"{o}.{n}" for o, n in inputs)))
-            out[(fn, param)] = target
+        try:
+            parts = parse_private(str(text))
+        except ValueError as e:
+            raise error("U0711", f"contract {contract}: `private:` {e}", Span(verified.module.source),
+                        'e.g. `private: "apply.purpose = request_loan.purpose";`') from None
+        for fn, param, target in parts:
+            out[(f"{contract}::{fn}", param)] = target
     return out
 
 
@@ -294,13 +288,16 @@ def _seal_declared(tx, verified: Verified, entry: str, args: list, clock) -> tup
         f = verified.module.functions[find_entry(verified.module, entry)]
     except CclError:
         return args, {}                         # the run says what is wrong with the entry
-    short, out, sealed = f.name.rsplit("::", 1)[-1], list(args), {}
+    out, sealed = list(args), {}
     values = dict(zip(f.param_names, args))
     for k, name in enumerate(f.param_names[:len(args)]):
-        i = declared.get((short, name))
+        i = declared.get((f.name, name))
         value = args[k]
         if i is None or not isinstance(value, str) or P.is_commitment(value):
             continue
+        why = i.too_long(value)
+        if why is not None:                     # the input's limit, as at the edge (ccl.api.actions)
+            raise error("L0509", f"{f.name}: {why}", Span(), f"shorten `{name}` to at most {i.limit} characters")
         if i.plain:
             module, fn = i.plain.split(":")
             try:
