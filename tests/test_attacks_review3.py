@@ -9,17 +9,13 @@ import pytest
 from ccl import private as P
 from ccl.pipeline import build
 from ccl.runtime import session
-from helpers import cli_in, found as found_cli
+from helpers import found as found_cli
 from test_node import ANA, founded
+from test_trust import history_text
 
 
 def _history(folder) -> bytes:
-    db = sqlite3.connect(folder / ".ccl" / "state.db")
-    try:
-        return b"".join(bytes(r[0]) for r in db.execute("SELECT data FROM blocks")) + \
-            b"".join(bytes(r[0]) for r in db.execute("SELECT value FROM kv"))
-    finally:
-        db.close()
+    return history_text(folder)
 
 
 def _private_rows(folder):

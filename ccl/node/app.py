@@ -192,6 +192,11 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
             await run_in_threadpool(spend, evidence)
         return evidence
 
+    async def signed_then(request: Request, fn, *args):
+        """`fn(evidence, *args)` on a worker thread, once the request's signature holds."""
+        evidence = await signed(request)
+        return await run_in_threadpool(fn, evidence, *args)
+
     def checked(headers, method: str, path: str, body: bytes, now: int) -> tuple[dict, bool]:
         """The verified evidence, and whether its DID is a member's."""
         from ccl import governance as G
@@ -326,8 +331,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
     # ------------------------------------------------------------ contracts
     @app.post("/api/v1/contracts")
     async def contract_upload(body: ContractSource, request: Request):
-        evidence = await signed(request)
-        return await run_in_threadpool(upload, evidence, body)
+        return await signed_then(request, upload, body)
 
     def upload(evidence: dict, body: ContractSource):
         from ccl.node import compiler
@@ -368,8 +372,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
     @app.get("/api/v1/contracts")
     async def contract_uploads(request: Request):
         """Who uploaded which contract to this node, and when (members only)."""
-        evidence = await signed(request)
-        return await run_in_threadpool(list_uploads, evidence)
+        return await signed_then(request, list_uploads)
 
     def list_uploads(evidence: dict):
         members_only(evidence, "the node's uploads")
@@ -380,8 +383,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
 
     @app.post("/api/v1/contracts/{cid}/call")
     async def contract_call(cid: str, body: Call, request: Request):
-        evidence = await signed(request)
-        return await run_in_threadpool(call_contract, evidence, cid, body)
+        return await signed_then(request, call_contract, cid, body)
 
     def call_contract(evidence: dict, cid: str, body: Call):
         verified = modules.get(cid) or _load_module(workspace, cid)
@@ -406,8 +408,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
 
     @app.get("/api/v1/dag/head")
     async def dag_head(request: Request):
-        evidence = await signed(request)
-        return await run_in_threadpool(head_of, evidence)
+        return await signed_then(request, head_of)
 
     def head_of(evidence: dict):
         members_only(evidence, "the co-op's history")
@@ -416,8 +417,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
 
     @app.get("/api/v1/dag/blocks/{cid}")
     async def dag_block(cid: str, request: Request):
-        evidence = await signed(request)
-        return await run_in_threadpool(block_of, evidence, cid)
+        return await signed_then(request, block_of, cid)
 
     def block_of(evidence: dict, cid: str):
         if not canon.is_cid(cid):
@@ -434,8 +434,7 @@ def create_app(workspace, node_identity, clock=lambda: int(time.time()), limits:
 
     @app.get("/api/v1/dag/verify")
     async def dag_verify(request: Request):
-        evidence = await signed(request)
-        return await run_in_threadpool(verify_history, evidence)
+        return await signed_then(request, verify_history)
 
     def verify_history(evidence: dict):
         members_only(evidence, "the co-op's history")
