@@ -288,6 +288,8 @@ HOST_TABLE: tuple[HostFn, ...] = (
          "(only in `ccl test`)."),
     # a member's display name (ccl.governance, issue 13)
     _op("set_display_name"),
+    # a member's request that their private texts be erased (ccl.governance, issue 15)
+    _op("erase_private"),
 )
 
 HOST_INDEX: dict[str, int] = {row.name: i for i, row in enumerate(HOST_TABLE)}

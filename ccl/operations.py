@@ -441,6 +441,14 @@ OPS: tuple[Op, ...] = (
           who="caller is member or holds manage_members", engine="governance",
           command=cmd("member remove", MEMBER, http="POST /members/{member}/remove", says="{member} left the co-op",
                       doc="MEMBER leaves (yourself, or with `manage_members`).")),
+    _host("erase_private(member: Did) -> Bool", "icn::governance::erase_private", (400, 0), "governance",
+          "Erase the plain text of a member's private inputs (facts, loan purposes, aid addresses); their "
+          "commitments stay in the history.", f"{G}:erase_private",
+          who="caller is member or holds manage_members", engine="governance",
+          command=cmd("member erase", MEMBER, http="POST /members/{member}/erase",
+                      says="{caller} erased the private texts about {member}",
+                      doc="Erase the private texts about MEMBER (yourself, or with `manage_members`, also a former "
+                          "member): their commitments stay, so the history still verifies.")),
     _host("set_member_attribute(member: Did, key: String, value: String) -> Bool",
           "icn::governance::set_member_attribute", (300, 0), "governance",
           "Record a fact about a member (a JSON value: 90, true, \"paid\") that roles' `requires:` check.",

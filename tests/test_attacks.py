@@ -205,6 +205,7 @@ def operations(c: Coop) -> list:
         ("member remove", ["member", "remove", "mo"], {"ana", "mo"}),
         ("member set", ["member", "set", "mo", "tenure", "5"], {"ana"}),
         ("member name", ["member", "name", "mo", "Mo the baker"], {"ana", "mo"}),
+        ("member erase", ["member", "erase", "mo"], {"ana", "mo"}),
         ("role grant", ["role", "grant", "mo", "Treasurer"], {"ana"}),
         ("role revoke", ["role", "revoke", "tess", "Treasurer"], {"ana"}),
         ("proposal open", ["proposal", "open", "LoanApproval", "--args", json.dumps([c.loan])], members),

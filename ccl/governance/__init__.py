@@ -238,6 +238,20 @@ def set_attribute(L: Ledger, actor: str, did: str, key: str, value_json: str) ->
     return True
 
 
+def erase_private(L: Ledger, actor: str, did: str) -> bool:
+    """A member's request that their personal data be erased: the plain text of every private
+    input about them (facts, loan purposes, aid addresses: the store's `private` side table) is
+    deleted; the commitments stay, so the history still verifies and replays, and reads show
+    them in place of the texts. The member's record notes when (in the state root). The member
+    may ask while a member; holders of `manage_members` also for a former member."""
+    m = L.s.get("gov.members", did)
+    if m is None:
+        raise Refused("member_exists", f"{did} was never a member of this co-op", "ccl member list")
+    L.s.tx.private_erase(did)                # (beside the history: replay finds nothing to delete)
+    L.s.put("gov.members", did, {**m, "erased": L.now})
+    return True
+
+
 def remove_member(L: Ledger, actor: str, did: str) -> bool:
     """A member leaves (or is removed): at once they lose their roles, their delegations both
     ways, and their ballots on proposals still open; tallies count only members."""

@@ -93,6 +93,11 @@ class SideTables:
         rows = self._side("SELECT subject, readers, salt, text FROM private WHERE commitment = ?", (commitment,))
         return None if not rows else (rows[0][0], rows[0][1], rows[0][2], rows[0][3])
 
+    def private_erase(self, subject: str) -> int:
+        """Delete the plain text (and salt) of every private input about `subject`: how many. Their
+        commitments stay in the history, which still verifies and replays."""
+        return len(self._side("DELETE FROM private WHERE subject = ? RETURNING 1", (subject,)))
+
     def private_rows(self) -> list[tuple[str, str, str, str, str]]:
         return [tuple(r) for r in self._side(
             "SELECT commitment, subject, readers, salt, text FROM private ORDER BY commitment")]
