@@ -290,6 +290,8 @@ HOST_TABLE: tuple[HostFn, ...] = (
     _op("set_display_name"),
     # a member's request that their private texts be erased (ccl.governance, issue 15)
     _op("erase_private"),
+    # a correcting entry for a transfer made by mistake (ccl.ledger.engines, issue 15)
+    _op("correct_transfer"),
 )
 
 HOST_INDEX: dict[str, int] = {row.name: i for i, row in enumerate(HOST_TABLE)}

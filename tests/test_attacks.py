@@ -149,6 +149,9 @@ class Coop:
         self.ok("delegate", "tess", "--as", "mo")
         self.ok("call", "Coop", "pay_out", "--args", "[1]", "--as", "tess")     # the contract's state exists
         self.ok("member", "remove", "lee", "--as", "ana")
+        self.ok("credit", "transfer", "tess", "0.02", "--as", "mo")                  # one to correct
+        rows = json_of(self.ok("credit", "history", "mo", "--json", "--as", "mo"))["history"]
+        self.entry = [row["entry"] for row in rows if row["kind"] == "transfer"][-1]
         self.newcomer = Identity.from_seed("newcomer", bytes([42]) * 32).did
 
     def ok(self, *args):
@@ -181,6 +184,7 @@ def operations(c: Coop) -> list:
         ("credit issue", ["credit", "issue", "mo", "0.10"], members - {"mo"}),
         ("credit transfer", ["credit", "transfer", "ana", "0.01"], members - {"ana"}),
         ("credit limit", ["credit", "limit", "mo", "--", "-5", "5"], {"tess"}),
+        ("credit correct", ["credit", "correct", c.entry, "sent by mistake"], {"tess"}),     # the payee
         ("hours log", ["hours", "log", "tess", "30", "help"], members - {"tess"}),
         ("hours confirm", ["hours", "confirm", c.record], {"tess"}),
         ("hours decline", ["hours", "decline", c.record], {"tess"}),
@@ -243,7 +247,7 @@ def operations(c: Coop) -> list:
 OPERATION_NAMES = [op[0] for op in operations(type("C", (), {"did": {a: "did:key:x" for a in ACTORS}, "record": "r",
                                                                 "loan": "l", "active": "a", "claim": "c",
                                                                 "proposal": "p", "mine": "m", "match": "x", "period": "2026",
-                                                                "newcomer": "n"})())]
+                                                                "newcomer": "n", "entry": "e"})())]
 
 
 @pytest.mark.parametrize("name", OPERATION_NAMES)
@@ -580,7 +584,8 @@ def _sample_values(op, c: Coop) -> dict:
               "description": "help", "task": "bread", "reason": "glasses", "purpose": "tools", "category": "bread",
               "quantity": 1, "record": c.record, "symbol": "RIV", "name": "care", "role": "Treasurer",
               "kind": "LoanApproval", "args": [c.loan], "period": c.period, "cash_bps": 5000, "term_days": 30,
-              "proposal": c.proposal, "ballot": "yes", "key": "tenure", "value": "5", "id": c.loan}
+              "proposal": c.proposal, "ballot": "yes", "key": "tenure", "value": "5", "id": c.loan,
+              "entry": c.entry}
     per_op = {"currency create": {"symbol": "OAK", "name": "Oak"}, "currency policy": {"key": "cap", "value": 100000},
               "member add": {"member": c.newcomer}, "role revoke": {"member": c.did["tess"]},
               "loan repay": {"id": c.active}, "loan write-off": {"id": c.active}, "pool create": {"name": "roof"},

@@ -61,6 +61,36 @@ def transfer_credit(ledger: Ledger, actor: str, frm: str, to: str, amount: int) 
     return _pay(ledger, actor, "transfer credit", CREDIT, frm, to, amount, "transfer")
 
 
+def correct_transfer(ledger: Ledger, actor: str, entry_id: str, reason: str) -> str:
+    """A transfer made by mistake is corrected by a reversing entry — never by an edit: the same
+    amount back from the payee to the payer, of kind `correction`, linked both ways (the reversal
+    `corrects` the entry, the entry is `corrected_by` it) and shown beside it in histories. Who
+    may: the payee (their consent) or a holder of `correct_entries` (a steward's approval),
+    decided in ccl.runtime.authority. The payee's floor holds: what they no longer have cannot be
+    taken back this way. Returns the reversal's entry id."""
+    e = ledger.s.get("ledger.entry", entry_id)
+    if e is None or e.get("kind") != "transfer":
+        raise Refused("entry_exists", f"there is no transfer {entry_id} to correct",
+                      "`ccl credit history MEMBER` shows each movement's entry")
+    if e.get("status") != "posted":
+        raise Refused("entry_posted", f"{entry_id} is {e.get('status')}, not posted")
+    if e.get("corrected_by"):
+        raise Refused("corrected", f"{entry_id} was already corrected by {e['corrected_by']}")
+    if not isinstance(reason, str) or not reason.strip():
+        raise Refused("reason", "say why the transfer is corrected", "e.g. \"sent to the wrong member\"")
+    back = ledger.apply({"currency": e["currency"], "from": e["to"], "to": e["from"], "amount": e["amount"],
+                         "kind": "correction", "memo": f"corrects {entry_id}: {reason}"})
+    ledger.s.put("ledger.entry", entry_id, {**e, "corrected_by": back["id"]})
+    ledger.s.put("ledger.entry", back["id"], {**back, "corrects": entry_id})
+    return back["id"]
+
+
+def entry_payee(ledger: Ledger, entry_id) -> Optional[str]:
+    """Who received an entry (who may consent to its correction), or None."""
+    e = ledger.s.get("ledger.entry", entry_id) if isinstance(entry_id, str) else None
+    return e["to"] if isinstance(e, dict) else None
+
+
 def credit_balance(ledger: Ledger, member: str) -> int:
     return ledger.balance(_unit(ledger, CREDIT), member)
 
@@ -464,7 +494,12 @@ def credit_balance_view(ledger: Ledger, member: str, as_of: Optional[int] = None
 
 def credit_history(ledger: Ledger, member: str, limit: int = 50) -> dict:
     ensure_credit(ledger)
-    return {"member": member, "currency": CREDIT, "history": ledger.history(CREDIT, member, limit)}
+    rows = []
+    for row in ledger.history(CREDIT, member, limit):      # a correction is shown beside what it corrects
+        e = ledger.s.get("ledger.entry", row.get("entry", "")) if row.get("entry") else None
+        links = {k: e[k] for k in ("corrects", "corrected_by") if isinstance(e, dict) and k in e}
+        rows.append({**row, **links})
+    return {"member": member, "currency": CREDIT, "history": rows}
 
 
 def hours_balance_view(ledger: Ledger, member: str) -> dict:

@@ -7,9 +7,9 @@ alternatives joined by ` or `:
 - `caller is PARAM` — the caller is the argument PARAM (one's own funds, one's own request)
 - `holds PERM` — the caller holds PERM through a role of the adopted bylaws; `{param}` in PERM
   is replaced by that argument (`holds mint:{symbol}`); holding `mint` covers `mint:RIV`
-- `receiver of PARAM` / `proposer of PARAM` / `requester of PARAM` — the caller is the member
-  the record PARAM names (the hours record's receiver, the proposal's proposer, the aid match's
-  requester)
+- `receiver of PARAM` / `proposer of PARAM` / `requester of PARAM` / `payee of PARAM` — the
+  caller is the member the record PARAM names (the hours record's receiver, the proposal's
+  proposer, the aid match's requester, the ledger entry's payee)
 - `nobody` — a retired operation
 
 Before any of that, the caller must be an active member — unless the adopted bylaws open the
@@ -35,7 +35,7 @@ from ccl.ledger import Ledger, Refused
 from ccl.ledger import engines as E
 
 WHO = {row.name: row for row in HOST_TABLE if row.who}
-_ATOM = re.compile(r"^(anyone|nobody|caller is (\w+)|holds ([\w:{}]+)|(receiver|proposer|requester) of (\w+))$")
+_ATOM = re.compile(r"^(anyone|nobody|caller is (\w+)|holds ([\w:{}]+)|(receiver|proposer|requester|payee) of (\w+))$")
 
 
 @attrs.define
@@ -209,7 +209,7 @@ def guard(L: Ledger, p: Principal, need: str) -> None:
 
 # `receiver of P` / `proposer of P` / `requester of P`: the member the record P names, asked of
 # the engine that keeps the record
-OWNERS = {"receiver": E.hours_receiver, "proposer": G.proposer, "requester": AID.requester}
+OWNERS = {"receiver": E.hours_receiver, "proposer": G.proposer, "requester": AID.requester, "payee": E.entry_payee}
 
 
 def _owner(L: Ledger, kind: str, record) -> Optional[str]:
