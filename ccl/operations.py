@@ -442,12 +442,14 @@ OPS: tuple[Op, ...] = (
           command=cmd("member remove", MEMBER, http="POST /members/{member}/remove", says="{member} left the co-op",
                       doc="MEMBER leaves (yourself, or with `manage_members`).")),
     _host("correct_transfer(entry: String, reason: String) -> String", "icn::economics::mutual_credit::correct",
-          (500, 0), "ledger", "Reverse a transfer made by mistake with a linked correcting entry; returns its id.",
+          (500, 0), "ledger", "Reverse a transfer or a confirmed hours record made by mistake with a linked correcting entry; "
+          "returns its id.",
           f"{E}:correct_transfer", who="payee of entry or holds correct_entries",
           command=cmd("credit correct", arg("entry", "String"), arg("reason", "String"), http="POST /credit/corrections",
                       says="{caller} corrected {entry}: {result}",
-                      doc="Reverse the transfer ENTRY (from `credit history`) for REASON: the payee consents by doing "
-                          "it, or a holder of `correct_entries` approves it.")),
+                      doc="Reverse the transfer or confirmed hours record ENTRY (from `credit history` or `hours "
+                          "history`) for REASON: the payee consents by doing it, or a holder of `correct_entries` "
+                          "approves it.")),
     _host("erase_private(member: Did) -> Bool", "icn::governance::erase_private", (400, 0), "governance",
           "Erase the plain text of a member's private inputs (facts, loan purposes, aid addresses); their "
           "commitments stay in the history.", f"{G}:erase_private",

@@ -65,3 +65,17 @@ def test_the_payer_and_an_outsider_cannot_correct_and_nothing_changes(tmp_path):
     r = ccl("credit", "correct", "transfer-999999", "no such", "--as", "ana")
     assert r.exit_code != 0 and "no transfer" in r.output
     assert store_dump(tmp_path) == before
+
+
+def test_a_confirmed_hours_record_is_corrected_the_same_way(tmp_path):
+    ccl, _ = _coop(tmp_path)
+    record = json.loads(ccl("hours", "log", "cy", "60", "garden", "--as", "bo", "--json").output)["result"]
+    assert ccl("hours", "confirm", record, "--as", "cy").exit_code == 0
+    hours = lambda who: json.loads(ccl("hours", "balance", who, "--json", "--as", who).output)["balance"]  # noqa: E731
+    assert (hours("bo"), hours("cy")) == (60, -60)
+    assert ccl("credit", "correct", record, "logged twice", "--as", "cy").exit_code != 0   # cy paid: not theirs
+    r = ccl("credit", "correct", record, "logged twice", "--as", "bo", "--json")         # bo received the hours
+    assert r.exit_code == 0, r.output
+    assert (hours("bo"), hours("cy")) == (0, 0)
+    rows = json.loads(ccl("hours", "history", "bo", "--json", "--as", "bo").output)["history"]
+    assert any(row.get("corrected_by") == json.loads(r.output)["result"] for row in rows)

@@ -62,16 +62,17 @@ def transfer_credit(ledger: Ledger, actor: str, frm: str, to: str, amount: int) 
 
 
 def correct_transfer(ledger: Ledger, actor: str, entry_id: str, reason: str) -> str:
-    """A transfer made by mistake is corrected by a reversing entry — never by an edit: the same
-    amount back from the payee to the payer, of kind `correction`, linked both ways (the reversal
+    """A transfer (of credit, hours or a currency) or a confirmed hours record made by mistake is
+    corrected by a reversing entry — never by an edit: the same amount back from the payee to the
+    payer, of kind `correction`, linked both ways (the reversal
     `corrects` the entry, the entry is `corrected_by` it) and shown beside it in histories. Who
     may: the payee (their consent) or a holder of `correct_entries` (a steward's approval),
     decided in ccl.runtime.authority. The payee's floor holds: what they no longer have cannot be
     taken back this way. Returns the reversal's entry id."""
     e = ledger.s.get("ledger.entry", entry_id)
-    if e is None or e.get("kind") != "transfer":
-        raise Refused("entry_exists", f"there is no transfer {entry_id} to correct",
-                      "`ccl credit history MEMBER` shows each movement's entry")
+    if e is None or e.get("kind") not in CORRECTABLE:
+        raise Refused("entry_exists", f"there is no transfer or confirmed hours record {entry_id} to correct",
+                      "`ccl credit history MEMBER` and `ccl hours history MEMBER` show each movement's entry")
     if e.get("status") != "posted":
         raise Refused("entry_posted", f"{entry_id} is {e.get('status')}, not posted")
     if e.get("corrected_by"):
@@ -82,7 +83,13 @@ def correct_transfer(ledger: Ledger, actor: str, entry_id: str, reason: str) -> 
                          "kind": "correction", "memo": f"corrects {entry_id}: {reason}"})
     ledger.s.put("ledger.entry", entry_id, {**e, "corrected_by": back["id"]})
     ledger.s.put("ledger.entry", back["id"], {**back, "corrects": entry_id})
+    claim = ledger.s.get("hours.claims", entry_id) if e["kind"] == "hours" else None
+    if claim is not None:                       # the hours record says so too
+        ledger.s.put("hours.claims", entry_id, {**claim, "corrected_by": back["id"]})
     return back["id"]
+
+
+CORRECTABLE = ("transfer", "hours")             # entry kinds a correction may reverse
 
 
 def entry_payee(ledger: Ledger, entry_id) -> Optional[str]:
@@ -492,14 +499,19 @@ def credit_balance_view(ledger: Ledger, member: str, as_of: Optional[int] = None
     return {"member": member, "currency": CREDIT, "balance": ledger.balance(CREDIT, member, as_of)}
 
 
+def _linked(ledger: Ledger, symbol: str, member: str, limit: int) -> list[dict]:
+    """An account's history, each correction shown beside what it corrects (`corrects`,
+    `corrected_by`)."""
+    rows = []
+    for row in ledger.history(symbol, member, limit):
+        e = ledger.s.get("ledger.entry", row["entry"]) if row.get("entry") else None
+        rows.append({**row, **{k: e[k] for k in ("corrects", "corrected_by") if isinstance(e, dict) and k in e}})
+    return rows
+
+
 def credit_history(ledger: Ledger, member: str, limit: int = 50) -> dict:
     ensure_credit(ledger)
-    rows = []
-    for row in ledger.history(CREDIT, member, limit):      # a correction is shown beside what it corrects
-        e = ledger.s.get("ledger.entry", row.get("entry", "")) if row.get("entry") else None
-        links = {k: e[k] for k in ("corrects", "corrected_by") if isinstance(e, dict) and k in e}
-        rows.append({**row, **links})
-    return {"member": member, "currency": CREDIT, "history": rows}
+    return {"member": member, "currency": CREDIT, "history": _linked(ledger, CREDIT, member, limit)}
 
 
 def hours_balance_view(ledger: Ledger, member: str) -> dict:
@@ -508,7 +520,7 @@ def hours_balance_view(ledger: Ledger, member: str) -> dict:
 
 def hours_history(ledger: Ledger, member: str, limit: int = 50) -> dict:
     ensure_hours(ledger)
-    return {"member": member, "currency": HOURS, "history": ledger.history(HOURS, member, limit)}
+    return {"member": member, "currency": HOURS, "history": _linked(ledger, HOURS, member, limit)}
 
 
 def pending_hours_view(ledger: Ledger, member: str) -> dict:
