@@ -346,15 +346,17 @@ def import_car(ws, path: str) -> ImportResult:
             problems = D.verify_all(tx)         # every block's CID and encoding (no receipts yet)
             if problems:
                 raise _integrity(problems)
-            chain, cid = [], roots[0]
-            while cid is not None:
-                if cid not in by_cid or len(chain) > len(by_cid):
-                    raise error("I0801", f"block {cid}: receipt missing from the CAR", Span(cid),
+            chain: list[str] = []
+            at: Optional[str] = roots[0]
+            while at is not None:
+                if at not in by_cid or len(chain) > len(by_cid):
+                    raise error("I0801", f"block {at}: receipt missing from the CAR", Span(at),
                                 "nothing was changed; export the workspace again")
-                chain.append(cid)
-                block = canon.decode(by_cid[cid])
-                prev = block.get("payload", {}).get("prev") if isinstance(block, dict) else None
-                cid = prev.cid if isinstance(prev, Link) else prev
+                chain.append(at)
+                block = canon.decode(by_cid[at])
+                payload = block.get("payload") if isinstance(block, dict) else None
+                prev = payload.get("prev") if isinstance(payload, dict) else None
+                at = prev.cid if isinstance(prev, Link) else prev if isinstance(prev, str) else None
             for c in reversed(chain):
                 tx.append_receipt(c)
             root, receipts, count = _checked_chain(tx)
