@@ -236,3 +236,53 @@ def test_a_backup_of_a_postgresql_store_restores_into_sqlite(pg_server, tmp_path
     assert r.exit_code == 0, r.output
     v = out(ccl(folder, "dag", "verify", "--json"))
     assert v["state_root"] == root and v["receipts"] == receipts
+
+
+def test_a_backup_taken_while_runs_commit_is_consistent(tmp_path):
+    """Backups taken while another thread keeps committing runs (as a serving node does): each is
+    one snapshot, whose rows have its own head receipt's state root and whose chain verifies."""
+    import threading
+
+    from ccl.api.backup import backup, check_store
+    from ccl.identity import Identity
+    from ccl.pipeline import build
+    from ccl.runtime import session
+    from ccl.store.sqlite import SqliteStore
+
+    from helpers import found_store
+
+    ana, bo = Identity.from_seed("ana", b"\x01" * 32), Identity.from_seed("bo", b"\x02" * 32)
+    store = found_store(SqliteStore(str(tmp_path / "state.db")), ana, [bo.did])
+    pay = build("fn pay(to: Did, n: Integer) -> Bool { transfer_credit(caller(), to, n) }", "pay.ccl")
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set() and i < 400:
+            assert session.run(pay, "pay", [bo.did, 1 + i % 5], store=store, caller=ana.did, signer=ana, now=i,
+                               log=lambda m: None).receipt
+            i += 1
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        heads = set()
+        for n in range(4):
+            done = backup(store, str(tmp_path / f"b{n}.db"))
+            copy = SqliteStore(str(tmp_path / f"b{n}.db"))
+            try:
+                with copy.reader() as tx:
+                    root, receipts, _ = check_store(tx, f"b{n}.db")
+                    heads.add(tx.head())
+            finally:
+                copy.close()
+            assert (root, receipts) == (done.state_root, done.receipts)
+            while t.is_alive():                          # the next backup sees more runs than this one
+                with store.reader() as tx:
+                    if len(tx.receipts()) > done.receipts:
+                        break
+                stop.wait(0.01)
+    finally:
+        stop.set()
+        t.join()
+        store.close()
+    assert len(heads) > 1, "the backups were taken while runs committed"
