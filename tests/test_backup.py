@@ -286,3 +286,32 @@ def test_a_backup_taken_while_runs_commit_is_consistent(tmp_path):
         t.join()
         store.close()
     assert len(heads) > 1, "the backups were taken while runs committed"
+
+
+def test_restore_replaces_a_store_that_cannot_be_read(ws, tmp_path):
+    before = facts(ws)
+    assert ccl(ws, "store", "backup", tmp_path / "b.db").exit_code == 0
+    destroy(ws)
+    (ws / ".ccl" / "state.db").write_bytes(b"this is not a database" * 100)
+    r = ccl(ws, "store", "restore", tmp_path / "b.db")
+    assert r.exit_code == 2 and "U0700" in r.output                   # it may still be worth keeping
+    r = ccl(ws, "store", "restore", "--force", tmp_path / "b.db")
+    assert r.exit_code == 0, r.output
+    assert facts(ws) == before
+    assert (ws / ".ccl" / "state.db.before-restore").read_bytes().startswith(b"this is not a database")
+
+
+def test_a_demo_coop_imported_into_a_new_folder_keeps_its_demo_clock(ws, tmp_path):
+    before = facts(ws)
+    assert ccl(ws, "dag", "export", "--car", tmp_path / "x.car").exit_code == 0
+    assert ccl(ws, "store", "backup", tmp_path / "b.db").exit_code == 0
+    for name, args in (("imported", ("dag", "import", tmp_path / "x.car")),
+                       ("restored", ("store", "restore", tmp_path / "b.db"))):
+        folder = tmp_path / name
+        folder.mkdir()
+        assert ccl(folder, "init").exit_code == 0
+        r = ccl(folder, *args)
+        assert r.exit_code == 0, r.output
+        assert facts(folder) == before
+        r = ccl(folder, "clock", "advance", "1d")                      # a demo workspace's clock
+        assert r.exit_code == 0, r.output

@@ -97,7 +97,7 @@ def backup(store, path: str, *, force: bool = False, with_private: bool = True) 
         _remove(tmp, tmp + "-wal", tmp + "-shm")
         _private_file(tmp)
         if isinstance(store, SqliteStore) and store.path != ":memory:":
-            src = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, timeout=30)
+            src = sqlite3.connect(Path(store.path).absolute().as_uri() + "?mode=ro", uri=True, timeout=30)
             dst = sqlite3.connect(tmp)
             try:
                 src.backup(dst)                 # one step: one read snapshot, beside the writers (WAL)
@@ -175,10 +175,26 @@ def workspace_root(start: Path, override: Optional[str]):
 
 
 def _nonempty(ws) -> bool:
+    """Whether ws's store holds anything (a state.db that cannot be read counts as holding something)."""
     if not ws.db.exists():
         return False
-    with ws.store.reader() as tx:
-        return bool(tx.receipts()) or any(True for _ in tx.iter_blocks())
+    try:
+        with ws.store.reader() as tx:
+            return bool(tx.receipts()) or any(True for _ in tx.iter_blocks())
+    except (CclError, sqlite3.DatabaseError):
+        return True
+
+
+def _demo_clock(ws, tx) -> None:
+    """A demo co-op's workspace gets its demo clock (at the head receipt's time) if it has none."""
+    from ccl import dag as D
+
+    receipts = tx.receipts()
+    if not receipts or ws.demo():
+        return
+    genesis, head = D.get(tx, receipts[0]), D.get(tx, receipts[-1])
+    if genesis["payload"].get("demo") is True:
+        ws.set_clock(int(head["payload"]["time"]))
 
 
 def _commitments(tx) -> set[str]:
@@ -250,7 +266,7 @@ def restore(ws, path: str, *, force: bool = False) -> RestoreResult:
             if head != b"SQLite format 3\x00":
                 raise error("U0712", f"{path} is not a ccl backup (not an SQLite database)", Span(path),
                             "`ccl store backup FILE` makes one; a CAR export is read by `ccl dag import`")
-            src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            src = sqlite3.connect(Path(path).absolute().as_uri() + "?mode=ro", uri=True)
             dst = sqlite3.connect(staged)
             try:
                 names = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -271,6 +287,8 @@ def restore(ws, path: str, *, force: bool = False) -> RestoreResult:
         finally:
             st.close()
         kept = _swap_in(ws, staged)
+        with ws.store.reader() as tx:
+            _demo_clock(ws, tx)
     except BaseException:
         _remove(staged, staged + "-wal", staged + "-shm")
         raise
@@ -384,6 +402,7 @@ def import_car(ws, path: str) -> ImportResult:
                     raise error("I0803", f"the replayed state's root {state_root(out)} is not the head "
                                 f"receipt's {root}", Span(roots[0]), "nothing was changed")
             missing = len(_commitments(src))
+            _demo_clock(ws, src)
     finally:
         staging.close()
         fresh.close()
