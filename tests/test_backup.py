@@ -315,3 +315,33 @@ def test_a_demo_coop_imported_into_a_new_folder_keeps_its_demo_clock(ws, tmp_pat
         assert facts(folder) == before
         r = ccl(folder, "clock", "advance", "1d")                      # a demo workspace's clock
         assert r.exit_code == 0, r.output
+
+
+def test_a_car_missing_a_receipt_or_cut_short_is_refused(ws, tmp_path):
+    from ccl import canon, dag as D
+
+    car = tmp_path / "x.car"
+    assert ccl(ws, "dag", "export", "--car", car).exit_code == 0
+    roots, blocks = D.read_car(car.read_bytes())
+    log = out(ccl(ws, "dag", "log", "--json"))["receipts"]
+    middle = log[len(log) // 2]["cid"]                          # a receipt in the middle of the chain
+    header = canon.encode({"roots": [canon.Link(roots[0])], "version": 1})
+    gap = tmp_path / "gap.car"
+    with open(gap, "wb") as f:
+        f.write(canon._varint(len(header)) + header)
+        for cid, data in blocks:
+            if cid != middle:
+                raw = canon.parse_cid(cid)
+                f.write(canon._varint(len(raw) + len(data)) + raw + data)
+    short = tmp_path / "short.car"
+    short.write_bytes(car.read_bytes()[: car.stat().st_size // 2])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert ccl(empty, "init").exit_code == 0
+    kept = store_dump(empty)
+    r = ccl(empty, "dag", "import", gap)
+    assert r.exit_code == 4 and "I0801" in r.output and "missing" in r.output, r.output
+    r = ccl(empty, "dag", "import", short)
+    assert r.exit_code in (2, 4) and ("U0712" in r.output or "I080" in r.output), r.output
+    assert "Traceback" not in r.output
+    assert store_dump(empty) == kept
