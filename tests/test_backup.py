@@ -345,3 +345,11 @@ def test_a_car_missing_a_receipt_or_cut_short_is_refused(ws, tmp_path):
     assert r.exit_code in (2, 4) and ("U0712" in r.output or "I080" in r.output), r.output
     assert "Traceback" not in r.output
     assert store_dump(empty) == kept
+
+
+def test_a_backup_never_replaces_the_store_it_copies(ws):
+    kept = store_dump(ws)
+    r = ccl(ws, "store", "backup", "--force", ws / ".ccl" / "state.db")
+    assert r.exit_code == 2 and "own store" in r.output, r.output
+    assert store_dump(ws) == kept
+    assert facts(ws)["receipts"] == len(kept["receipts"])

@@ -30,11 +30,9 @@ from typing import Optional
 import attrs
 
 from ccl import store as S
-from ccl.diag import Diagnostic, Span, error
-from ccl.diag import CclError
+from ccl.diag import CclError, Diagnostic, Span, error
 
 BEFORE_RESTORE = "state.db.before-restore"
-TABLES = ("blocks", "receipts", "contract_state", "kv", "meta", "private", "nonces")
 
 
 @attrs.frozen
@@ -92,6 +90,9 @@ def backup(store, path: str, *, force: bool = False, with_private: bool = True) 
         raise error("U0700", f"{path} already exists", Span(path), "name a new file, or give --force to replace it")
     if os.path.isdir(path):
         raise error("U0700", f"{path} is a folder", Span(path), "name a file")
+    live = getattr(store, "path", "")
+    if os.path.exists(path) and live and os.path.exists(live) and os.path.samefile(path, live):
+        raise error("U0700", f"{path} is the workspace's own store", Span(path), "back it up to another file")
     tmp = f"{path}.tmp{os.getpid()}"
     try:
         _remove(tmp, tmp + "-wal", tmp + "-shm")
