@@ -353,3 +353,15 @@ def test_a_backup_never_replaces_the_store_it_copies(ws):
     assert r.exit_code == 2 and "own store" in r.output, r.output
     assert store_dump(ws) == kept
     assert facts(ws)["receipts"] == len(kept["receipts"])
+
+
+def test_a_restore_that_cannot_write_is_an_environment_failure(ws, tmp_path):
+    """The staging file's place is taken by a folder: one N0900 (exit 5), not a traceback."""
+    assert ccl(ws, "store", "backup", tmp_path / "b.db").exit_code == 0
+    blocker = ws / ".ccl" / f"state.db.restoring{os.getpid()}"
+    blocker.mkdir()
+    (blocker / "x").write_text("x")
+    kept = store_dump(ws)
+    r = ccl(ws, "store", "restore", "--force", tmp_path / "b.db")
+    assert r.exit_code == 5 and "N0900" in r.output, r.output
+    assert store_dump(ws) == kept

@@ -72,7 +72,7 @@ def _remove(*paths: str) -> None:
     for p in paths:
         try:
             os.remove(p)
-        except FileNotFoundError:
+        except OSError:                 # not there (or not a file: what uses the path next says so)
             pass
 
 
@@ -290,6 +290,9 @@ def restore(ws, path: str, *, force: bool = False) -> RestoreResult:
         kept = _swap_in(ws, staged)
         with ws.store.reader() as tx:
             _demo_clock(ws, tx)
+    except OSError as e:
+        _remove(staged, staged + "-wal", staged + "-shm")
+        raise _io(path, e) from None
     except BaseException:
         _remove(staged, staged + "-wal", staged + "-shm")
         raise
