@@ -147,6 +147,7 @@ CODES: dict[str, tuple[str, str]] = {
     "U0709": ("usage", "a workspace of another history format"),
     "U0710": ("usage", "formatting would change the program"),
     "U0711": ("usage", "a private declaration that names no private input"),
+    "U0712": ("usage", "not a ccl backup or CAR export"),
     # integrity
     "I0800": ("integrity", "malformed bytecode"),
     "I0801": ("integrity", "content id mismatch"),

@@ -134,6 +134,20 @@ def test_workspace_walkthrough(tmp_path):
     assert {r[2] for r in rows} == {"co-op", "ana", "bo"}               # who acted, by name
 
 
+def test_stewards_page(tmp_path):
+    """docs/stewards.md's console sessions, each exactly as written from an empty folder (backup,
+    restore, and a CAR export imported into a new workspace, each verified)."""
+    text = (DOCS / "stewards.md").read_text()
+    sessions = re.findall(r"```console\n(.*?)```", text, re.S)
+    assert sessions
+    for i, session in enumerate(sessions):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        outputs = run_console(session, folder)
+        verified = [v for k, v in outputs.items() if k == "$ ccl dag verify"]
+        assert all(v.startswith("ok: ") for v in verified)
+
+
 def test_governance_walkthrough(tmp_path):
     """docs/governance.md's console session, with its bylaw written out first."""
     text = (DOCS / "governance.md").read_text()

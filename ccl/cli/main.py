@@ -753,7 +753,49 @@ def clock_advance(span, as_json):
 
 @cli.group()
 def store():
-    """The workspace's store: move it to PostgreSQL."""
+    """The workspace's store: back it up, restore it, move it to PostgreSQL."""
+
+
+@store.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--without-private", is_flag=True, help="Leave the private inputs' texts out of the backup.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def store_backup(file, without_private, force, as_json):
+    """Write a consistent copy of the whole store (while a node may serve) to FILE, a SQLite file."""
+    from ccl.api.backup import backup
+
+    done = backup(_ctx().workspace(required=True).store, file, force=force, with_private=not without_private)
+    out = _out(as_json)
+    out.data({"file": done.path, "receipts": done.receipts, "blocks": done.blocks, "state_root": done.state_root,
+              "bytes": done.bytes, "private_texts": done.private_texts if done.private else None})
+    texts = (f"with {done.private_texts} private inputs' texts" if done.private else
+             "without the private inputs' texts")
+    out.sentence(f"backed up {done.receipts} receipts and {done.blocks} blocks to {done.path} ({done.bytes} bytes, "
+                 f"{texts}); state root {out.cid(done.state_root)}")
+
+
+@store.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a store that is not empty (kept as state.db.before-restore).")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def store_restore(file, force, as_json):
+    """Check the backup FILE and make it this workspace's store."""
+    from ccl.api.backup import restore, workspace_root
+
+    done = restore(workspace_root(Path.cwd(), _ctx().state), file, force=force)
+    out = _out(as_json)
+    out.data({"receipts": done.receipts, "blocks": done.blocks, "state_root": done.state_root,
+              "missing_private_texts": done.missing_texts, "kept": done.kept})
+    out.sentence(f"restored {done.receipts} receipts and {done.blocks} blocks, verified; state root "
+                 f"{out.cid(done.state_root)}")
+    if done.missing_texts:
+        out.sentence(f"{done.missing_texts} private inputs' texts are not in this backup: their commitments stay in "
+                     f"the history; the texts cannot be shown")
+    if done.kept:
+        out.next(f"the store it replaced is kept as {done.kept}")
 
 
 @store.command("migrate")
@@ -818,7 +860,7 @@ def id_show(name, as_json):
 
 @cli.group()
 def dag():
-    """The workspace's DAG of signed receipts: log, show, verify, replay, export."""
+    """The workspace's DAG of signed receipts: log, show, verify, replay, export, import."""
 
 
 def _integrity(cid: str, why: str, code: str = "I0801") -> Failure:
@@ -1044,6 +1086,25 @@ def dag_export(car, as_json):
     out.data({"blocks": count, "root": head, "car": car})
     out.sentence(f"wrote {count} blocks to {car}, rooted at {out.cid(head)}" if head else
                  f"wrote {count} blocks to {car}")
+
+
+@dag.command("import")
+@click.argument("car", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def dag_import(car, as_json):
+    """Rebuild this empty workspace's store from a CAR export: verify every block, replay from genesis."""
+    from ccl.api.backup import import_car, workspace_root
+
+    done = import_car(workspace_root(Path.cwd(), _ctx().state), car)
+    out = _out(as_json)
+    out.data({"receipts": done.receipts, "blocks": done.blocks, "state_root": done.state_root,
+              "missing_private_texts": done.missing_texts})
+    out.sentence(f"imported {done.blocks} blocks and replayed {done.receipts} receipts; state root "
+                 f"{out.cid(done.state_root)}, the head receipt's")
+    out.sentence("a CAR export holds no nonces of handled requests"
+                 + (f" and no private texts: {done.missing_texts} private inputs' texts are not in it; their "
+                    f"commitments stay in the history; the texts cannot be shown" if done.missing_texts else ""))
 
 
 def _guard_all(command: click.Command) -> None:

@@ -595,22 +595,23 @@ class ReplayStep:
     why: str = ""
 
 
-def replay(store, *, mode: str = "fast", live: bool = False) -> list[ReplayStep]:
+def replay(store, *, mode: str = "fast", live: bool = False, into: Optional[SqliteStore] = None) -> list[ReplayStep]:
     """Re-execute every record from genesis into a fresh in-memory store; each step must give
     the recorded result, gas and state root. Stops at the first mismatch, and refuses a history
     format version this ccl cannot reproduce. The replayed ledger is then audited from scratch
     (every account re-summed against its currency's totals and supply). With `live`, the rows
     replayed must then equal the store's own: if not, a last failed step (numbered as the head
     receipt) names the first rows that differ. The receipts and the live rows are read in one
-    snapshot of the store (ccl.store.snapshot), so runs committed meanwhile change neither."""
+    snapshot of the store (ccl.store.snapshot), so runs committed meanwhile change neither. With
+    `into` (an empty store), the replay runs into it and leaves it open (`ccl dag import`)."""
     with snapshot(store) as view:
-        return _replay(view, mode, live)
+        return _replay(view, mode, live, into)
 
 
-def _replay(view, mode: str, live: bool) -> list[ReplayStep]:
+def _replay(view, mode: str, live: bool, into: Optional[SqliteStore] = None) -> list[ReplayStep]:
     from contextlib import nullcontext
 
-    fresh = SqliteStore.memory()
+    fresh = into if into is not None else SqliteStore.memory()
     steps: list[ReplayStep] = []
     with nullcontext(view) as tx:
         receipts = tx.receipts()
@@ -685,5 +686,6 @@ def _replay(view, mode: str, live: bool) -> list[ReplayStep]:
             more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
             steps.append(ReplayStep(len(receipts), receipts[-1] if receipts else "", False,
                                     f"{LIVE_DIFFERS}: " + "; ".join(differ[:3]) + more))
-    fresh.close()
+    if into is None:
+        fresh.close()
     return steps
