@@ -1,0 +1,170 @@
+"""Fourth review: attacks on issue 15's erasure (`erase_private`) and corrections
+(`correct_transfer`). A failing test is a find (its docstring: severity, cause, fix); a passing
+test is an attack the code refuses, kept as a regression test."""
+
+import json
+import sqlite3
+
+from helpers import found, store_dump
+
+BYLAWS = """
+contract Coop {
+    founder: Steward;
+    role Steward { can: [manage_members, manage_roles, correct_entries, manage_credit, manage_currency, mint]; }
+    fn noop() -> Bool { true }
+}"""
+
+
+def _coop(tmp_path):
+    (tmp_path / "coop.ccl").write_text(BYLAWS)
+    return found(tmp_path, founder="ana", members=("bo", "cy"), bylaws=["coop.ccl"])
+
+
+def _entries(tmp_path):
+    db = sqlite3.connect(tmp_path / ".ccl" / "state.db")
+    try:
+        return [k for (k,) in db.execute("SELECT key FROM kv WHERE namespace = 'ledger.entry' ORDER BY key")]
+    finally:
+        db.close()
+
+
+def _private(tmp_path):
+    db = sqlite3.connect(tmp_path / ".ccl" / "state.db")
+    try:
+        return sorted(db.execute("SELECT subject, text FROM private").fetchall())
+    finally:
+        db.close()
+
+
+def _new(tmp_path, before, prefix):
+    (e,) = [k for k in _entries(tmp_path) if k not in before and k.startswith(prefix)]
+    return e
+
+
+def _bal(ccl, who, symbol=None):
+    args = ("currency", "balance", symbol, who) if symbol else ("credit", "balance", who)
+    r = ccl(*args, "--json", "--as", who)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output)["balance"]
+
+
+def _refused_and_unchanged(tmp_path, ccl, *args):
+    before = store_dump(tmp_path)
+    r = ccl(*args)
+    assert r.exit_code != 0, r.output
+    assert "Traceback" not in r.output and "X9999" not in r.output, r.output
+    assert store_dump(tmp_path) == before
+    return r
+
+
+def test_a_correction_moves_a_soul_bound_token_between_members(tmp_path):
+    """Severity: medium. A RIV transfer made while RIV was transferable, then RIV made soul-bound
+    (`currency policy RIV transferable 0`): the payee (or a correct_entries holder) still moves the
+    token to another member with `credit correct`. Cause: `Ledger._validate` refuses
+    non-transferable currencies only for kind == "transfer", and correct_transfer posts kind
+    "correction" through `ledger.apply`. Fix: in correct_transfer (or `_validate`, for kind
+    "correction" too) refuse when the entry's currency is no longer transferable (Refused
+    "transferable"), or treat a correction as burn+mint only with `mint:{symbol}`."""
+    ccl = _coop(tmp_path)
+    assert ccl("currency", "create", "RIV", "Riv", "--as", "ana").exit_code == 0
+    assert ccl("currency", "mint", "RIV", "cy", "10", "--as", "ana").exit_code == 0
+    before = _entries(tmp_path)
+    assert ccl("currency", "transfer", "RIV", "bo", "4", "--as", "cy").exit_code == 0
+    entry = _new(tmp_path, before, "transfer-")
+    assert ccl("currency", "policy", "RIV", "transferable", "0", "--as", "ana").exit_code == 0
+    assert ccl("currency", "transfer", "RIV", "cy", "4", "--as", "bo").exit_code != 0      # soul-bound now
+    _refused_and_unchanged(tmp_path, ccl, "credit", "correct", entry, "move it anyway", "--as", "bo")
+    assert (_bal(ccl, "bo", "RIV"), _bal(ccl, "cy", "RIV")) == (4, 6)
+
+
+def test_entries_that_are_not_transfers_cannot_be_corrected(tmp_path):
+    """Refused: issue, mint and a correction itself (kind not in CORRECTABLE), an unknown id, and
+    the id of a pending (unconfirmed) hours record — each with the store unchanged."""
+    ccl = _coop(tmp_path)
+    assert ccl("currency", "create", "RIV", "Riv", "--as", "ana").exit_code == 0
+    before = _entries(tmp_path)
+    assert ccl("currency", "mint", "RIV", "bo", "10", "--as", "ana").exit_code == 0
+    mint = _new(tmp_path, before, "mint-")
+    before = _entries(tmp_path)
+    assert ccl("credit", "issue", "bo", "5", "--as", "cy").exit_code == 0
+    issue = _new(tmp_path, before, "issue-")
+    before = _entries(tmp_path)
+    assert ccl("credit", "transfer", "bo", "3", "--as", "cy").exit_code == 0
+    transfer = _new(tmp_path, before, "transfer-")
+    before = _entries(tmp_path)
+    assert ccl("credit", "correct", transfer, "wrong member", "--as", "bo").exit_code == 0
+    correction = _new(tmp_path, before, "correction-")
+    record = json.loads(ccl("hours", "log", "cy", "60", "garden", "--as", "bo", "--json").output)["result"]
+    for who in ("bo", "ana"):
+        for e in (mint, issue, correction, record, "transfer-999", "", "hours-999"):
+            _refused_and_unchanged(tmp_path, ccl, "credit", "correct", e, "undo", "--as", who)
+        _refused_and_unchanged(tmp_path, ccl, "credit", "correct", transfer, "twice", "--as", who)
+    assert ccl("dag", "verify").exit_code == 0 and ccl("dag", "replay").exit_code == 0
+
+
+def test_a_correction_cannot_take_the_payee_below_their_floor_nor_a_blank_reason(tmp_path):
+    """Refused: bo received 5 and spent it; with a floor of 0 the reversal would take bo below it."""
+    ccl = _coop(tmp_path)
+    assert ccl("credit", "limit", "bo", "0", "100000", "--as", "ana").exit_code == 0
+    before = _entries(tmp_path)
+    assert ccl("credit", "transfer", "bo", "5", "--as", "cy").exit_code == 0
+    entry = _new(tmp_path, before, "transfer-")
+    _refused_and_unchanged(tmp_path, ccl, "credit", "correct", entry, "   ", "--as", "bo")
+    assert ccl("credit", "transfer", "ana", "5", "--as", "bo").exit_code == 0
+    total = sum(_bal(ccl, m) for m in ("ana", "bo", "cy"))
+    for who in ("bo", "ana"):
+        _refused_and_unchanged(tmp_path, ccl, "credit", "correct", entry, "undo", "--as", who)
+    assert sum(_bal(ccl, m) for m in ("ana", "bo", "cy")) == total == 0
+
+
+def test_the_payer_a_bystander_and_an_outsider_cannot_correct(tmp_path):
+    ccl = _coop(tmp_path)
+    assert ccl("id", "new", "dee").exit_code == 0
+    before = _entries(tmp_path)
+    assert ccl("credit", "transfer", "bo", "5", "--as", "cy").exit_code == 0
+    entry = _new(tmp_path, before, "transfer-")
+    for who in ("cy", "dee"):
+        _refused_and_unchanged(tmp_path, ccl, "credit", "correct", entry, "mine", "--as", who)
+
+
+def test_a_steward_corrects_a_transfer_to_a_member_who_left_and_the_history_replays(tmp_path):
+    """Allowed (correct_entries), zero-sum, and the history verifies and replays; the former
+    member can no longer correct it themselves."""
+    ccl = _coop(tmp_path)
+    before = _entries(tmp_path)
+    assert ccl("credit", "transfer", "bo", "5", "--as", "cy").exit_code == 0
+    entry = _new(tmp_path, before, "transfer-")
+    assert ccl("member", "remove", "bo", "--as", "bo").exit_code == 0
+    _refused_and_unchanged(tmp_path, ccl, "credit", "correct", entry, "left", "--as", "bo")
+    r = ccl("credit", "correct", entry, "bo left", "--as", "ana")
+    assert r.exit_code == 0, r.output
+    assert sum(_bal(ccl, m) for m in ("ana", "cy")) == 0
+    assert ccl("dag", "verify").exit_code == 0 and ccl("dag", "replay").exit_code == 0
+
+
+def test_hours_record_corrected_once_then_refused_and_replays(tmp_path):
+    ccl = _coop(tmp_path)
+    record = json.loads(ccl("hours", "log", "cy", "60", "garden", "--as", "bo", "--json").output)["result"]
+    _refused_and_unchanged(tmp_path, ccl, "credit", "correct", record, "pending", "--as", "bo")
+    assert ccl("hours", "confirm", record, "--as", "cy").exit_code == 0
+    assert ccl("credit", "correct", record, "twice", "--as", "bo").exit_code == 0
+    _refused_and_unchanged(tmp_path, ccl, "credit", "correct", record, "again", "--as", "ana")
+    _refused_and_unchanged(tmp_path, ccl, "hours", "confirm", record, "--as", "cy")
+    assert ccl("dag", "verify").exit_code == 0 and ccl("dag", "replay").exit_code == 0
+
+
+def test_a_plain_member_and_an_outsider_cannot_erase_another_members_texts_on_the_command_line(tmp_path):
+    ccl = _coop(tmp_path)
+    assert ccl("id", "new", "dee").exit_code == 0
+    assert ccl("loan", "request", "1", "bo's private reason", "30", "--as", "bo").exit_code == 0
+    texts = _private(tmp_path)
+    assert [t for _, t in texts] == ["bo's private reason"]
+    for who in ("cy", "dee"):
+        _refused_and_unchanged(tmp_path, ccl, "member", "erase", "bo", "--as", who)
+        assert _private(tmp_path) == texts
+    _refused_and_unchanged(tmp_path, ccl, "member", "erase", "dee", "--as", "ana")   # never a member
+    assert ccl("member", "erase", "cy", "--as", "cy").exit_code == 0                  # cy's own: none of bo's
+    assert _private(tmp_path) == texts
+    assert ccl("member", "erase", "bo", "--as", "bo").exit_code == 0
+    assert _private(tmp_path) == []
+    assert ccl("dag", "verify").exit_code == 0 and ccl("dag", "replay").exit_code == 0
