@@ -6,6 +6,7 @@ import json
 import sqlite3
 
 from helpers import found, store_dump
+from test_trust import history_text
 
 BYLAWS = """
 contract Coop {
@@ -168,3 +169,72 @@ def test_a_plain_member_and_an_outsider_cannot_erase_another_members_texts_on_th
     assert ccl("member", "erase", "bo", "--as", "bo").exit_code == 0
     assert _private(tmp_path) == []
     assert ccl("dag", "verify").exit_code == 0 and ccl("dag", "replay").exit_code == 0
+
+
+# ------------------------------------------------------------------ hostile modules (session.run)
+
+SEALS = ('contract T { private: "ask.purpose = request_loan.purpose, ask_then_erase.purpose = request_loan.purpose"; '
+         'state last: String = ""; fn ask(purpose: String) -> Bool { last = purpose; true } '
+         'fn ask_then_erase(purpose: String, me: Did) -> Bool { last = purpose; erase_private(me) } '
+         'fn erase_then_fail(me: Did) -> Bool { erase_private(me); require(false, "changed my mind"); true } '
+         'fn erase(m: Did) -> Bool { erase_private(m) } '
+         'fn admit(m: Did) -> Bool { add_member(m) } }')
+
+
+def _hostile(tmp_path):
+    from test_node import ANA, BO, founded
+
+    ws = founded(tmp_path)
+    assert _call(ws, ANA, "admit", [BO.did]).run.ok
+    return ws
+
+
+def _call(ws, who, entry, args):
+    from ccl.pipeline import build
+    from ccl.runtime import session
+
+    return session.run(build(SEALS, "t.ccl"), entry, args, store=ws.store, caller=who.did, signer=who,
+                       log=lambda m: None)
+
+
+def test_a_text_sealed_in_the_run_that_erases_survives_the_erasure(tmp_path):
+    """Severity: LOW. A module whose run both takes a private input about the caller (a declared
+    private parameter) and calls `erase_private(caller)`: the member record says `erased`, yet
+    the text just given stays in the side table. Cause: session.run puts the run's private
+    texts (`private`, `sealed`) with `tx.private_put` *after* the run, so the erasure inside the
+    run had nothing to delete. Fix: put the texts before running (they are rolled back with the
+    savepoint anyway), or have private_put skip/erase texts whose subject's member record got
+    `erased` at the run's time."""
+    from test_node import BO
+
+    ws = _hostile(tmp_path)
+    r = _call(ws, BO, "ask_then_erase", ["my secret", BO.did])
+    assert r.run.ok, r.run.error
+    assert b"my secret" not in history_text(tmp_path)            # it was sealed: only its commitment
+    assert [t for s, t in _private(tmp_path) if s == BO.did] == []
+
+
+def test_an_erasure_in_a_run_that_fails_is_rolled_back(tmp_path):
+    from test_node import BO
+
+    ws = _hostile(tmp_path)
+    assert _call(ws, BO, "ask", ["bo's text"]).run.ok
+    before, texts = store_dump(tmp_path), _private(tmp_path)
+    assert texts == [(BO.did, "bo's text")]
+    r = _call(ws, BO, "erase_then_fail", [BO.did])
+    assert not r.run.ok and r.receipt is None
+    assert store_dump(tmp_path) == before and _private(tmp_path) == texts
+
+
+def test_a_plain_members_module_cannot_erase_another_members_texts(tmp_path):
+    from test_node import ANA, BO
+
+    ws = _hostile(tmp_path)
+    assert _call(ws, ANA, "ask", ["ana's text"]).run.ok
+    before, texts = store_dump(tmp_path), _private(tmp_path)
+    r = _call(ws, BO, "erase", [ANA.did])
+    assert not r.run.ok and r.receipt is None and "X9999" not in str(r.run.error)
+    assert store_dump(tmp_path) == before and _private(tmp_path) == texts
+    from ccl.runtime import session
+    assert _call(ws, ANA, "erase", [ANA.did]).run.ok and _private(tmp_path) == []
+    assert all(step.ok for step in session.replay(ws.store, live=True))
