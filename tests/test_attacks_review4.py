@@ -238,3 +238,53 @@ def test_a_plain_members_module_cannot_erase_another_members_texts(tmp_path):
     from ccl.runtime import session
     assert _call(ws, ANA, "erase", [ANA.did]).run.ok and _private(tmp_path) == []
     assert all(step.ok for step in session.replay(ws.store, live=True))
+
+
+# ------------------------------------------------------------------ a hostile HTTP client
+
+def _node(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from ccl.identity import Identity
+    from ccl.node.app import create_app
+    from test_node import ANA, BO, call, founded
+    from test_trust import CY
+
+    ws = founded(tmp_path, [BYLAWS])
+    client = TestClient(create_app(ws, Identity.from_seed("node", b"\x09" * 32)))
+    for m in (BO, CY):
+        assert call(client, ANA, "POST", "/api/v1/members", {"member": m.did}).status_code == 200
+    assert call(client, CY, "POST", "/api/v1/credit/transfer", {"to": BO.did, "amount": 5}).status_code == 200
+    return ws, client
+
+
+def test_hostile_bodies_and_paths_for_corrections_and_erasure_are_refused_without_change(tmp_path):
+    from ccl.runtime import session
+    from test_node import ANA, BO, call
+    from test_trust import CY, STRANGER
+
+    ws, client = _node(tmp_path)
+    (entry,) = [e for e in _entries(tmp_path) if e.startswith("transfer-")]
+    before = store_dump(tmp_path)
+    bodies = [{}, {"entry": 5, "reason": "x"}, {"entry": [entry], "reason": "x"}, {"entry": {"a": 1}, "reason": "x"},
+              {"entry": entry}, {"entry": entry, "reason": 7}, {"entry": entry, "reason": ""},
+              {"entry": "x" * 100_000, "reason": "x"}, {"entry": None, "reason": "x"},
+              {"entry": entry, "reason": "x", "caller": BO.did}, {"entry": "\u0000" + entry, "reason": "x"}]
+    for who in (BO, CY, STRANGER, ANA):
+        for body in bodies:
+            r = call(client, who, "POST", "/api/v1/credit/corrections", body)
+            assert 400 <= r.status_code < 500, (who.name, body, r.status_code, r.text[:300])
+            assert "X9999" not in r.text and "Traceback" not in r.text
+    for path in ("/api/v1/members/not-a-did/erase", f"/api/v1/members/{ws.coop_key().did}/erase",
+                 f"/api/v1/members/{ANA.did}/erase", f"/api/v1/members/{BO.did}x/erase",
+                 f"/api/v1/members/{BO.did.upper()}/erase"):
+        r = call(client, CY, "POST", path)
+        assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:300])
+        assert "X9999" not in r.text
+    assert store_dump(tmp_path) == before
+    r = call(client, BO, "POST", "/api/v1/credit/corrections", {"entry": entry, "reason": "meant for ana"})
+    assert r.status_code == 200, r.text
+    r = call(client, BO, "POST", "/api/v1/credit/corrections", {"entry": entry, "reason": "again"})
+    assert r.status_code in (400, 403, 409, 422), r.text
+    assert all(step.ok for step in session.replay(ws.store, live=True))
+    client.close()
