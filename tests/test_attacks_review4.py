@@ -288,3 +288,29 @@ def test_hostile_bodies_and_paths_for_corrections_and_erasure_are_refused_withou
     assert r.status_code in (400, 403, 409, 422), r.text
     assert all(step.ok for step in session.replay(ws.store, live=True))
     client.close()
+
+
+def test_concurrent_corrections_of_one_entry_exactly_one_wins_and_money_is_kept(tmp_path):
+    """Refused: eight distinct signed corrections of the same transfer at once (the payee and a
+    steward, each its own nonce): one 200, the rest refused, the amount reversed once."""
+    import threading
+
+    from ccl.runtime import session
+    from test_node import ANA, BO, call
+    from test_trust import CY
+
+    ws, client = _node(tmp_path)
+    (entry,) = [e for e in _entries(tmp_path) if e.startswith("transfer-")]
+    codes = []
+    threads = [threading.Thread(target=lambda i=i: codes.append(call(
+        client, (BO, ANA)[i % 2], "POST", "/api/v1/credit/corrections", {"entry": entry, "reason": f"race {i}"},
+        nonce=f"race-correct-{i}").status_code)) for i in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(codes)[0] == 200 and codes.count(200) == 1 and all(400 <= c < 500 for c in codes if c != 200), codes
+    bal = {m.name: call(client, m, "GET", f"/api/v1/credit/balance/{m.did}").json()["balance"] for m in (ANA, BO, CY)}
+    assert bal == {"ana": 0, "bo": 0, "cy": 0}, bal
+    assert [e for e in _entries(tmp_path) if e.startswith("correction-")] and \
+        len([e for e in _entries(tmp_path) if e.startswith("correction-")]) == 1
+    assert all(step.ok for step in session.replay(ws.store, live=True))
+    client.close()
