@@ -314,3 +314,40 @@ def test_concurrent_corrections_of_one_entry_exactly_one_wins_and_money_is_kept(
         len([e for e in _entries(tmp_path) if e.startswith("correction-")]) == 1
     assert all(step.ok for step in session.replay(ws.store, live=True))
     client.close()
+
+
+# ------------------------------------------------------------------ `payee of` in a proposal's execution
+
+def test_an_execution_corrects_only_what_was_paid_to_the_coop_unless_its_kind_holds_correct_entries():
+    """Refused: a kind with `can: [treasury]` may correct a transfer paid to the co-op (its own
+    consent as payee) but not one paid to a member, nor an unknown or non-text entry; a kind
+    without treasury nor correct_entries nothing; `can: [correct_entries]` any (the steward's
+    permission granted by vote)."""
+    import pytest
+
+    from ccl import governance as G
+    from ccl.ledger import EngineState, Ledger, Refused
+    from ccl.ledger import engines as E
+    from ccl.runtime import authority as AUTH
+    from ccl.store.sqlite import SqliteStore
+
+    store = SqliteStore.memory()
+    coop, ana, bo = "did:key:zCoop", "did:key:zAna", "did:key:zBo"
+    with store.transaction() as tx:
+        L = Ledger(EngineState(tx), 0)
+        G.found(L, coop, ana, [], demo=True)
+        G.add_member(L, ana, bo)
+        E.transfer_credit(L, ana, ana, bo, 5)
+        E.transfer_credit(L, ana, ana, coop, 7)
+        entries = {e["to"]: e["id"] for e in (L.entry(f"transfer-{i}") for i in range(1, 10)) if e}
+        to_bo, to_coop = entries[bo], entries[coop]
+        treasury = AUTH.Principal(coop, coop, frozenset({"treasury"}))
+        for args in ((to_bo, "x"), ("transfer-999", "x"), (5, "x"), (None, "x")):
+            with pytest.raises(Refused, match="does not let its execution"):
+                AUTH.authorize(L, treasury, "correct_transfer", args)
+        AUTH.authorize(L, treasury, "correct_transfer", (to_coop, "returned"))        # paid to the co-op
+        with pytest.raises(Refused):
+            AUTH.authorize(L, AUTH.Principal(coop, coop, frozenset()), "correct_transfer", (to_coop, "x"))
+        AUTH.authorize(L, AUTH.Principal(coop, coop, frozenset({"correct_entries"})), "correct_transfer",
+                       (to_bo, "decided by vote"))
+    store.close()
