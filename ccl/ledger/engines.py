@@ -77,6 +77,9 @@ def correct_transfer(ledger: Ledger, actor: str, entry_id: str, reason: str) -> 
         raise Refused("entry_posted", f"{entry_id} is {e.get('status')}, not posted")
     if e.get("corrected_by"):
         raise Refused("corrected", f"{entry_id} was already corrected by {e['corrected_by']}")
+    if not ledger.require_currency(e["currency"])["policy"].get("transferable", 1):
+        raise Refused("transferable", f"`{e['currency']}` is soul-bound now: {entry_id} cannot be moved back",
+                      "it can only be minted and burned: burn and mint to correct it")
     if not isinstance(reason, str) or not reason.strip():
         raise Refused("reason", "say why the transfer is corrected", "e.g. \"sent to the wrong member\"")
     back = ledger.apply({"currency": e["currency"], "from": e["to"], "to": e["from"], "amount": e["amount"],

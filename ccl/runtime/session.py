@@ -217,15 +217,16 @@ def run(verified: Verified, entry: str, args: list, *, store, caller: str, signe
                     with tx.savepoint():
                         run_args, sealed = (_seal_declared(tx, verified, entry, args, clock) if record
                                             else (args, {}))
+                        # the texts beside the history, before the run (so an erasure in the run
+                        # reaches them too); a run that keeps nothing rolls them back with itself
+                        for commitment, (subject, readers, salt, text) in {**(private or {}), **sealed}.items():
+                            tx.private_put(commitment, subject or caller, readers, salt, text)
                         outcome = _run_in(tx, verified, entry, run_args, caller, signer, now, gas_limit, mode, log,
                                           record, action, request, attachments or {}, testing, clock)
                         if not outcome["result"].ok or outcome.get("error") or outcome.get("unchanged"):
                             raise _Rollback()       # (a run that changed nothing keeps nothing, to be sure)
                         if history_quota is not None and request is not None and outcome.get("receipt"):
                             outcome = _within_quota(tx, outcome, caller, request, history_quota)
-                        if outcome.get("receipt"):
-                            for commitment, (subject, readers, salt, text) in {**(private or {}), **sealed}.items():
-                                tx.private_put(commitment, subject or caller, readers, salt, text)  # beside the history
                 except _Rollback:
                     if request is not None and record:
                         _spend_refused(tx, request, clock)
