@@ -392,14 +392,7 @@ def import_car(ws, path: str) -> ImportResult:
             if _nonempty(ws):
                 raise error("U0700", "this workspace's store is not empty", Span(str(ws.db)))
             with ws.store.transaction() as out:
-                for cid, raw in src.iter_blocks():
-                    out.put_block(cid, raw)
-                for cid in src.receipts():
-                    out.append_receipt(cid)
-                for contract, module, value in rows.states():
-                    out.put_state(contract, module, value)
-                for namespace, key, value in rows.kv_rows():
-                    out.kv_put(namespace, key, value)
+                S.copy(src, out, rows=rows)     # the CAR's history, the replay's rows (a CAR has no side tables)
                 from ccl.runtime.session import state_root
 
                 if state_root(out) != root or out.recompute_root_accumulator() != out.root_accumulator():

@@ -86,17 +86,20 @@ def snapshot(store):
     return store.snapshot() if hasattr(store, "snapshot") else store.reader()
 
 
-def copy(src: Tx, out: Tx) -> None:
+def copy(src: Tx, out: Tx, rows: Optional[Tx] = None) -> None:
     """Everything in `src` into `out`, through the interface: blocks, receipts in order, contract
     state and engine rows — written through `put_state` and `kv_put`, so `out` keeps its own
-    state-root accumulator (a store migration and the amendment dry-run's scratch copy)."""
+    state-root accumulator (a store migration, a backup, the amendment dry-run's scratch copy).
+    With `rows`, the contract state and engine rows come from it instead (a CAR import: the
+    history from the CAR, the rows its replay made)."""
+    rows = src if rows is None else rows
     for cid, data in src.iter_blocks():
         out.put_block(cid, data)
     for cid in src.receipts():
         out.append_receipt(cid)
-    for contract, module, value in src.states():
+    for contract, module, value in rows.states():
         out.put_state(contract, module, value)
-    for namespace, key, value in src.kv_rows():
+    for namespace, key, value in rows.kv_rows():
         out.kv_put(namespace, key, value)
     for row in src.private_rows():              # the side tables (ccl.store.side) go along
         out.private_put(*row)
