@@ -348,27 +348,28 @@ class SqliteStore:
                 self.commits += 1
             except sqlite3.DatabaseError as e:
                 problem = f"could not commit to the store: {e}"
-                try:
-                    self.conn.execute("ROLLBACK")
-                except sqlite3.DatabaseError:
-                    pass
-            self._open = False
-            for m in group:
-                m.error = None if problem is None else error("N0900", problem, Span(self.path))
-                m.done.set()
+                self._rollback()
+            self._wake(group, problem)
         with self._mu:
             self._busy = False
             self._mu.notify_all()
 
     def _fail_group(self) -> None:
         group, self._group = self._group, []
+        self._rollback()
+        self._wake(group, "the store transaction failed: nothing of it was kept")
+
+    def _rollback(self) -> None:
         try:
             self.conn.execute("ROLLBACK")
         except sqlite3.DatabaseError:
             pass
+
+    def _wake(self, group: list, problem: Optional[str]) -> None:
+        """The group's transaction is over: each of its runs learns the outcome (None: durable)."""
         self._open = False
         for m in group:
-            m.error = error("N0900", "the store transaction failed: nothing of it was kept", Span(self.path))
+            m.error = None if problem is None else error("N0900", problem, Span(self.path))
             m.done.set()
 
     @contextmanager
